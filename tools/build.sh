@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Configures and builds crust into build/ (Ninja, ccache when present).
+# Extra arguments are passed to the CMake configure step.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${CRUST_BUILD_DIR:-$root/build}
+
+bash "$root/tools/setup.sh"
+
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+if [ ! -f "$build/build.ninja" ] || [ $# -gt 0 ]; then
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=${CRUST_BUILD_TYPE:-RelWithDebInfo} \
+    "${launcher[@]}" "$@" >/dev/null
+fi
+cmake --build "$build" -j "$(nproc)"

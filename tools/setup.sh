@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs everything crust needs to build and test on Debian bookworm (as root).
+# Idempotent and quick when everything is present already.
+set -euo pipefail
+
+packages=(
+  build-essential g++ cmake ninja-build ccache pkg-config
+  libcaf-dev          # C++ Actor Framework 0.17.6 (actors, test framework)
+  libsodium-dev       # every crypto primitive: X25519, Ed25519, ChaCha20-Poly1305, SHA-256
+  libboost-dev        # Boost.Asio, the socket layer
+  libminiupnpc-dev    # UPnP IGD client
+  nlohmann-json3-dev  # JSON for crust-node's control channel and test-vector files
+  python3             # scripted multi-node tests and the demo driver
+  iproute2 procps     # ip(8) for namespace tests, ps/kill
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup: missing packages: ${missing[*]}; run as root to install them" >&2
+  exit 1
+fi
+
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,100 @@
+#include "transport/noise/cipher_state.hpp"
+
+#include <sodium.h>
+
+#include <limits>
+
+namespace crust::noise {
+
+namespace {
+
+constexpr uint64_t reserved_nonce = std::numeric_limits<uint64_t>::max();
+
+/// Noise's ChaChaPoly nonce: 32 zero bits, then the counter little-endian.
+void make_nonce(uint64_t n, uint8_t (&out)[crypto_aead_chacha20poly1305_IETF_NPUBBYTES]) {
+  static_assert(crypto_aead_chacha20poly1305_IETF_NPUBBYTES == 12);
+  for (int i = 0; i < 4; ++i)
+    out[i] = 0;
+  for (int i = 0; i < 8; ++i)
+    out[4 + i] = static_cast<uint8_t>(n >> (8 * i));
+}
+
+} // namespace
+
+keypair keypair::generate() {
+  key secret;
+  randombytes_buf(secret.data(), secret.size());
+  return from_secret(secret);
+}
+
+keypair keypair::from_secret(const key& secret) {
+  keypair result;
+  result.secret = secret;
+  crypto_scalarmult_base(result.pub.data(), secret.data());
+  return result;
+}
+
+void cipher_state::initialize_key(const key& k) {
+  k_ = k;
+  has_key_ = true;
+  n_ = 0;
+}
+
+ec cipher_state::encrypt_with_ad(const uint8_t* ad, size_t ad_len,
+                                 const uint8_t* plaintext, size_t len, bytes& out) {
+  auto offset = out.size();
+  if (!has_key_) {
+    out.insert(out.end(), plaintext, plaintext + len);
+    return ec::none;
+  }
+  if (n_ == reserved_nonce)
+    return ec::nonce_exhausted;
+  uint8_t nonce[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
+  make_nonce(n_, nonce);
+  out.resize(offset + len + tag_len);
+  unsigned long long written = 0;
+  crypto_aead_chacha20poly1305_ietf_encrypt(out.data() + offset, &written, plaintext, len,
+                                            ad, ad_len, nullptr, nonce, k_.data());
+  ++n_;
+  return ec::none;
+}
+
+ec cipher_state::decrypt_with_ad(const uint8_t* ad, size_t ad_len,
+                                 const uint8_t* ciphertext, size_t len, bytes& out) {
+  if (!has_key_) {
+    out.insert(out.end(), ciphertext, ciphertext + len);
+    return ec::none;
+  }
+  if (len < tag_len)
+    return ec::truncated_frame;
+  if (n_ == reserved_nonce)
+    return ec::nonce_exhausted;
+  uint8_t nonce[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
+  make_nonce(n_, nonce);
+  auto offset = out.size();
+  out.resize(offset + len - tag_len);
+  unsigned long long written = 0;
+  if (crypto_aead_chacha20poly1305_ietf_decrypt(out.data() + offset, &written, nullptr,
+                                                ciphertext, len, ad, ad_len, nonce,
+                                                k_.data())
+      != 0) {
+    out.resize(offset);
+    return ec::decrypt_failed;
+  }
+  ++n_;
+  return ec::none;
+}
+
+void cipher_state::rekey() {
+  uint8_t nonce[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
+  make_nonce(reserved_nonce, nonce);
+  uint8_t zeros[key_len] = {};
+  uint8_t out[key_len + tag_len];
+  unsigned long long written = 0;
+  crypto_aead_chacha20poly1305_ietf_encrypt(out, &written, zeros, key_len, nullptr, 0,
+                                            nullptr, nonce, k_.data());
+  std::copy(out, out + key_len, k_.begin());
+  sodium_memzero(out, sizeof(out));
+}
+
+} // namespace crust::noise

@@ -1,0 +1,44 @@
+#pragma once
+
+#include "transport/noise/constants.hpp"
+#include "messages/bytes.hpp"
+#include "messages/ec.hpp"
+
+#include <cstdint>
+
+namespace crust::noise {
+
+/// Noise's CipherState: a ChaCha20-Poly1305 (IETF) key and a 64-bit nonce.
+class cipher_state {
+public:
+  /// Installs `k` and resets the nonce to zero.
+  void initialize_key(const key& k);
+
+  bool has_key() const { return has_key_; }
+
+  uint64_t nonce() const { return n_; }
+  void set_nonce(uint64_t n) { n_ = n; }
+
+  /// Appends the encryption of `plaintext` (with `ad` as associated data) to
+  /// `out`: ciphertext followed by the 16-byte tag, or the plaintext itself when
+  /// no key is set. Fails with `nonce_exhausted` after 2^64-1 messages.
+  ec encrypt_with_ad(const uint8_t* ad, size_t ad_len, const uint8_t* plaintext,
+                     size_t len, bytes& out);
+
+  /// Appends the decryption of `ciphertext` to `out`. Fails with
+  /// `decrypt_failed` on a bad tag (then the nonce does not advance) and with
+  /// `truncated_frame` when `len` is shorter than a tag.
+  ec decrypt_with_ad(const uint8_t* ad, size_t ad_len, const uint8_t* ciphertext,
+                     size_t len, bytes& out);
+
+  /// Noise's Rekey(): the new key is the first 32 bytes of ENCRYPT(k, maxnonce,
+  /// zerolen, zeros).
+  void rekey();
+
+private:
+  key k_{};
+  bool has_key_ = false;
+  uint64_t n_ = 0;
+};
+
+} // namespace crust::noise
