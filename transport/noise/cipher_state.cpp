@@ -85,6 +85,39 @@ ec cipher_state::decrypt_with_ad(const uint8_t* ad, size_t ad_len,
   return ec::none;
 }
 
+ec cipher_state::encrypt_in_place(uint8_t* data, size_t len) {
+  if (!has_key_)
+    return ec::handshake_failed;
+  if (n_ == reserved_nonce)
+    return ec::nonce_exhausted;
+  uint8_t nonce[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
+  make_nonce(n_, nonce);
+  unsigned long long tag_size = 0;
+  crypto_aead_chacha20poly1305_ietf_encrypt_detached(data, data + len, &tag_size, data, len,
+                                                     nullptr, 0, nullptr, nonce, k_.data());
+  ++n_;
+  return ec::none;
+}
+
+ec cipher_state::decrypt_in_place(uint8_t* data, size_t len) {
+  if (!has_key_)
+    return ec::handshake_failed;
+  if (len < tag_len)
+    return ec::truncated_frame;
+  if (n_ == reserved_nonce)
+    return ec::nonce_exhausted;
+  uint8_t nonce[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
+  make_nonce(n_, nonce);
+  auto plain = len - tag_len;
+  if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(data, nullptr, data, plain,
+                                                         data + plain, nullptr, 0, nonce,
+                                                         k_.data())
+      != 0)
+    return ec::decrypt_failed;
+  ++n_;
+  return ec::none;
+}
+
 void cipher_state::rekey() {
   uint8_t nonce[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
   make_nonce(reserved_nonce, nonce);

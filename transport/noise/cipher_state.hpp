@@ -31,6 +31,13 @@ public:
   ec decrypt_with_ad(const uint8_t* ad, size_t ad_len, const uint8_t* ciphertext,
                      size_t len, bytes& out);
 
+  /// Transport-message forms without associated data, working in place:
+  /// `encrypt_in_place` writes the tag right after the `len` plaintext bytes
+  /// (the caller leaves room); `decrypt_in_place` takes ciphertext and tag.
+  /// Both require a key.
+  ec encrypt_in_place(uint8_t* data, size_t len);
+  ec decrypt_in_place(uint8_t* data, size_t len);
+
   /// Noise's Rekey(): the new key is the first 32 bytes of ENCRYPT(k, maxnonce,
   /// zerolen, zeros).
   void rekey();

@@ -1,0 +1,112 @@
+// The frame decoder (length-prefixed frames on a stream) and the items inside
+// decrypted frames: every bad input yields its precise error.
+#define CAF_SUITE transport.frame_codec
+#include <caf/test/unit_test.hpp>
+#include <caf/test/unit_test_impl.hpp>
+
+#include "transport/frame_decoder.hpp"
+#include "transport/frame_item.hpp"
+
+using namespace crust;
+
+namespace {
+
+bytes frame(size_t len, uint8_t fill) {
+  bytes out(frame_header_size + len, fill);
+  write_frame_header(out.data(), len);
+  return out;
+}
+
+} // namespace
+
+CAF_TEST(frames split across reads come out whole) {
+  frame_decoder dec;
+  auto a = frame(300, 0xaa);
+  auto b = frame(5, 0xbb);
+  bytes stream = a;
+  stream.insert(stream.end(), b.begin(), b.end());
+  uint8_t* body = nullptr;
+  size_t len = 0;
+  // Feed one byte at a time: nothing comes out until a frame is complete.
+  size_t frames = 0;
+  for (auto byte : stream) {
+    dec.append(&byte, 1);
+    while (dec.next(body, len) == frame_decoder::status::frame) {
+      ++frames;
+      CAF_CHECK(len == 300 || len == 5);
+      CAF_CHECK_EQUAL(body[0], len == 300 ? 0xaa : 0xbb);
+    }
+  }
+  CAF_CHECK_EQUAL(frames, 2u);
+  CAF_CHECK_EQUAL(dec.buffered(), 0u);
+}
+
+CAF_TEST(an oversized length is refused before anything is buffered) {
+  frame_decoder dec(1024, 1);
+  uint8_t header[2];
+  write_frame_header(header, 1025);
+  dec.append(header, 2);
+  uint8_t* body = nullptr;
+  size_t len = 0;
+  CAF_CHECK(dec.next(body, len) == frame_decoder::status::error);
+  CAF_CHECK_EQUAL(dec.last_error(), ec::frame_too_large);
+  // The decoder stays failed and ignores further input.
+  dec.append(header, 2);
+  CAF_CHECK(dec.next(body, len) == frame_decoder::status::error);
+}
+
+CAF_TEST(a frame below the minimum size is malformed) {
+  frame_decoder dec(65535, 16);
+  auto f = frame(3, 0);
+  dec.append(f.data(), f.size());
+  uint8_t* body = nullptr;
+  size_t len = 0;
+  CAF_CHECK(dec.next(body, len) == frame_decoder::status::error);
+  CAF_CHECK_EQUAL(dec.last_error(), ec::malformed_frame);
+}
+
+CAF_TEST(a truncated frame waits for more) {
+  frame_decoder dec;
+  auto f = frame(100, 1);
+  dec.append(f.data(), 50);
+  uint8_t* body = nullptr;
+  size_t len = 0;
+  CAF_CHECK(dec.next(body, len) == frame_decoder::status::need_more);
+  CAF_CHECK_EQUAL(dec.buffered(), 50u);
+}
+
+CAF_TEST(items parse and bad items are named) {
+  uint8_t buf[64];
+  write_item_header(buf, item_kind::data_last, 2, 3);
+  buf[4] = 'a';
+  buf[5] = 'b';
+  buf[6] = 'c';
+  const uint8_t* pos = buf;
+  item_view item;
+  CAF_REQUIRE_EQUAL(read_item(pos, buf + 7, item), ec::none);
+  CAF_CHECK(item.kind == item_kind::data_last);
+  CAF_CHECK_EQUAL(item.channel, 2);
+  CAF_CHECK_EQUAL(item.len, 3u);
+  CAF_CHECK_EQUAL(pos, buf + 7);
+  // Length beyond the frame.
+  pos = buf;
+  CAF_CHECK_EQUAL(read_item(pos, buf + 6, item), ec::truncated_frame);
+  // Header cut short.
+  pos = buf;
+  CAF_CHECK_EQUAL(read_item(pos, buf + 3, item), ec::truncated_frame);
+  // Unknown kind.
+  buf[0] = 0x7f;
+  pos = buf;
+  CAF_CHECK_EQUAL(read_item(pos, buf + 7, item), ec::unknown_frame_kind);
+  // Channel out of range.
+  write_item_header(buf, item_kind::data_more, 9, 0);
+  pos = buf;
+  CAF_CHECK_EQUAL(read_item(pos, buf + 4, item), ec::malformed_frame);
+  // Control items have fixed sizes.
+  write_item_header(buf, item_kind::ping, 0, 3);
+  pos = buf;
+  CAF_CHECK_EQUAL(read_item(pos, buf + 7, item), ec::malformed_frame);
+  write_item_header(buf, item_kind::close, 0, 2);
+  pos = buf;
+  CAF_CHECK_EQUAL(read_item(pos, buf + 6, item), ec::malformed_frame);
+}

@@ -1,0 +1,373 @@
+// The sans-I/O stream session: two sessions wired back to back, driven with a
+// simulated clock. Covers the handshake with identity binding, message
+// framing, priorities, keepalives, timeouts, close, and each bad input.
+#define CAF_SUITE transport.stream_session
+#include <caf/test/unit_test.hpp>
+#include <caf/test/unit_test_impl.hpp>
+
+#include "transport/stream_session.hpp"
+
+#include <sodium.h>
+
+using namespace crust;
+using namespace std::chrono_literals;
+
+namespace {
+
+using time_point = stream_session::time_point;
+
+struct endpoint_state {
+  std::vector<bytes> messages;
+  std::optional<session_closed> closed;
+  bool established = false;
+};
+
+void drain(stream_session& s, endpoint_state& st) {
+  while (auto ev = s.poll_event()) {
+    if (std::holds_alternative<session_established>(*ev))
+      st.established = true;
+    else if (auto m = std::get_if<session_message>(&*ev))
+      st.messages.push_back(std::move(m->payload));
+    else
+      st.closed = std::get<session_closed>(*ev);
+  }
+}
+
+struct fixture {
+  fixture() {
+    if (sodium_init() < 0)
+      CAF_FAIL("libsodium failed to initialise");
+  }
+
+  identity alice_id = identity::generate();
+  identity bob_id = identity::generate();
+  session_config cfg;
+  time_point now = time_point{} + 1h;
+  std::optional<stream_session> alice; // initiator
+  std::optional<stream_session> bob;   // responder
+  endpoint_state a, b;
+  size_t wire_bytes = 0; ///< bytes moved alice -> bob
+
+  void start(session_config alice_cfg, session_config bob_cfg) {
+    alice.emplace(alice_cfg, alice_id, true, now);
+    bob.emplace(bob_cfg, bob_id, false, now);
+  }
+
+  void start() { start(cfg, cfg); }
+
+  /// Moves bytes both ways until nothing moves; optionally mangles them.
+  void pump(std::function<void(bytes&)> mangle_to_bob = nullptr) {
+    for (int round = 0; round < 10000; ++round) {
+      bytes ab, ba;
+      alice->poll_transmit(ab, 1 << 20, now);
+      bob->poll_transmit(ba, 1 << 20, now);
+      if (ab.empty() && ba.empty())
+        break;
+      if (mangle_to_bob && !ab.empty())
+        mangle_to_bob(ab);
+      wire_bytes += ab.size();
+      if (!ab.empty())
+        bob->handle_data(ab.data(), ab.size(), now);
+      if (!ba.empty())
+        alice->handle_data(ba.data(), ba.size(), now);
+      drain(*alice, a);
+      drain(*bob, b);
+    }
+    drain(*alice, a);
+    drain(*bob, b);
+  }
+
+  void connect() {
+    start();
+    pump();
+    CAF_REQUIRE(a.established && b.established);
+  }
+
+  /// Advances the clock, firing deadlines on both sides as they fall due.
+  void advance(std::chrono::milliseconds d) {
+    auto until = now + d;
+    for (int i = 0; i < 100000 && now < until; ++i) {
+      auto next = std::min({alice->next_deadline(), bob->next_deadline(), until});
+      now = std::max(now, next);
+      alice->handle_timeout(now);
+      bob->handle_timeout(now);
+      pump();
+    }
+  }
+};
+
+bytes text(const std::string& s) {
+  return bytes(s.begin(), s.end());
+}
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(stream_session_tests, fixture)
+
+CAF_TEST(handshake authenticates both identities) {
+  cfg.listen_port = 4242;
+  session_config client_cfg = cfg;
+  client_cfg.role = node_role::client;
+  client_cfg.listen_port = 0;
+  start(client_cfg, cfg);
+  pump();
+  CAF_REQUIRE(a.established && b.established);
+  CAF_CHECK_EQUAL(alice->remote(), bob_id.id());
+  CAF_CHECK_EQUAL(bob->remote(), alice_id.id());
+  CAF_CHECK(bob->remote_role() == node_role::client);
+  CAF_CHECK(alice->remote_role() == node_role::node);
+  CAF_CHECK_EQUAL(alice->remote_listen_port(), 4242);
+  CAF_CHECK_EQUAL(bob->remote_listen_port(), 0);
+  CAF_CHECK(alice->handshake_hash() == bob->handshake_hash());
+}
+
+CAF_TEST(messages flow both ways in order) {
+  connect();
+  for (int i = 0; i < 100; ++i) {
+    auto m = text("a->b " + std::to_string(i));
+    CAF_REQUIRE_EQUAL(alice->send(m, 1), ec::none);
+    auto r = text("b->a " + std::to_string(i));
+    CAF_REQUIRE_EQUAL(bob->send(r, 1), ec::none);
+  }
+  pump();
+  CAF_REQUIRE_EQUAL(b.messages.size(), 100u);
+  CAF_REQUIRE_EQUAL(a.messages.size(), 100u);
+  for (int i = 0; i < 100; ++i) {
+    CAF_CHECK(b.messages[i] == text("a->b " + std::to_string(i)));
+    CAF_CHECK(a.messages[i] == text("b->a " + std::to_string(i)));
+  }
+}
+
+CAF_TEST(small messages share frames) {
+  connect();
+  wire_bytes = 0;
+  for (int i = 0; i < 1000; ++i) {
+    bytes m(64, static_cast<uint8_t>(i));
+    CAF_REQUIRE_EQUAL(alice->send(m, 2), ec::none);
+  }
+  pump();
+  CAF_REQUIRE_EQUAL(b.messages.size(), 1000u);
+  // 64 bytes + 4 bytes of item header each; frames add 18 bytes each, and
+  // about 950 messages fit one frame: far below one frame per message.
+  CAF_CHECK_LESS(wire_bytes, 1000u * (64 + 4) + 10 * 18);
+}
+
+CAF_TEST(large messages are fragmented and reassembled) {
+  cfg.max_message_size = 8 * 1024 * 1024;
+  start();
+  pump();
+  bytes big(5 * 1024 * 1024 + 17);
+  randombytes_buf(big.data(), big.size());
+  auto copy = big;
+  bytes empty;
+  CAF_REQUIRE_EQUAL(alice->send(big, 3), ec::none);
+  CAF_REQUIRE_EQUAL(alice->send(empty, 3), ec::none);
+  pump();
+  CAF_REQUIRE_EQUAL(b.messages.size(), 2u);
+  CAF_CHECK(b.messages[0] == copy);
+  CAF_CHECK(b.messages[1].empty());
+}
+
+CAF_TEST(urgent messages overtake bulk ones) {
+  cfg.max_message_size = 4 * 1024 * 1024;
+  connect();
+  bytes bulk(3 * 1024 * 1024, 7);
+  auto urgent = text("urgent");
+  CAF_REQUIRE_EQUAL(alice->send(bulk, 3), ec::none);
+  // Only part of the bulk message leaves before the urgent one is queued.
+  bytes partial;
+  alice->poll_transmit(partial, 100 * 1024, now);
+  bob->handle_data(partial.data(), partial.size(), now);
+  CAF_REQUIRE_EQUAL(alice->send(urgent, 0), ec::none);
+  pump();
+  CAF_REQUIRE_EQUAL(b.messages.size(), 2u);
+  CAF_CHECK(b.messages[0] == text("urgent"));
+  CAF_CHECK_EQUAL(b.messages[1].size(), 3u * 1024 * 1024);
+}
+
+CAF_TEST(too large a message is refused and handed back) {
+  cfg.max_message_size = 1000;
+  connect();
+  bytes m(1001, 1);
+  CAF_CHECK_EQUAL(alice->send(m, 1), ec::message_too_large);
+  CAF_CHECK_EQUAL(m.size(), 1001u); // the caller still holds the data
+}
+
+CAF_TEST(a peer that sends more than our maximum is cut off) {
+  session_config small = cfg;
+  small.max_message_size = 1000;
+  session_config large = cfg;
+  large.max_message_size = 100000;
+  start(large, small);
+  pump();
+  bytes m(5000, 1);
+  CAF_REQUIRE_EQUAL(alice->send(m, 1), ec::none);
+  pump();
+  CAF_REQUIRE(b.closed.has_value());
+  CAF_CHECK_EQUAL(b.closed->reason, ec::message_too_large);
+  CAF_REQUIRE(a.closed.has_value());
+  CAF_CHECK_EQUAL(a.closed->reason, ec::message_too_large);
+  CAF_CHECK(a.closed->by_peer);
+}
+
+CAF_TEST(the send queue is bounded) {
+  cfg.send_queue_limit = 10000;
+  connect();
+  bytes m(6000, 1);
+  CAF_CHECK_EQUAL(alice->send(m, 1), ec::none);
+  bytes m2(6000, 1);
+  CAF_CHECK_EQUAL(alice->send(m2, 1), ec::send_queue_full);
+  CAF_CHECK_EQUAL(m2.size(), 6000u);
+  pump();
+  CAF_CHECK_EQUAL(alice->send(m2, 1), ec::none);
+}
+
+CAF_TEST(different networks cannot connect) {
+  session_config other = cfg;
+  other.network = "other-net";
+  start(cfg, other);
+  pump();
+  CAF_CHECK(!a.established);
+  CAF_CHECK(!b.established);
+  CAF_REQUIRE(a.closed.has_value());
+  CAF_CHECK_EQUAL(a.closed->reason, ec::handshake_failed);
+}
+
+CAF_TEST(a node cannot connect to itself) {
+  alice.emplace(cfg, alice_id, true, now);
+  bob.emplace(cfg, alice_id, false, now);
+  pump();
+  CAF_REQUIRE(a.closed.has_value());
+  CAF_CHECK_EQUAL(a.closed->reason, ec::self_connection);
+}
+
+CAF_TEST(a tampered transport frame closes the connection with a reason) {
+  connect();
+  auto m = text("hello");
+  CAF_REQUIRE_EQUAL(alice->send(m, 1), ec::none);
+  pump([](bytes& wire) { wire[wire.size() - 1] ^= 0x40; });
+  CAF_CHECK(b.messages.empty());
+  CAF_REQUIRE(b.closed.has_value());
+  CAF_CHECK_EQUAL(b.closed->reason, ec::decrypt_failed);
+  CAF_REQUIRE(a.closed.has_value());
+  CAF_CHECK_EQUAL(a.closed->reason, ec::decrypt_failed);
+  CAF_CHECK(a.closed->by_peer);
+}
+
+CAF_TEST(a tampered handshake fails the handshake) {
+  start();
+  int n = 0;
+  pump([&](bytes& wire) {
+    if (++n == 2) // message 3: the initiator's identity
+      wire[10] ^= 1;
+  });
+  CAF_CHECK(!b.established);
+  CAF_REQUIRE(b.closed.has_value());
+  CAF_CHECK_EQUAL(b.closed->reason, ec::handshake_failed);
+}
+
+CAF_TEST(garbage instead of a handshake is refused) {
+  bob.emplace(cfg, bob_id, false, now);
+  bytes garbage(200, 0x41);
+  bob->handle_data(garbage.data(), garbage.size(), now);
+  drain(*bob, b);
+  CAF_REQUIRE(b.closed.has_value());
+  // 0x4141 is larger than any handshake message may be.
+  CAF_CHECK_EQUAL(b.closed->reason, ec::frame_too_large);
+}
+
+CAF_TEST(a wrong protocol version is named) {
+  bob.emplace(cfg, bob_id, false, now);
+  // A well-formed message 1 (32-byte key) with version 9 as its payload.
+  bytes msg{0, 33};
+  msg.resize(2 + 32, 0x09);
+  msg.push_back(9);
+  bob->handle_data(msg.data(), msg.size(), now);
+  drain(*bob, b);
+  CAF_REQUIRE(b.closed.has_value());
+  CAF_CHECK_EQUAL(b.closed->reason, ec::protocol_version_mismatch);
+}
+
+CAF_TEST(a truncated handshake times out) {
+  start();
+  bytes first;
+  alice->poll_transmit(first, 1 << 20, now);
+  bob->handle_data(first.data(), first.size() / 2, now);
+  drain(*bob, b);
+  CAF_CHECK(!b.closed.has_value());
+  now += cfg.handshake_timeout;
+  bob->handle_timeout(now);
+  drain(*bob, b);
+  CAF_REQUIRE(b.closed.has_value());
+  CAF_CHECK_EQUAL(b.closed->reason, ec::handshake_timeout);
+}
+
+CAF_TEST(keepalives hold an idle connection open and measure the RTT) {
+  connect();
+  advance(60s);
+  CAF_CHECK(!a.closed.has_value());
+  CAF_CHECK(!b.closed.has_value());
+  CAF_CHECK(alice->last_rtt().has_value());
+}
+
+CAF_TEST(a silent peer times out) {
+  connect();
+  // Bob vanishes: only Alice's clock moves and nothing reaches her.
+  auto deadline = now + cfg.peer_timeout;
+  for (int i = 0; i < 1000 && !a.closed; ++i) {
+    now = alice->next_deadline();
+    alice->handle_timeout(now);
+    bytes discard;
+    alice->poll_transmit(discard, 1 << 20, now);
+    drain(*alice, a);
+  }
+  CAF_REQUIRE(a.closed.has_value());
+  CAF_CHECK_EQUAL(a.closed->reason, ec::peer_timeout);
+  CAF_CHECK(now <= deadline);
+}
+
+CAF_TEST(close delivers queued messages first and names the reason) {
+  connect();
+  for (int i = 0; i < 10; ++i) {
+    auto m = text(std::to_string(i));
+    CAF_REQUIRE_EQUAL(alice->send(m, 2), ec::none);
+  }
+  alice->close(ec::dropped);
+  auto late = text("late");
+  CAF_CHECK_EQUAL(alice->send(late, 2), ec::not_connected);
+  pump();
+  CAF_CHECK_EQUAL(b.messages.size(), 10u);
+  CAF_REQUIRE(b.closed.has_value());
+  CAF_CHECK_EQUAL(b.closed->reason, ec::dropped);
+  CAF_CHECK(b.closed->by_peer);
+  CAF_REQUIRE(a.closed.has_value());
+  CAF_CHECK(!a.closed->by_peer);
+}
+
+CAF_TEST(rekeying keeps both directions in step) {
+  cfg.rekey_interval = 4;
+  connect();
+  for (int round = 0; round < 50; ++round) {
+    auto m = text("round " + std::to_string(round));
+    CAF_REQUIRE_EQUAL(alice->send(m, 1), ec::none);
+    auto r = text("reply " + std::to_string(round));
+    CAF_REQUIRE_EQUAL(bob->send(r, 1), ec::none);
+    pump(); // one frame per round and direction: a rekey every 4 rounds
+  }
+  CAF_CHECK_EQUAL(b.messages.size(), 50u);
+  CAF_CHECK_EQUAL(a.messages.size(), 50u);
+  CAF_CHECK(!a.closed && !b.closed);
+}
+
+CAF_TEST(the stream ending mid-handshake is a failed handshake) {
+  start();
+  bytes first;
+  alice->poll_transmit(first, 1 << 20, now);
+  bob->handle_data(first.data(), first.size(), now);
+  bob->handle_stream_end(ec::closed_by_peer);
+  drain(*bob, b);
+  CAF_REQUIRE(b.closed.has_value());
+  CAF_CHECK_EQUAL(b.closed->reason, ec::handshake_failed);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

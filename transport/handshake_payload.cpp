@@ -1,0 +1,94 @@
+#include "transport/handshake_payload.hpp"
+
+#include <cstring>
+
+namespace crust {
+
+namespace {
+
+constexpr char binding_label[] = "crust-noise-static-key-v1";
+constexpr uint8_t tag_listen_port = 1;
+constexpr size_t fixed_size = 2 + peer_id::size + identity::signature_size;
+
+} // namespace
+
+bytes make_prologue(const std::string& network) {
+  bytes out{'c', 'r', 'u', 's', 't', protocol_version};
+  auto len = std::min<size_t>(network.size(), 255);
+  out.push_back(static_cast<uint8_t>(len));
+  out.insert(out.end(), network.begin(), network.begin() + static_cast<ptrdiff_t>(len));
+  return out;
+}
+
+bytes static_key_binding(const noise::public_key& static_key) {
+  bytes out(binding_label, binding_label + sizeof(binding_label) - 1);
+  out.insert(out.end(), static_key.begin(), static_key.end());
+  return out;
+}
+
+handshake_payload make_payload(const identity& self, const noise::public_key& static_key,
+                               node_role role, uint16_t listen_port) {
+  handshake_payload x;
+  x.role = role;
+  x.identity_key = self.id();
+  auto msg = static_key_binding(static_key);
+  x.signature = self.sign(msg.data(), msg.size());
+  x.listen_port = listen_port;
+  return x;
+}
+
+bytes encode_payload(const handshake_payload& x) {
+  bytes out;
+  out.reserve(fixed_size + 5);
+  out.push_back(protocol_version);
+  out.push_back(static_cast<uint8_t>(x.role));
+  out.insert(out.end(), x.identity_key.key.begin(), x.identity_key.key.end());
+  out.insert(out.end(), x.signature.begin(), x.signature.end());
+  if (x.listen_port != 0) {
+    out.push_back(tag_listen_port);
+    out.push_back(0);
+    out.push_back(2);
+    out.push_back(static_cast<uint8_t>(x.listen_port >> 8));
+    out.push_back(static_cast<uint8_t>(x.listen_port & 0xff));
+  }
+  return out;
+}
+
+ec decode_and_verify_payload(const uint8_t* data, size_t len,
+                             const noise::public_key& remote_static,
+                             handshake_payload& out) {
+  if (len < fixed_size)
+    return ec::bad_identity;
+  if (data[0] != protocol_version)
+    return ec::protocol_version_mismatch;
+  if (data[1] > static_cast<uint8_t>(node_role::client))
+    return ec::bad_identity;
+  handshake_payload x;
+  x.role = static_cast<node_role>(data[1]);
+  std::memcpy(x.identity_key.key.data(), data + 2, peer_id::size);
+  std::memcpy(x.signature.data(), data + 2 + peer_id::size, identity::signature_size);
+  const uint8_t* pos = data + fixed_size;
+  const uint8_t* end = data + len;
+  while (pos != end) {
+    if (end - pos < 3)
+      return ec::bad_identity;
+    auto tag = pos[0];
+    size_t n = static_cast<size_t>(pos[1]) << 8 | pos[2];
+    pos += 3;
+    if (static_cast<size_t>(end - pos) < n)
+      return ec::bad_identity;
+    if (tag == tag_listen_port) {
+      if (n != 2)
+        return ec::bad_identity;
+      x.listen_port = static_cast<uint16_t>(pos[0] << 8 | pos[1]);
+    }
+    pos += n;
+  }
+  auto msg = static_key_binding(remote_static);
+  if (!identity::verify(x.identity_key, msg.data(), msg.size(), x.signature))
+    return ec::bad_identity;
+  out = x;
+  return ec::none;
+}
+
+} // namespace crust

@@ -1,0 +1,56 @@
+#pragma once
+
+#include "messages/bytes.hpp"
+#include "messages/ec.hpp"
+#include "messages/node_role.hpp"
+#include "messages/peer_id.hpp"
+#include "transport/identity.hpp"
+#include "transport/noise/constants.hpp"
+
+#include <string>
+
+namespace crust {
+
+/// The wire protocol version this implementation speaks.
+constexpr uint8_t protocol_version = 1;
+
+/// The Noise protocol every crust stream runs.
+constexpr const char* noise_pattern = "XX";
+
+/// The largest handshake message we accept: far below Noise's 65535, so an
+/// unauthenticated peer cannot make us buffer much.
+constexpr size_t max_handshake_message = 1024;
+
+/// The prologue both sides mix into the handshake: "crust", the protocol
+/// version, the length of the network name and the name. Peers of different
+/// networks or versions fail the handshake at the first encrypted payload.
+bytes make_prologue(const std::string& network);
+
+/// What each side proves about itself in its encrypted handshake payload.
+struct handshake_payload {
+  node_role role = node_role::node;
+  peer_id identity_key;
+  identity::signature signature{}; ///< over `static_key_binding(noise static key)`
+  uint16_t listen_port = 0;        ///< our TCP listening port; 0 when not listening
+};
+
+/// The byte string a node signs to bind its identity to its Noise static key.
+bytes static_key_binding(const noise::public_key& static_key);
+
+/// Our payload: identity key and its signature over our Noise static key.
+handshake_payload make_payload(const identity& self, const noise::public_key& static_key,
+                               node_role role, uint16_t listen_port);
+
+/// Layout: version u8 | role u8 | identity key [32] | signature [64] | then
+/// extensions, each tag u8 | length u16 BE | value. Tag 1: listen port (u16).
+/// Unknown extension tags are skipped, so later versions can add fields.
+bytes encode_payload(const handshake_payload& x);
+
+/// Parses and checks a peer's payload against the Noise static key the
+/// handshake authenticated. Fails with `bad_identity` on any malformation or
+/// a bad signature.
+ec decode_and_verify_payload(const uint8_t* data, size_t len,
+                             const noise::public_key& remote_static,
+                             handshake_payload& out);
+
+} // namespace crust

@@ -1,0 +1,24 @@
+#pragma once
+
+#include "messages/node_role.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace crust {
+
+/// What one stream session needs to know; the node fills it from its config.
+struct session_config {
+  std::string network = "crust";        ///< peers of other networks cannot connect
+  node_role role = node_role::node;
+  uint16_t listen_port = 0;             ///< advertised in our handshake payload
+  size_t max_message_size = 2 * 1024 * 1024;
+  size_t send_queue_limit = 16 * 1024 * 1024; ///< bytes queued, all priorities
+  std::chrono::milliseconds handshake_timeout{5000};
+  std::chrono::milliseconds keepalive_interval{2500}; ///< ping when we sent nothing this long
+  std::chrono::milliseconds peer_timeout{10000};      ///< dead when we heard nothing this long
+  uint64_t rekey_interval = uint64_t{1} << 20;        ///< frames; must match the peer
+};
+
+} // namespace crust

@@ -1,0 +1,405 @@
+#include "transport/stream_session.hpp"
+
+#include "transport/handshake_payload.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace crust {
+
+namespace {
+
+/// Control items queued but not yet sent, at most: a ping flood from a peer
+/// that never reads cannot grow our memory.
+constexpr size_t max_pending_pongs = 16;
+
+/// Do not start a fragment in a frame with less room than this: a new frame
+/// serves it better than a sliver.
+constexpr size_t min_fragment = 512;
+
+/// The largest plaintext a frame can carry.
+constexpr size_t max_frame_plaintext = max_frame_size - noise::tag_len;
+
+/// Smallest handshake message: XX's first message is an ephemeral key and a
+/// one-byte payload.
+constexpr size_t min_handshake_message = noise::dh_len;
+
+uint64_t load_u64(const uint8_t* p) {
+  uint64_t x = 0;
+  for (int i = 0; i < 8; ++i)
+    x = x << 8 | p[i];
+  return x;
+}
+
+void store_u64(uint8_t* p, uint64_t x) {
+  for (int i = 7; i >= 0; --i) {
+    p[i] = static_cast<uint8_t>(x & 0xff);
+    x >>= 8;
+  }
+}
+
+} // namespace
+
+stream_session::stream_session(const session_config& cfg, const identity& self,
+                               bool initiator, time_point now)
+  : cfg_(cfg),
+    self_(self),
+    initiator_(initiator),
+    decoder_(max_handshake_message, min_handshake_message),
+    handshake_deadline_(now + cfg.handshake_timeout),
+    last_received_(now),
+    last_sent_(now) {
+  auto prologue = make_prologue(cfg_.network);
+  noise::handshake_keys keys;
+  keys.static_keys = noise::keypair::generate();
+  static_pub_ = keys.static_keys->pub;
+  handshake_.emplace(*noise::find_pattern(noise_pattern), initiator, prologue.data(),
+                     prologue.size(), keys);
+  if (initiator_)
+    write_handshake_message(bytes{protocol_version});
+}
+
+// -- input ---------------------------------------------------------------------
+
+void stream_session::handle_data(const uint8_t* data, size_t len, time_point now) {
+  if (state_ == state::closed)
+    return;
+  last_received_ = now;
+  decoder_.append(data, len);
+  while (state_ != state::closed) {
+    uint8_t* body = nullptr;
+    size_t n = 0;
+    auto st = decoder_.next(body, n);
+    if (st == frame_decoder::status::need_more)
+      return;
+    if (st == frame_decoder::status::error) {
+      fail(decoder_.last_error());
+      return;
+    }
+    if (state_ == state::handshaking)
+      handle_handshake_frame(body, n);
+    else
+      handle_transport_frame(body, n, now);
+  }
+}
+
+void stream_session::handle_stream_end(ec reason) {
+  if (state_ == state::closed)
+    return;
+  wire_.clear();
+  finish(state_ == state::handshaking && reason == ec::closed_by_peer ? ec::handshake_failed
+                                                                      : reason,
+         true);
+}
+
+void stream_session::handle_timeout(time_point now) {
+  if (state_ == state::handshaking) {
+    if (now >= handshake_deadline_)
+      fail(ec::handshake_timeout);
+    return;
+  }
+  if (state_ != state::established)
+    return;
+  if (now - last_received_ >= cfg_.peer_timeout) {
+    fail(ec::peer_timeout);
+    return;
+  }
+  if (now - last_sent_ >= cfg_.keepalive_interval)
+    ping_due_ = true;
+}
+
+ec stream_session::send(bytes& payload, uint8_t priority) {
+  if (state_ != state::established || closing_)
+    return ec::not_connected;
+  if (payload.size() > cfg_.max_message_size)
+    return ec::message_too_large;
+  if (queued_bytes_ + payload.size() > cfg_.send_queue_limit)
+    return ec::send_queue_full;
+  priority = std::min<uint8_t>(priority, priority_levels - 1);
+  queued_bytes_ += payload.size();
+  queues_[priority].push_back(outgoing{std::move(payload), 0});
+  return ec::none;
+}
+
+void stream_session::close(ec reason) {
+  if (state_ == state::closed || closing_)
+    return;
+  if (state_ == state::handshaking) {
+    wire_.clear();
+    finish(reason, false);
+    return;
+  }
+  closing_ = reason;
+}
+
+// -- handshake -----------------------------------------------------------------
+
+void stream_session::write_handshake_message(const bytes& payload) {
+  auto offset = wire_.size();
+  wire_.resize(offset + frame_header_size);
+  if (auto err = handshake_->write_message(payload.data(), payload.size(), wire_);
+      err != ec::none) {
+    wire_.resize(offset);
+    fail(err);
+    return;
+  }
+  write_frame_header(wire_.data() + offset, wire_.size() - offset - frame_header_size);
+}
+
+void stream_session::handle_handshake_frame(const uint8_t* body, size_t len) {
+  auto& hs = *handshake_;
+  bytes payload;
+  if (auto err = hs.read_message(body, len, payload); err != ec::none) {
+    // A failed decryption here means a different network name, version or a
+    // tampered message: all the same to the peer, a failed handshake.
+    fail(err == ec::decrypt_failed ? ec::handshake_failed : err);
+    return;
+  }
+  if (!hs.remote_static()) {
+    // Message 1 (-> e): its clear payload names the protocol version.
+    if (payload.size() != 1 || payload[0] != protocol_version) {
+      fail(ec::protocol_version_mismatch);
+      return;
+    }
+  } else {
+    // Message 2 carries the responder's identity, message 3 the initiator's.
+    if (auto err = decode_and_verify_payload(payload.data(), payload.size(),
+                                             *hs.remote_static(), remote_);
+        err != ec::none) {
+      fail(err);
+      return;
+    }
+    if (remote_.identity_key == self_.id()) {
+      fail(ec::self_connection);
+      return;
+    }
+  }
+  if (hs.my_turn()) {
+    write_handshake_message(encode_payload(make_payload(self_, static_pub_, cfg_.role,
+                                                        cfg_.listen_port)));
+    if (state_ == state::closed)
+      return;
+  }
+  if (hs.finished())
+    become_established();
+}
+
+void stream_session::become_established() {
+  auto [send, receive] = handshake_->split();
+  channel_.emplace(std::move(send), std::move(receive), cfg_.rekey_interval);
+  handshake_hash_ = handshake_->handshake_hash();
+  handshake_.reset();
+  decoder_.set_limits(max_frame_size, noise::tag_len);
+  state_ = state::established;
+  events_.emplace_back(session_established{});
+}
+
+// -- transport frames ----------------------------------------------------------
+
+void stream_session::handle_transport_frame(uint8_t* body, size_t len, time_point now) {
+  if (auto err = channel_->open_in_place(body, len); err != ec::none) {
+    fail(err);
+    return;
+  }
+  const uint8_t* pos = body;
+  const uint8_t* end = body + len - noise::tag_len;
+  while (pos != end) {
+    item_view item;
+    if (auto err = read_item(pos, end, item); err != ec::none) {
+      fail(err);
+      return;
+    }
+    switch (item.kind) {
+      case item_kind::data_more:
+      case item_kind::data_last: {
+        auto& buf = reassembly_[item.channel];
+        if (buf.size() + item.len > cfg_.max_message_size) {
+          fail(ec::message_too_large);
+          return;
+        }
+        if (item.kind == item_kind::data_last && buf.empty()) {
+          events_.emplace_back(session_message{bytes(item.body, item.body + item.len)});
+        } else {
+          buf.insert(buf.end(), item.body, item.body + item.len);
+          if (item.kind == item_kind::data_last) {
+            events_.emplace_back(session_message{std::move(buf)});
+            buf = bytes{};
+          }
+        }
+        if (item.kind == item_kind::data_last)
+          ++messages_received_;
+        break;
+      }
+      case item_kind::ping:
+        if (pongs_.size() < max_pending_pongs) {
+          std::array<uint8_t, 8> token;
+          std::memcpy(token.data(), item.body, 8);
+          pongs_.push_back(token);
+        }
+        break;
+      case item_kind::pong: {
+        auto sent = load_u64(item.body);
+        auto now_ns = static_cast<uint64_t>(now.time_since_epoch().count());
+        if (now_ns >= sent)
+          last_rtt_ = std::chrono::nanoseconds(now_ns - sent);
+        break;
+      }
+      case item_kind::close: {
+        auto reason = static_cast<ec>(item.body[0]);
+        finish(reason == ec::none ? ec::closed_by_peer : reason, true);
+        return;
+      }
+    }
+  }
+}
+
+// -- closing -------------------------------------------------------------------
+
+void stream_session::fail(ec reason) {
+  if (state_ == state::closed)
+    return;
+  for (auto& q : queues_)
+    q.clear();
+  queued_bytes_ = 0;
+  wire_.clear();
+  if (state_ == state::established) {
+    // Tell the peer why, if our sending half still works.
+    uint8_t frame[frame_header_size + item_header_size + 1 + noise::tag_len];
+    uint8_t* plain = frame + frame_header_size;
+    write_item_header(plain, item_kind::close, 0, 1);
+    plain[item_header_size] = static_cast<uint8_t>(reason);
+    if (channel_->seal_in_place(plain, item_header_size + 1) == ec::none) {
+      write_frame_header(frame, item_header_size + 1 + noise::tag_len);
+      wire_.insert(wire_.end(), frame, frame + sizeof(frame));
+    }
+  }
+  finish(reason, false);
+}
+
+void stream_session::finish(ec reason, bool by_peer) {
+  state_ = state::closed;
+  for (auto& q : queues_)
+    q.clear();
+  queued_bytes_ = 0;
+  pongs_.clear();
+  ping_due_ = false;
+  events_.emplace_back(session_closed{reason, by_peer});
+}
+
+// -- output --------------------------------------------------------------------
+
+bool stream_session::has_data() const {
+  for (auto& q : queues_)
+    if (!q.empty())
+      return true;
+  return false;
+}
+
+bool stream_session::has_control() const {
+  return ping_due_ || !pongs_.empty();
+}
+
+bool stream_session::wants_transmit() const {
+  if (!wire_.empty())
+    return true;
+  if (state_ != state::established)
+    return false;
+  return has_control() || has_data() || closing_.has_value();
+}
+
+void stream_session::build_frame(bytes& out, time_point now) {
+  auto start = out.size();
+  out.resize(start + frame_header_size + max_frame_plaintext + noise::tag_len);
+  uint8_t* plain = out.data() + start + frame_header_size;
+  size_t used = 0;
+  auto room = [&] { return max_frame_plaintext - used; };
+  while (!pongs_.empty() && room() >= item_header_size + 8) {
+    write_item_header(plain + used, item_kind::pong, 0, 8);
+    std::memcpy(plain + used + item_header_size, pongs_.front().data(), 8);
+    used += item_header_size + 8;
+    pongs_.pop_front();
+  }
+  if (ping_due_ && room() >= item_header_size + 8) {
+    write_item_header(plain + used, item_kind::ping, 0, 8);
+    store_u64(plain + used + item_header_size,
+              static_cast<uint64_t>(now.time_since_epoch().count()));
+    used += item_header_size + 8;
+    ping_due_ = false;
+  }
+  for (uint8_t prio = 0; prio < priority_levels; ++prio) {
+    auto& q = queues_[prio];
+    while (!q.empty() && room() > item_header_size) {
+      auto& msg = q.front();
+      auto remaining = msg.payload.size() - msg.offset;
+      auto space = room() - item_header_size;
+      if (remaining > space && space < min_fragment && used > 0)
+        break;
+      auto n = std::min(remaining, space);
+      bool last = n == remaining;
+      write_item_header(plain + used, last ? item_kind::data_last : item_kind::data_more,
+                        prio, n);
+      if (n > 0)
+        std::memcpy(plain + used + item_header_size, msg.payload.data() + msg.offset, n);
+      used += item_header_size + n;
+      msg.offset += n;
+      queued_bytes_ -= n;
+      if (last) {
+        ++messages_sent_;
+        q.pop_front();
+      }
+    }
+  }
+  if (!has_data() && closing_ && room() >= item_header_size + 1) {
+    write_item_header(plain + used, item_kind::close, 0, 1);
+    plain[used + item_header_size] = static_cast<uint8_t>(*closing_);
+    used += item_header_size + 1;
+  }
+  if (auto err = channel_->seal_in_place(plain, used); err != ec::none) {
+    out.resize(start);
+    fail(err);
+    return;
+  }
+  write_frame_header(out.data() + start, used + noise::tag_len);
+  out.resize(start + frame_header_size + used + noise::tag_len);
+  if (!has_data() && closing_) {
+    auto reason = *closing_;
+    closing_.reset();
+    finish(reason, false);
+  }
+}
+
+size_t stream_session::poll_transmit(bytes& out, size_t max_bytes, time_point now) {
+  auto before = out.size();
+  if (!wire_.empty()) {
+    out.insert(out.end(), wire_.begin(), wire_.end());
+    wire_.clear();
+  }
+  while (state_ == state::established && out.size() - before < max_bytes
+         && (has_control() || has_data() || closing_))
+    build_frame(out, now);
+  auto added = out.size() - before;
+  if (added > 0)
+    last_sent_ = now;
+  return added;
+}
+
+std::optional<session_event> stream_session::poll_event() {
+  if (events_.empty())
+    return std::nullopt;
+  auto ev = std::move(events_.front());
+  events_.pop_front();
+  return ev;
+}
+
+stream_session::time_point stream_session::next_deadline() const {
+  switch (state_) {
+    case state::handshaking:
+      return handshake_deadline_;
+    case state::established:
+      return std::min(last_received_ + cfg_.peer_timeout, last_sent_ + cfg_.keepalive_interval);
+    default:
+      return time_point::max();
+  }
+}
+
+} // namespace crust

@@ -1,0 +1,147 @@
+#pragma once
+
+#include "messages/bytes.hpp"
+#include "messages/ec.hpp"
+#include "messages/node_role.hpp"
+#include "messages/peer_id.hpp"
+#include "transport/frame_decoder.hpp"
+#include "transport/frame_item.hpp"
+#include "transport/handshake_payload.hpp"
+#include "transport/identity.hpp"
+#include "transport/noise/handshake_state.hpp"
+#include "transport/secure_channel.hpp"
+#include "transport/session_config.hpp"
+
+#include <array>
+#include <chrono>
+#include <deque>
+#include <optional>
+#include <variant>
+
+namespace crust {
+
+/// The session finished its handshake: `remote()` and friends are valid.
+struct session_established {};
+
+/// A whole message arrived.
+struct session_message {
+  bytes payload;
+};
+
+/// The session is over. Bytes still returned by `poll_transmit` (e.g. our
+/// CLOSE frame) should be written before the socket is closed.
+struct session_closed {
+  ec reason;
+  bool by_peer; ///< the peer closed it (or the stream ended), rather than us
+};
+
+using session_event = std::variant<session_established, session_message, session_closed>;
+
+/// One encrypted, authenticated stream connection, sans-I/O: fed the bytes a
+/// socket read and the current time; answers with bytes to write, events and
+/// the next deadline. Runs the Noise XX handshake with identity binding, then
+/// frames messages (coalescing small ones, fragmenting large ones, by
+/// priority), keepalives and a graceful close. No sockets, threads or clocks.
+class stream_session {
+public:
+  using clock = std::chrono::steady_clock;
+  using time_point = clock::time_point;
+
+  enum class state { handshaking, established, closed };
+
+  /// An initiator writes its first handshake message right away.
+  stream_session(const session_config& cfg, const identity& self, bool initiator,
+                 time_point now);
+
+  // -- input -------------------------------------------------------------------
+
+  /// Bytes read from the stream.
+  void handle_data(const uint8_t* data, size_t len, time_point now);
+
+  /// The stream ended (EOF or error): the session closes with `reason`.
+  void handle_stream_end(ec reason);
+
+  /// Call at or after `next_deadline()`.
+  void handle_timeout(time_point now);
+
+  /// Queues a message. Fails with `message_too_large`, `send_queue_full`
+  /// (nothing queued; the caller keeps the payload) or `not_connected`.
+  ec send(bytes& payload, uint8_t priority);
+
+  /// Closes gracefully: queued messages go out first, then a CLOSE frame with
+  /// `reason`. During the handshake it closes at once.
+  void close(ec reason);
+
+  // -- output ------------------------------------------------------------------
+
+  /// Appends bytes to write to `out`: pending handshake/close frames and then
+  /// data frames until about `max_bytes` were added. Returns the bytes added.
+  size_t poll_transmit(bytes& out, size_t max_bytes, time_point now);
+
+  /// True when `poll_transmit` would add something.
+  bool wants_transmit() const;
+
+  /// Takes the next event, if any.
+  std::optional<session_event> poll_event();
+
+  /// When `handle_timeout` must run next (time_point::max() when never).
+  time_point next_deadline() const;
+
+  // -- state -------------------------------------------------------------------
+
+  state current_state() const { return state_; }
+  bool initiator() const { return initiator_; }
+  const peer_id& remote() const { return remote_.identity_key; }
+  node_role remote_role() const { return remote_.role; }
+  uint16_t remote_listen_port() const { return remote_.listen_port; }
+  const noise::digest& handshake_hash() const { return handshake_hash_; }
+  size_t queued_bytes() const { return queued_bytes_; }
+  std::optional<std::chrono::nanoseconds> last_rtt() const { return last_rtt_; }
+  uint64_t messages_sent() const { return messages_sent_; }
+  uint64_t messages_received() const { return messages_received_; }
+
+private:
+  struct outgoing {
+    bytes payload;
+    size_t offset = 0;
+  };
+
+  void handle_handshake_frame(const uint8_t* body, size_t len);
+  void handle_transport_frame(uint8_t* body, size_t len, time_point now);
+  void write_handshake_message(const bytes& payload);
+  void become_established();
+  void fail(ec reason);
+  void finish(ec reason, bool by_peer);
+  bool has_data() const;
+  bool has_control() const;
+  void build_frame(bytes& out, time_point now);
+
+  session_config cfg_;
+  const identity& self_;
+  bool initiator_;
+  state state_ = state::handshaking;
+  std::optional<noise::handshake_state> handshake_;
+  std::optional<secure_channel> channel_;
+  frame_decoder decoder_;
+  noise::public_key static_pub_{}; ///< our Noise static key, fresh per session
+  handshake_payload remote_;
+  noise::digest handshake_hash_{};
+
+  bytes wire_;                              ///< handshake and final frames to send
+  std::array<std::deque<outgoing>, priority_levels> queues_;
+  std::array<bytes, priority_levels> reassembly_;
+  std::deque<std::array<uint8_t, 8>> pongs_; ///< ping bodies to echo (bounded)
+  bool ping_due_ = false;
+  std::optional<ec> closing_;              ///< close() called; CLOSE after the queues
+  size_t queued_bytes_ = 0;
+  std::deque<session_event> events_;
+
+  time_point handshake_deadline_;
+  time_point last_received_;
+  time_point last_sent_;
+  std::optional<std::chrono::nanoseconds> last_rtt_;
+  uint64_t messages_sent_ = 0;
+  uint64_t messages_received_ = 0;
+};
+
+} // namespace crust
