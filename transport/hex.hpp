@@ -1,6 +1,7 @@
 #pragma once
 
 #include "messages/bytes.hpp"
+#include "messages/peer_id.hpp"
 
 #include <optional>
 #include <string>
@@ -45,6 +46,16 @@ inline std::optional<bytes> from_hex(std::string_view text) {
     out[i] = static_cast<uint8_t>(hi << 4 | lo);
   }
   return out;
+}
+
+/// The peer id spelled by 64 hex digits, or nothing.
+inline std::optional<peer_id> peer_id_from_hex(std::string_view text) {
+  auto raw = from_hex(text);
+  if (!raw || raw->size() != peer_id::size)
+    return std::nullopt;
+  peer_id result;
+  std::copy(raw->begin(), raw->end(), result.key.begin());
+  return result;
 }
 
 } // namespace crust

@@ -1,0 +1,60 @@
+#pragma once
+
+#include "actors/internal_messages.hpp"
+#include "transport/identity.hpp"
+#include "transport/io_runtime.hpp"
+#include "transport/session_config.hpp"
+#include "transport/stream_session.hpp"
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+
+namespace crust {
+
+/// What every connection actor of a node shares.
+struct connection_params {
+  std::shared_ptr<io_runtime> runtime;
+  std::shared_ptr<const identity> self_id;
+  session_config session;
+  std::chrono::milliseconds connect_timeout{5000};
+  manager_actor manager;
+  routing_actor routing;
+};
+
+/// The state of one connection actor: a thin owner of a socket and the
+/// sans-I/O session that does the protocol.
+struct connection_state {
+  // Declared first, destroyed last: the stream lives on the runtime's loop.
+  std::shared_ptr<io_runtime> runtime;
+  std::shared_ptr<const identity> self_id;
+  std::shared_ptr<tcp_stream> stream;
+  std::optional<stream_session> session;
+  connection_params params;
+  direction dir = direction::outbound;
+  endpoint remote;
+  bool admitted = false;           ///< the manager accepted it as the peer's link
+  bool authenticated = false;      ///< the handshake finished
+  bool awaiting_admission = false; ///< handshake done, manager not yet answered
+  bool rejected = false;           ///< closed before admission: drop what arrives
+  bool flush_pending = false;      ///< a flush message is in our mailbox
+  bool done = false;
+  size_t unflushed = 0;            ///< bytes handed to the stream, not yet written
+  size_t uncredited = 0;           ///< bytes read but not yet returned as credit
+  stream_session::time_point tick_at = stream_session::time_point::max();
+
+  static inline const char* name = "crust.connection";
+};
+
+using connection_pointer = connection_actor::stateful_pointer<connection_state>;
+
+/// A connection actor. With `stream` set it serves an accepted socket as the
+/// responder; otherwise it dials `remote` and initiates.
+connection_actor::behavior_type connection(connection_pointer self, connection_params params,
+                                           direction dir, endpoint remote,
+                                           std::shared_ptr<tcp_stream> stream);
+
+} // namespace crust

@@ -1,0 +1,161 @@
+#pragma once
+
+// The actor layer's own protocol: I/O events from the Asio adapters to the
+// actors that own them, and the manager's conversation with its acceptor and
+// connections. Users of crust never see these; they use messages/.
+
+#include "messages/bytes.hpp"
+#include "messages/commands.hpp"
+#include "messages/direction.hpp"
+#include "messages/ec.hpp"
+#include "messages/endpoint.hpp"
+#include "messages/events.hpp"
+#include "messages/interfaces.hpp"
+#include "messages/node_role.hpp"
+#include "messages/peer_id.hpp"
+#include "messages/peer_info.hpp"
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <memory>
+#include <string>
+
+namespace crust {
+
+class tcp_stream;
+
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using admit_atom = caf::atom_constant<caf::atom("admit")>;
+using close_atom = caf::atom_constant<caf::atom("close")>;
+using redial_atom = caf::atom_constant<caf::atom("redial")>;
+using grace_atom = caf::atom_constant<caf::atom("grace")>;
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+
+// -- from an Asio adapter to its actor -----------------------------------------
+
+struct stream_connected {};
+
+struct stream_data {
+  bytes chunk;
+};
+
+struct stream_written {
+  uint64_t count = 0;
+};
+
+struct stream_ended {
+  ec reason = ec::none;
+  std::string what;
+};
+
+/// An accepted socket, from the listener to the acceptor and on to the
+/// manager. Carries a pointer, so it never leaves the process.
+struct incoming_stream {
+  std::shared_ptr<tcp_stream> stream;
+  endpoint remote;
+};
+
+/// The acceptor could not (or can no longer) listen.
+struct listen_failed {
+  std::string what;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stream_connected&) {
+  return f(caf::meta::type_name("stream_connected"));
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stream_data& x) {
+  return f(caf::meta::type_name("stream_data"), x.chunk);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stream_written& x) {
+  return f(caf::meta::type_name("stream_written"), x.count);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stream_ended& x) {
+  return f(caf::meta::type_name("stream_ended"), x.reason, x.what);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, listen_failed& x) {
+  return f(caf::meta::type_name("listen_failed"), x.what);
+}
+
+// -- connection actor ----------------------------------------------------------
+
+/// One per link: owns the socket and the session.
+using connection_actor = caf::typed_actor<
+  caf::reacts_to<send>,
+  caf::reacts_to<admit_atom>,
+  caf::reacts_to<close_atom, ec>,
+  caf::reacts_to<flush_atom>,
+  caf::reacts_to<tick_atom>,
+  caf::reacts_to<stream_connected>,
+  caf::reacts_to<stream_data>,
+  caf::reacts_to<stream_written>,
+  caf::reacts_to<stream_ended>,
+  caf::replies_to<peers_atom>::with<peer_info>>;
+
+/// A connection finished its handshake; the manager answers with `admit` or
+/// `close`.
+struct handshake_done {
+  peer_id peer;
+  endpoint remote;
+  direction dir = direction::outbound;
+  node_role role = node_role::node;
+  uint16_t listen_port = 0;  ///< the peer's advertised listening port
+  bytes handshake_hash;      ///< the same on both ends: a shared tie-breaker
+  connection_actor conn;
+};
+
+/// A connection is over (it quits right after sending this).
+struct connection_closed {
+  connection_actor conn;
+  peer_id peer;            ///< all zero if the handshake never finished
+  bool authenticated = false;
+  ec reason = ec::none;
+  bool by_peer = false;
+  endpoint remote;
+  direction dir = direction::outbound;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, handshake_done& x) {
+  return f(caf::meta::type_name("handshake_done"), x.peer, x.remote, x.dir, x.role,
+           x.listen_port, x.handshake_hash, x.conn);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, connection_closed& x) {
+  return f(caf::meta::type_name("connection_closed"), x.conn, x.peer, x.authenticated,
+           x.reason, x.by_peer, x.remote, x.dir);
+}
+
+// -- acceptor and manager ------------------------------------------------------
+
+/// Owns the listening socket.
+using acceptor_actor = caf::typed_actor<caf::reacts_to<incoming_stream>>;
+
+/// The manager: the public node interface plus what its helpers tell it.
+using manager_actor = node_actor::extend<
+  caf::reacts_to<incoming_stream>,
+  caf::reacts_to<listening>,
+  caf::reacts_to<listen_failed>,
+  caf::reacts_to<handshake_done>,
+  caf::reacts_to<connection_closed>,
+  caf::reacts_to<redial_atom, peer_id>,
+  caf::reacts_to<grace_atom, peer_id, uint64_t>,
+  caf::reacts_to<stop_atom>>;
+
+} // namespace crust
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crust::incoming_stream)

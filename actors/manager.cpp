@@ -1,0 +1,378 @@
+#include "actors/manager.hpp"
+
+#include "actors/acceptor.hpp"
+#include "actors/connection.hpp"
+#include "actors/error.hpp"
+#include "transport/handshake_payload.hpp"
+#include "transport/tcp_stream.hpp"
+
+#include <caf/send.hpp>
+
+namespace crust {
+
+namespace {
+
+/// How long a shutdown waits for connections to say goodbye.
+constexpr auto shutdown_timeout = std::chrono::seconds(2);
+
+bool is_handshake_failure(ec x) {
+  switch (x) {
+    case ec::handshake_failed:
+    case ec::handshake_timeout:
+    case ec::bad_identity:
+    case ec::protocol_version_mismatch:
+    case ec::invalid_public_key:
+    case ec::frame_too_large:
+    case ec::malformed_frame:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_protocol_violation(ec x) {
+  switch (x) {
+    case ec::decrypt_failed:
+    case ec::malformed_frame:
+    case ec::unknown_frame_kind:
+    case ec::truncated_frame:
+    case ec::message_too_large:
+    case ec::frame_too_large:
+      return true;
+    default:
+      return false;
+  }
+}
+
+connection_params params_for(manager_pointer self) {
+  auto& st = self->state;
+  uint16_t port = st.listening.empty() ? 0 : st.listening.front().port;
+  return connection_params{st.runtime, st.id, st.cfg.session(port), st.cfg.connect_timeout,
+                           self, st.routing};
+}
+
+void dial(manager_pointer self, const endpoint& remote, std::optional<peer_id> redial_of) {
+  auto& st = self->state;
+  if (st.dialing.count(remote) > 0)
+    return; // already under way
+  auto conn = self->spawn<caf::linked>(connection, params_for(self), direction::outbound,
+                                       remote, std::shared_ptr<tcp_stream>{});
+  st.connections.emplace(conn.id(), manager_state::live_connection{conn, remote,
+                                                                   direction::outbound, {}});
+  st.dialing.emplace(remote, redial_of);
+}
+
+void schedule_redial(manager_pointer self, const peer_id& peer) {
+  auto& st = self->state;
+  if (st.shutting_down || !st.table.maintained(peer))
+    return;
+  auto delay = st.table.next_redial_delay(peer, st.cfg.redial_min, st.cfg.redial_max);
+  self->delayed_send(self, delay, redial_atom::value, peer);
+}
+
+void apply_closure(manager_pointer self, const peer_id& peer, ec reason,
+                   const connection_table::closure& c) {
+  auto& st = self->state;
+  if (c.report_down)
+    self->send(st.routing, connection_down{peer, reason});
+  if (c.grace_token)
+    self->delayed_send(self, st.cfg.duplicate_grace, grace_atom::value, peer, *c.grace_token);
+  if (c.redial)
+    schedule_redial(self, peer);
+}
+
+void start_listening(manager_pointer self) {
+  auto& st = self->state;
+  if (st.acceptor || st.cfg.role == node_role::client || st.shutting_down)
+    return;
+  st.acceptor = self->spawn<caf::linked>(acceptor, st.runtime, manager_actor{self},
+                                         st.cfg.listen_address, st.cfg.tcp_port,
+                                         st.cfg.port_fallback);
+}
+
+void stop_listening(manager_pointer self) {
+  auto& st = self->state;
+  if (!st.acceptor)
+    return;
+  self->unlink_from(st.acceptor);
+  self->send_exit(st.acceptor, caf::exit_reason::user_shutdown);
+  st.acceptor = nullptr;
+  st.listening.clear();
+  self->send(st.routing, listening{});
+}
+
+void begin_shutdown(manager_pointer self) {
+  auto& st = self->state;
+  if (st.shutting_down)
+    return;
+  stop_listening(self);
+  st.shutting_down = true;
+  if (st.connections.empty()) {
+    self->quit();
+    return;
+  }
+  for (auto& [id, c] : st.connections)
+    self->send(c.handle, close_atom::value, ec::shutting_down);
+  self->delayed_send(self, shutdown_timeout, stop_atom::value);
+}
+
+} // namespace
+
+manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_runtime> runtime,
+                                     node_config cfg, std::shared_ptr<const identity> id,
+                                     routing_actor routing) {
+  auto& st = self->state;
+  st.runtime = std::move(runtime);
+  st.cfg = std::move(cfg);
+  st.id = std::move(id);
+  st.routing = routing;
+  st.table = connection_table{st.id->id()};
+  // Without a routing layer nobody hears what happens: stop.
+  self->monitor(routing);
+  self->set_down_handler([self](const caf::down_msg& x) {
+    if (x.source == self->state.routing.address())
+      begin_shutdown(self);
+  });
+  if (st.cfg.listen)
+    start_listening(self);
+  for (auto& contact : st.cfg.contacts)
+    dial(self, contact, std::nullopt);
+  return {
+    // -- commands from the routing layer --------------------------------------
+    [self](connect& x) {
+      auto& st = self->state;
+      auto fail = [&](ec reason) { self->send(st.routing, connect_failed{x.remote, reason}); };
+      if (st.shutting_down)
+        return fail(ec::shutting_down);
+      if (x.remote.proto != protocol::tcp || x.remote.port == 0)
+        return fail(ec::invalid_argument);
+      if (st.blacklist.blocks_address(x.remote.address))
+        return fail(ec::blacklisted);
+      dial(self, x.remote, std::nullopt);
+    },
+    [self](send& x) {
+      auto& st = self->state;
+      auto link = st.table.active(x.peer);
+      if (!link) {
+        self->send(st.routing, send_failed{x.peer, ec::not_connected, std::move(x.payload)});
+        return;
+      }
+      auto i = st.connections.find(link->id);
+      if (i == st.connections.end()) {
+        self->send(st.routing, send_failed{x.peer, ec::not_connected, std::move(x.payload)});
+        return;
+      }
+      self->send(i->second.handle, std::move(x));
+    },
+    [self](maintain& x) { self->state.table.set_maintained(x.peer, true); },
+    [self](drop& x) {
+      auto& st = self->state;
+      st.table.set_maintained(x.peer, false);
+      if (auto link = st.table.active(x.peer))
+        if (auto i = st.connections.find(link->id); i != st.connections.end())
+          self->send(i->second.handle, close_atom::value, ec::dropped);
+    },
+    [self](blacklist& x) {
+      auto& st = self->state;
+      if (auto err = st.blacklist.add(x.entry)) {
+        alert a;
+        a.kind = alert_kind::listen_failure;
+        a.reason = ec::invalid_argument;
+        a.detail = "blacklist entry refused: " + *err;
+        self->send(st.routing, std::move(a));
+        return;
+      }
+      // En masse: every live connection the entry matches goes at once,
+      // authenticated or not.
+      for (auto& [id, c] : st.connections) {
+        // A peer entry can only match once the handshake named the peer.
+        if (x.entry.kind == blacklist_kind::peer && !c.peer)
+          continue;
+        if (address_blacklist::matches(x.entry, c.peer.value_or(peer_id{}), c.remote.address)) {
+          if (c.peer)
+            st.table.set_maintained(*c.peer, false);
+          self->send(c.handle, close_atom::value, ec::blacklisted);
+        }
+      }
+    },
+    [self](start_listening_atom) { start_listening(self); },
+    [self](stop_listening_atom) { stop_listening(self); },
+    [self](shutdown_atom) { begin_shutdown(self); },
+    [self](peers_atom) -> caf::result<std::vector<peer_info>> {
+      auto& st = self->state;
+      auto rp = self->make_response_promise<std::vector<peer_info>>();
+      auto peers = st.table.connected();
+      auto results = std::make_shared<std::vector<peer_info>>();
+      auto pending = std::make_shared<size_t>(peers.size());
+      if (peers.empty()) {
+        rp.deliver(std::vector<peer_info>{});
+        return rp;
+      }
+      for (auto& peer : peers) {
+        auto link = st.table.active(peer);
+        peer_info base;
+        base.peer = peer;
+        base.remote = link->remote;
+        base.dir = link->dir;
+        base.role = link->role;
+        base.maintained = st.table.maintained(peer);
+        auto done = [rp, results, pending](peer_info info) mutable {
+          results->push_back(std::move(info));
+          if (--*pending == 0)
+            rp.deliver(std::move(*results));
+        };
+        auto i = st.connections.find(link->id);
+        if (i == st.connections.end()) {
+          done(base);
+          continue;
+        }
+        self->request(i->second.handle, std::chrono::seconds(1), peers_atom::value)
+          .then(
+            [done, base](peer_info info) mutable {
+              base.messages_sent = info.messages_sent;
+              base.messages_received = info.messages_received;
+              base.rtt_us = info.rtt_us;
+              done(base);
+            },
+            [done, base](caf::error&) mutable { done(base); });
+      }
+      return rp;
+    },
+    [self](info_atom) {
+      auto& st = self->state;
+      node_info info;
+      info.id = st.id->id();
+      info.role = st.cfg.role;
+      info.network = st.cfg.network;
+      info.listening = st.listening;
+      info.connections = st.table.size();
+      info.protocol_version = protocol_version;
+      return info;
+    },
+    [self](is_connected_atom, const peer_id& peer) {
+      return self->state.table.active(peer) != nullptr;
+    },
+    [self](peer_address_atom, const peer_id& peer) -> caf::result<endpoint> {
+      if (auto link = self->state.table.active(peer))
+        return link->remote;
+      return to_caf_error(ec::not_connected);
+    },
+    // -- from the acceptor ------------------------------------------------------
+    [self](incoming_stream& x) {
+      auto& st = self->state;
+      // Cheap rejection before any cryptography.
+      if (st.shutting_down || st.blacklist.blocks_address(x.remote.address)) {
+        x.stream->close();
+        return;
+      }
+      auto conn = self->spawn<caf::linked>(connection, params_for(self), direction::inbound,
+                                           x.remote, std::move(x.stream));
+      st.connections.emplace(conn.id(), manager_state::live_connection{conn, x.remote,
+                                                                       direction::inbound, {}});
+    },
+    [self](listening& x) {
+      auto& st = self->state;
+      st.listening = x.endpoints;
+      self->send(st.routing, std::move(x));
+    },
+    [self](listen_failed& x) {
+      auto& st = self->state;
+      st.acceptor = nullptr;
+      alert a;
+      a.kind = alert_kind::listen_failure;
+      a.reason = ec::address_in_use;
+      a.detail = x.what;
+      self->send(st.routing, std::move(a));
+    },
+    // -- from connections -------------------------------------------------------
+    [self](handshake_done& x) {
+      auto& st = self->state;
+      auto i = st.connections.find(x.conn.id());
+      if (i == st.connections.end())
+        i = st.connections.emplace(x.conn.id(),
+                                   manager_state::live_connection{x.conn, x.remote, x.dir, {}})
+              .first;
+      i->second.peer = x.peer;
+      if (st.shutting_down) {
+        self->send(x.conn, close_atom::value, ec::shutting_down);
+        return;
+      }
+      if (st.blacklist.blocks_peer(x.peer)) {
+        self->send(x.conn, close_atom::value, ec::blacklisted);
+        return;
+      }
+      connection_table::link link{x.conn.id(), x.remote, x.dir, x.role, x.listen_port,
+                                  x.handshake_hash};
+      auto adm = st.table.on_handshake(x.peer, std::move(link));
+      switch (adm.outcome) {
+        case connection_table::verdict::admit:
+          // Up first, then admit: the routing layer hears of the peer before
+          // any of its messages.
+          if (adm.report_up)
+            self->send(st.routing, connection_up{x.peer, x.remote, x.dir, protocol::tcp, x.role});
+          self->send(x.conn, admit_atom::value);
+          break;
+        case connection_table::verdict::admit_replacing:
+          self->send(x.conn, admit_atom::value);
+          if (auto old = st.connections.find(*adm.replaced); old != st.connections.end())
+            self->send(old->second.handle, close_atom::value, ec::duplicate_connection);
+          break;
+        case connection_table::verdict::reject:
+          self->send(x.conn, close_atom::value, ec::duplicate_connection);
+          break;
+      }
+    },
+    [self](connection_closed& x) {
+      auto& st = self->state;
+      st.connections.erase(x.conn.id());
+      std::optional<peer_id> redial_of;
+      if (x.dir == direction::outbound) {
+        if (auto i = st.dialing.find(x.remote); i != st.dialing.end()) {
+          redial_of = i->second;
+          st.dialing.erase(i);
+        }
+      }
+      if (!x.authenticated) {
+        if (x.dir == direction::outbound && !st.shutting_down) {
+          self->send(st.routing, connect_failed{x.remote, x.reason});
+          if (redial_of)
+            schedule_redial(self, *redial_of);
+        } else if (is_handshake_failure(x.reason)) {
+          alert a;
+          a.kind = alert_kind::handshake_failure;
+          a.reason = x.reason;
+          a.address = x.remote.address;
+          a.detail = "inbound handshake from " + to_string(x.remote) + " failed";
+          self->send(st.routing, std::move(a));
+        }
+      } else {
+        if (is_protocol_violation(x.reason)) {
+          alert a;
+          a.kind = alert_kind::protocol_violation;
+          a.reason = x.reason;
+          a.address = x.remote.address;
+          a.peer = x.peer;
+          a.detail = x.by_peer ? "peer reported it" : "peer sent it";
+          self->send(st.routing, std::move(a));
+        }
+        apply_closure(self, x.peer, x.reason, st.table.on_closed(x.peer, x.conn.id(), x.reason));
+      }
+      if (st.shutting_down && st.connections.empty())
+        self->quit();
+    },
+    [self](redial_atom, const peer_id& peer) {
+      auto& st = self->state;
+      if (st.shutting_down)
+        return;
+      if (auto target = st.table.redial_target(peer))
+        dial(self, *target, peer);
+    },
+    [self](grace_atom, const peer_id& peer, uint64_t token) {
+      apply_closure(self, peer, ec::duplicate_connection,
+                    self->state.table.on_grace_expired(peer, token));
+    },
+    [self](stop_atom) { self->quit(); },
+  };
+}
+
+} // namespace crust

@@ -1,0 +1,59 @@
+#pragma once
+
+#include "actors/blacklist.hpp"
+#include "actors/connection_table.hpp"
+#include "actors/internal_messages.hpp"
+#include "actors/node_config.hpp"
+#include "transport/identity.hpp"
+#include "transport/io_runtime.hpp"
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <map>
+#include <memory>
+#include <unordered_map>
+
+namespace crust {
+
+/// The supervising manager: owns the connection table, spawns the acceptor
+/// and the connection actors, and talks to the routing layer. It never
+/// decides on its own which connections to keep: only failures, blacklists
+/// and the one-connection-per-peer rule close a connection.
+struct manager_state {
+  // Declared first, destroyed last: every socket lives on the runtime's loop.
+  std::shared_ptr<io_runtime> runtime;
+  node_config cfg;
+  std::shared_ptr<const identity> id;
+  routing_actor routing;
+  acceptor_actor acceptor;
+  std::vector<endpoint> listening;
+  connection_table table;
+  address_blacklist blacklist;
+
+  /// Every live connection actor and the address it talks to.
+  struct live_connection {
+    connection_actor handle;
+    endpoint remote;
+    direction dir;
+    std::optional<peer_id> peer; ///< once authenticated
+  };
+  std::unordered_map<caf::actor_id, live_connection> connections;
+
+  std::map<endpoint, std::optional<peer_id>> dialing; ///< outbound dials (re-dial: its peer)
+  bool shutting_down = false;
+
+  explicit manager_state(caf::local_actor*) : table(peer_id{}) {
+  }
+
+  static inline const char* name = "crust.manager";
+};
+
+using manager_pointer = manager_actor::stateful_pointer<manager_state>;
+
+/// The manager actor of one node.
+manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_runtime> runtime,
+                                     node_config cfg, std::shared_ptr<const identity> id,
+                                     routing_actor routing);
+
+} // namespace crust

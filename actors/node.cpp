@@ -1,0 +1,30 @@
+#include "actors/node.hpp"
+
+#include "actors/error.hpp"
+#include "actors/manager.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include <sodium.h>
+
+#include <stdexcept>
+
+namespace crust {
+
+node_actor spawn_node(caf::actor_system& sys, const node_config& cfg, const identity& id,
+                      routing_actor routing) {
+  if (sodium_init() < 0)
+    throw std::runtime_error("libsodium failed to initialise");
+  auto runtime = std::make_shared<io_runtime>(cfg.io_threads);
+  auto self_id = std::make_shared<const identity>(id);
+  return sys.spawn(manager, std::move(runtime), cfg, std::move(self_id), std::move(routing));
+}
+
+void add_crust_types(caf::actor_system_config& cfg) {
+  cfg.add_error_category(error_category, [](uint8_t code, caf::atom_value, const caf::message&) {
+    return "crust." + to_string(static_cast<ec>(code));
+  });
+}
+
+} // namespace crust

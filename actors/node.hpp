@@ -1,0 +1,34 @@
+#pragma once
+
+// The embedding API: run a crust node inside your own caf::actor_system.
+//
+//   auto id = crust::identity::generate();           // or load_or_create_identity
+//   crust::node_config cfg;                           // network, port, contacts, ...
+//   auto routing = sys.spawn(my_routing_actor);       // a crust::routing_actor
+//   auto node = crust::spawn_node(sys, cfg, id, routing);
+//   anon_send(node, crust::connect{*crust::parse_endpoint("127.0.0.1:5483")});
+//
+// The node reports to `routing` (connection_up, message, ...) and takes
+// commands (send, maintain, drop, blacklist, ...) as typed messages. Send it
+// `shutdown_atom` to close every connection gracefully and stop; it also stops
+// when the routing actor terminates.
+
+#include "actors/node_config.hpp"
+#include "messages/interfaces.hpp"
+#include "transport/identity.hpp"
+
+#include <caf/fwd.hpp>
+
+namespace crust {
+
+/// Spawns a node: a manager actor with its own Asio event loop, an acceptor
+/// (unless the node is a client or `cfg.listen` is off) and a connection
+/// actor per link. Dials `cfg.contacts` at once.
+node_actor spawn_node(caf::actor_system& sys, const node_config& cfg, const identity& id,
+                      routing_actor routing);
+
+/// Registers crust's error category (so errors print as "crust.peer_timeout"
+/// and the like) with a CAF configuration. Optional.
+void add_crust_types(caf::actor_system_config& cfg);
+
+} // namespace crust

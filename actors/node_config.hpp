@@ -1,0 +1,60 @@
+#pragma once
+
+#include "messages/endpoint.hpp"
+#include "messages/node_role.hpp"
+#include "transport/session_config.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace crust {
+
+/// Everything a node can be told. crust-node fills it from its ini file and
+/// command line; embedders fill it directly. Defaults are safe for the
+/// public internet.
+struct node_config {
+  // -- identity and network ---------------------------------------------------
+  std::string network = "crust";   ///< nodes of different networks never connect
+  node_role role = node_role::node; ///< clients never accept connections
+
+  // -- listening --------------------------------------------------------------
+  bool listen = true;                ///< accept connections (ignored for clients)
+  std::string listen_address = "::"; ///< "::" = all IPv6 and IPv4 addresses
+  uint16_t tcp_port = 0;             ///< 0 = a random port
+  bool port_fallback = true;         ///< if tcp_port is taken, take a random one
+
+  // -- connections ------------------------------------------------------------
+  std::vector<endpoint> contacts;    ///< dialled at start
+  size_t max_message_size = 2 * 1024 * 1024;
+  size_t send_queue_limit = 16 * 1024 * 1024; ///< per connection, bytes
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds handshake_timeout{5000};
+  std::chrono::milliseconds keepalive_interval{2500};
+  std::chrono::milliseconds peer_timeout{10000};
+  /// How long a peer whose connection the other side closed as a duplicate
+  /// may take to complete its replacement before we report it down.
+  std::chrono::milliseconds duplicate_grace{3000};
+  std::chrono::milliseconds redial_min{500};   ///< first re-dial delay of a maintained peer
+  std::chrono::milliseconds redial_max{30000}; ///< backoff cap
+
+  // -- runtime ----------------------------------------------------------------
+  size_t io_threads = 1; ///< threads running the node's Asio event loop
+
+  /// The part of this config one stream session needs.
+  session_config session(uint16_t listen_port) const {
+    session_config s;
+    s.network = network;
+    s.role = role;
+    s.listen_port = listen_port;
+    s.max_message_size = max_message_size;
+    s.send_queue_limit = send_queue_limit;
+    s.handshake_timeout = handshake_timeout;
+    s.keepalive_interval = keepalive_interval;
+    s.peer_timeout = peer_timeout;
+    return s;
+  }
+};
+
+} // namespace crust

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <caf/atom.hpp>
+
+namespace crust {
+
+/// Asks the node for `std::vector<peer_info>`: every live connection.
+using peers_atom = caf::atom_constant<caf::atom("peers")>;
+
+/// Asks the node for its `node_info`.
+using info_atom = caf::atom_constant<caf::atom("info")>;
+
+/// Asks whether a peer is connected (answers bool).
+using is_connected_atom = caf::atom_constant<caf::atom("isconn")>;
+
+/// Asks for the remote endpoint of a connected peer.
+using peer_address_atom = caf::atom_constant<caf::atom("peeraddr")>;
+
+/// Starts listening (again) on the configured port.
+using start_listening_atom = caf::atom_constant<caf::atom("listen")>;
+
+/// Stops accepting new connections; live ones stay.
+using stop_listening_atom = caf::atom_constant<caf::atom("unlisten")>;
+
+/// Closes every connection gracefully and stops the node.
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+
+} // namespace crust

@@ -1,0 +1,87 @@
+#pragma once
+
+// Commands the routing layer sends to the node.
+
+#include "messages/bytes.hpp"
+#include "messages/endpoint.hpp"
+#include "messages/peer_id.hpp"
+
+#include <caf/meta/type_name.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace crust {
+
+/// Dial an endpoint. Success is a `connection_up`, failure a `connect_failed`.
+struct connect {
+  endpoint remote;
+};
+
+/// Send a message to a connected peer. Priority 0 is most urgent, 3 is bulk;
+/// urgent messages overtake queued bulk ones. Failure is a `send_failed`.
+struct send {
+  peer_id peer;
+  bytes payload;
+  uint8_t priority = 2;
+};
+
+/// Keep the connection to this peer: re-dial it (with backoff) if it is lost.
+struct maintain {
+  peer_id peer;
+};
+
+/// Close the connection to this peer gracefully and stop maintaining it.
+struct drop {
+  peer_id peer;
+};
+
+/// What a blacklist entry matches.
+enum class blacklist_kind : uint8_t { peer = 0, address = 1, subnet = 2 };
+
+/// A peer id, an address, or a subnet (address and prefix length).
+struct blacklist_entry {
+  blacklist_kind kind = blacklist_kind::peer;
+  peer_id peer;
+  std::string address;
+  uint8_t prefix_len = 0;
+};
+
+/// Refuse the entry's peers from now on and drop the matching live
+/// connections at once: by address before any handshake, by peer id right
+/// after it. Lasts for this session of the node.
+struct blacklist {
+  blacklist_entry entry;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, connect& x) {
+  return f(caf::meta::type_name("connect"), x.remote);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, send& x) {
+  return f(caf::meta::type_name("send"), x.peer, x.payload, x.priority);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, maintain& x) {
+  return f(caf::meta::type_name("maintain"), x.peer);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, drop& x) {
+  return f(caf::meta::type_name("drop"), x.peer);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, blacklist_entry& x) {
+  return f(caf::meta::type_name("blacklist_entry"), x.kind, x.peer, x.address, x.prefix_len);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, blacklist& x) {
+  return f(caf::meta::type_name("blacklist"), x.entry);
+}
+
+} // namespace crust

@@ -1,0 +1,122 @@
+#pragma once
+
+// Events the node sends to the routing layer.
+
+#include "messages/bytes.hpp"
+#include "messages/direction.hpp"
+#include "messages/ec.hpp"
+#include "messages/endpoint.hpp"
+#include "messages/node_role.hpp"
+#include "messages/peer_id.hpp"
+
+#include <caf/meta/type_name.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace crust {
+
+/// A peer is connected and authenticated. Sent once per peer, however many
+/// sockets were tried: a later duplicate is resolved silently.
+struct connection_up {
+  peer_id peer;
+  endpoint remote;      ///< the address of the socket's other end
+  direction dir = direction::outbound;
+  protocol transport = protocol::tcp;
+  node_role role = node_role::node;
+};
+
+/// A peer is no longer connected, and why.
+struct connection_down {
+  peer_id peer;
+  ec reason = ec::none;
+};
+
+/// A message from a connected peer.
+struct message {
+  peer_id peer;
+  bytes payload;
+};
+
+/// The node accepts connections on these endpoints (empty: it stopped).
+struct listening {
+  std::vector<endpoint> endpoints;
+};
+
+/// What an alert is about.
+enum class alert_kind : uint8_t {
+  handshake_failure = 0, ///< a peer failed the handshake (bad identity, tampering)
+  protocol_violation = 1, ///< malformed or oversized frames from an authenticated peer
+  listen_failure = 2,     ///< the acceptor could not listen or accept
+};
+
+inline std::string to_string(alert_kind x) {
+  switch (x) {
+    case alert_kind::handshake_failure: return "handshake_failure";
+    case alert_kind::protocol_violation: return "protocol_violation";
+    case alert_kind::listen_failure: return "listen_failure";
+  }
+  return "unknown";
+}
+
+/// Something the routing layer may want to act on (e.g. by blacklisting).
+struct alert {
+  alert_kind kind = alert_kind::handshake_failure;
+  ec reason = ec::none;
+  std::string address;  ///< the remote address, when known
+  peer_id peer;         ///< the peer, when authenticated (else all zero)
+  uint64_t count = 1;   ///< occurrences this alert stands for
+  std::string detail;   ///< a human-readable explanation
+};
+
+/// A `connect` did not produce a connection.
+struct connect_failed {
+  endpoint remote;
+  ec reason = ec::none;
+};
+
+/// A `send` could not be queued; the payload comes back to its sender.
+struct send_failed {
+  peer_id peer;
+  ec reason = ec::none; ///< message_too_large, send_queue_full or not_connected
+  bytes payload;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, connection_up& x) {
+  return f(caf::meta::type_name("connection_up"), x.peer, x.remote, x.dir, x.transport, x.role);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, connection_down& x) {
+  return f(caf::meta::type_name("connection_down"), x.peer, x.reason);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, message& x) {
+  return f(caf::meta::type_name("message"), x.peer, x.payload);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, listening& x) {
+  return f(caf::meta::type_name("listening"), x.endpoints);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, alert& x) {
+  return f(caf::meta::type_name("alert"), x.kind, x.reason, x.address, x.peer, x.count,
+           x.detail);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, connect_failed& x) {
+  return f(caf::meta::type_name("connect_failed"), x.remote, x.reason);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, send_failed& x) {
+  return f(caf::meta::type_name("send_failed"), x.peer, x.reason, x.payload);
+}
+
+} // namespace crust

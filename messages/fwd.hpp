@@ -1,0 +1,30 @@
+#pragma once
+
+// Forward declarations of crust's message vocabulary.
+
+namespace crust {
+
+struct peer_id;
+struct endpoint;
+struct connection_info;
+struct peer_info;
+struct node_info;
+struct blacklist_entry;
+
+// To the routing layer.
+struct connection_up;
+struct connection_down;
+struct message;
+struct listening;
+struct alert;
+struct connect_failed;
+struct send_failed;
+
+// From the routing layer.
+struct connect;
+struct send;
+struct maintain;
+struct drop;
+struct blacklist;
+
+} // namespace crust

@@ -1,0 +1,44 @@
+#pragma once
+
+// The typed actor interfaces between the routing layer and a node. A message
+// the receiver does not handle is a compile error.
+
+#include "messages/atoms.hpp"
+#include "messages/commands.hpp"
+#include "messages/events.hpp"
+#include "messages/peer_info.hpp"
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <vector>
+
+namespace crust {
+
+/// The routing layer: receives what happens to the node's connections.
+/// Implement it (or spawn one that forwards) and hand it to `spawn_node`.
+using routing_actor = caf::typed_actor<
+  caf::reacts_to<connection_up>,
+  caf::reacts_to<connection_down>,
+  caf::reacts_to<message>,
+  caf::reacts_to<listening>,
+  caf::reacts_to<alert>,
+  caf::reacts_to<connect_failed>,
+  caf::reacts_to<send_failed>>;
+
+/// A node: what the routing layer may ask of it.
+using node_actor = caf::typed_actor<
+  caf::reacts_to<connect>,
+  caf::reacts_to<send>,
+  caf::reacts_to<maintain>,
+  caf::reacts_to<drop>,
+  caf::reacts_to<blacklist>,
+  caf::reacts_to<start_listening_atom>,
+  caf::reacts_to<stop_listening_atom>,
+  caf::reacts_to<shutdown_atom>,
+  caf::replies_to<peers_atom>::with<std::vector<peer_info>>,
+  caf::replies_to<info_atom>::with<node_info>,
+  caf::replies_to<is_connected_atom, peer_id>::with<bool>,
+  caf::replies_to<peer_address_atom, peer_id>::with<endpoint>>;
+
+} // namespace crust

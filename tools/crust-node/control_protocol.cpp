@@ -1,0 +1,256 @@
+#include "control_protocol.hpp"
+
+#include "transport/address.hpp"
+#include "transport/hex.hpp"
+
+#include <charconv>
+
+namespace crust::control {
+
+using json = nlohmann::json;
+
+namespace {
+
+/// The "peer" field as a peer id, or an error message.
+std::variant<peer_id, std::string> peer_field(const json& j) {
+  if (!j.contains("peer") || !j["peer"].is_string())
+    return std::string("missing \"peer\" (64 hex digits)");
+  auto id = peer_id_from_hex(j["peer"].get<std::string>());
+  if (!id)
+    return std::string("\"peer\" must be 64 hex digits");
+  return *id;
+}
+
+std::variant<bytes, std::string> payload_field(const json& j) {
+  if (j.contains("data")) {
+    if (!j["data"].is_string())
+      return std::string("\"data\" must be a string");
+    auto s = j["data"].get<std::string>();
+    return bytes(s.begin(), s.end());
+  }
+  if (j.contains("hex")) {
+    if (!j["hex"].is_string())
+      return std::string("\"hex\" must be a string");
+    auto b = from_hex(j["hex"].get<std::string>());
+    if (!b)
+      return std::string("\"hex\" is not valid hex");
+    return *b;
+  }
+  return std::string("send needs \"data\" (text) or \"hex\"");
+}
+
+std::variant<blacklist_entry, std::string> blacklist_fields(const json& j) {
+  blacklist_entry e;
+  if (j.contains("peer")) {
+    auto p = peer_field(j);
+    if (auto err = std::get_if<std::string>(&p))
+      return *err;
+    e.kind = blacklist_kind::peer;
+    e.peer = std::get<peer_id>(p);
+    return e;
+  }
+  if (j.contains("address") && j["address"].is_string()) {
+    e.kind = blacklist_kind::address;
+    e.address = j["address"].get<std::string>();
+    if (!is_ip_address(e.address))
+      return "\"address\" must be a numeric IP address";
+    return e;
+  }
+  if (j.contains("subnet") && j["subnet"].is_string()) {
+    auto text = j["subnet"].get<std::string>();
+    auto slash = text.find('/');
+    if (slash == std::string::npos)
+      return std::string("\"subnet\" must look like 10.0.0.0/8");
+    e.kind = blacklist_kind::subnet;
+    e.address = text.substr(0, slash);
+    unsigned len = 0;
+    auto digits = std::string_view(text).substr(slash + 1);
+    auto [end, err] = std::from_chars(digits.data(), digits.data() + digits.size(), len);
+    if (err != std::errc{} || end != digits.data() + digits.size() || !is_ip_address(e.address)
+        || len > (e.address.find(':') == std::string::npos ? 32u : 128u))
+      return std::string("\"subnet\" must look like 10.0.0.0/8");
+    e.prefix_len = static_cast<uint8_t>(len);
+    return e;
+  }
+  return std::string("blacklist needs \"peer\", \"address\" or \"subnet\"");
+}
+
+} // namespace
+
+std::variant<command, std::string> parse_command(const std::string& line) {
+  json j = json::parse(line, nullptr, false);
+  if (j.is_discarded())
+    return std::string("not valid JSON");
+  if (!j.is_object())
+    return std::string("a command must be a JSON object");
+  if (!j.contains("cmd") || !j["cmd"].is_string())
+    return std::string("missing \"cmd\"");
+  command result;
+  if (j.contains("id"))
+    result.id = j["id"];
+  auto cmd = j["cmd"].get<std::string>();
+  if (cmd == "connect") {
+    if (!j.contains("endpoint") || !j["endpoint"].is_string())
+      return std::string("connect needs \"endpoint\", e.g. \"tcp://127.0.0.1:5483\"");
+    auto ep = parse_endpoint(j["endpoint"].get<std::string>());
+    if (!ep)
+      return "not an endpoint: " + j["endpoint"].get<std::string>();
+    result.body = crust::connect{*ep};
+    return result;
+  }
+  if (cmd == "send") {
+    auto p = peer_field(j);
+    if (auto err = std::get_if<std::string>(&p))
+      return *err;
+    auto payload = payload_field(j);
+    if (auto err = std::get_if<std::string>(&payload))
+      return *err;
+    send_request req;
+    req.msg.peer = std::get<peer_id>(p);
+    req.msg.payload = std::get<bytes>(std::move(payload));
+    if (j.contains("priority")) {
+      if (!j["priority"].is_number_unsigned() || j["priority"].get<uint64_t>() > 3)
+        return std::string("\"priority\" must be 0 (urgent) to 3 (bulk)");
+      req.msg.priority = static_cast<uint8_t>(j["priority"].get<uint64_t>());
+    }
+    if (j.contains("count")) {
+      if (!j["count"].is_number_unsigned() || j["count"].get<uint64_t>() == 0
+          || j["count"].get<uint64_t>() > 10'000'000)
+        return std::string("\"count\" must be 1 to 10000000");
+      req.count = j["count"].get<uint64_t>();
+    }
+    result.body = std::move(req);
+    return result;
+  }
+  if (cmd == "maintain" || cmd == "drop") {
+    auto p = peer_field(j);
+    if (auto err = std::get_if<std::string>(&p))
+      return *err;
+    if (cmd == "maintain")
+      result.body = crust::maintain{std::get<peer_id>(p)};
+    else
+      result.body = crust::drop{std::get<peer_id>(p)};
+    return result;
+  }
+  if (cmd == "blacklist") {
+    auto e = blacklist_fields(j);
+    if (auto err = std::get_if<std::string>(&e))
+      return *err;
+    result.body = crust::blacklist{std::get<blacklist_entry>(e)};
+    return result;
+  }
+  if (cmd == "peers")
+    result.body = peers_request{};
+  else if (cmd == "info")
+    result.body = info_request{};
+  else if (cmd == "listen")
+    result.body = listen_request{};
+  else if (cmd == "unlisten")
+    result.body = unlisten_request{};
+  else if (cmd == "quit")
+    result.body = quit_request{};
+  else
+    return "unknown command \"" + cmd
+           + "\" (connect, send, maintain, drop, blacklist, peers, info, listen, unlisten, quit)";
+  return result;
+}
+
+bytes numbered_payload(const bytes& base, uint64_t i, uint64_t count) {
+  if (count <= 1)
+    return base;
+  bytes out = base;
+  auto suffix = " " + std::to_string(i);
+  out.insert(out.end(), suffix.begin(), suffix.end());
+  return out;
+}
+
+void put_payload(json& j, const bytes& payload) {
+  bool printable = true;
+  for (auto b : payload)
+    if (b < 0x20 || b > 0x7e) {
+      printable = false;
+      break;
+    }
+  if (printable)
+    j["data"] = std::string(payload.begin(), payload.end());
+  else
+    j["hex"] = to_hex(payload);
+  j["size"] = payload.size();
+}
+
+json to_json(const connection_up& x) {
+  return {{"event", "connection_up"},     {"peer", to_string(x.peer)},
+          {"endpoint", to_string(x.remote)}, {"direction", to_string(x.dir)},
+          {"transport", to_string(x.transport)}, {"role", to_string(x.role)}};
+}
+
+json to_json(const connection_down& x) {
+  return {{"event", "connection_down"}, {"peer", to_string(x.peer)},
+          {"reason", to_string(x.reason)}};
+}
+
+json to_json(const message& x) {
+  json j{{"event", "message"}, {"peer", to_string(x.peer)}};
+  put_payload(j, x.payload);
+  return j;
+}
+
+json to_json(const listening& x) {
+  json eps = json::array();
+  for (auto& ep : x.endpoints)
+    eps.push_back(to_string(ep));
+  return {{"event", "listening"}, {"endpoints", eps}};
+}
+
+json to_json(const alert& x) {
+  json j{{"event", "alert"},      {"kind", to_string(x.kind)}, {"reason", to_string(x.reason)},
+         {"count", x.count},      {"detail", x.detail}};
+  if (!x.address.empty())
+    j["address"] = x.address;
+  if (!x.peer.empty())
+    j["peer"] = to_string(x.peer);
+  return j;
+}
+
+json to_json(const connect_failed& x) {
+  return {{"event", "connect_failed"}, {"endpoint", to_string(x.remote)},
+          {"reason", to_string(x.reason)}};
+}
+
+json to_json(const send_failed& x) {
+  return {{"event", "send_failed"}, {"peer", to_string(x.peer)},
+          {"reason", to_string(x.reason)}, {"size", x.payload.size()}};
+}
+
+json to_json(const std::vector<peer_info>& xs) {
+  json peers = json::array();
+  for (auto& x : xs)
+    peers.push_back({{"peer", to_string(x.peer)},
+                     {"endpoint", to_string(x.remote)},
+                     {"direction", to_string(x.dir)},
+                     {"role", to_string(x.role)},
+                     {"maintained", x.maintained},
+                     {"messages_sent", x.messages_sent},
+                     {"messages_received", x.messages_received},
+                     {"rtt_us", x.rtt_us}});
+  return {{"event", "peers"}, {"peers", peers}};
+}
+
+json to_json(const node_info& x) {
+  json eps = json::array();
+  for (auto& ep : x.listening)
+    eps.push_back(to_string(ep));
+  return {{"event", "info"},
+          {"peer", to_string(x.id)},
+          {"role", to_string(x.role)},
+          {"network", x.network},
+          {"listening", eps},
+          {"connections", x.connections},
+          {"protocol_version", x.protocol_version}};
+}
+
+json error_event(const std::string& what) {
+  return {{"event", "error"}, {"message", what}};
+}
+
+} // namespace crust::control

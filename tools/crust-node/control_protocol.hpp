@@ -1,0 +1,64 @@
+#pragma once
+
+// crust-node's control channel: one JSON object per line. Commands come in on
+// stdin, events go out on stdout. This file holds the pure translation
+// between those lines and crust's typed messages; see README.md for the
+// full list.
+
+#include "messages/commands.hpp"
+#include "messages/events.hpp"
+#include "messages/peer_info.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace crust::control {
+
+/// `send` with a repeat count: `count` messages, numbered when count > 1.
+struct send_request {
+  crust::send msg;
+  uint64_t count = 1;
+};
+
+struct peers_request {};
+struct info_request {};
+struct listen_request {};
+struct unlisten_request {};
+struct quit_request {};
+
+using command_body = std::variant<crust::connect, send_request, crust::maintain, crust::drop,
+                                  crust::blacklist, peers_request, info_request,
+                                  listen_request, unlisten_request, quit_request>;
+
+struct command {
+  command_body body;
+  nlohmann::json id; ///< echoed in the reply; null when absent
+};
+
+/// Parses one line, or says exactly what is wrong with it.
+std::variant<command, std::string> parse_command(const std::string& line);
+
+/// The payload of `send`'s i-th copy (i counts from 0).
+bytes numbered_payload(const bytes& base, uint64_t i, uint64_t count);
+
+// -- events as JSON lines -----------------------------------------------------
+
+nlohmann::json to_json(const connection_up& x);
+nlohmann::json to_json(const connection_down& x);
+nlohmann::json to_json(const message& x);
+nlohmann::json to_json(const listening& x);
+nlohmann::json to_json(const alert& x);
+nlohmann::json to_json(const connect_failed& x);
+nlohmann::json to_json(const send_failed& x);
+nlohmann::json to_json(const std::vector<peer_info>& x);
+nlohmann::json to_json(const node_info& x);
+nlohmann::json error_event(const std::string& what);
+
+/// Payload as "data" (printable ASCII) or "hex" (anything else).
+void put_payload(nlohmann::json& j, const bytes& payload);
+
+} // namespace crust::control

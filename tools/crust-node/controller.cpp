@@ -1,0 +1,112 @@
+#include "controller.hpp"
+
+#include "control_protocol.hpp"
+
+#include <caf/event_based_actor.hpp>
+
+namespace crust {
+
+namespace {
+
+using json = nlohmann::json;
+
+void emit(controller_pointer self, json j, const json& id = nullptr) {
+  if (!id.is_null())
+    j["id"] = id;
+  self->state.emit(j.dump());
+}
+
+void stop(controller_pointer self) {
+  auto& st = self->state;
+  if (st.stopping)
+    return;
+  st.stopping = true;
+  if (st.node)
+    self->send(st.node, shutdown_atom::value);
+  else
+    self->quit();
+}
+
+/// Runs one parsed command against the node.
+struct dispatcher {
+  controller_pointer self;
+  json id;
+
+  void operator()(crust::connect& x) { self->send(self->state.node, std::move(x)); }
+  void operator()(crust::maintain& x) { self->send(self->state.node, std::move(x)); }
+  void operator()(crust::drop& x) { self->send(self->state.node, std::move(x)); }
+  void operator()(crust::blacklist& x) { self->send(self->state.node, std::move(x)); }
+  void operator()(control::send_request& x) {
+    for (uint64_t i = 0; i < x.count; ++i)
+      self->send(self->state.node,
+                 crust::send{x.msg.peer, control::numbered_payload(x.msg.payload, i, x.count),
+                             x.msg.priority});
+  }
+  void operator()(control::peers_request&) {
+    auto s = self;
+    auto i = id;
+    self->request(self->state.node, std::chrono::seconds(5), peers_atom::value)
+      .then([s, i](const std::vector<peer_info>& xs) { emit(s, control::to_json(xs), i); },
+            [s, i](caf::error& err) {
+              emit(s, control::error_event("peers: " + s->system().render(err)), i);
+            });
+  }
+  void operator()(control::info_request&) {
+    auto s = self;
+    auto i = id;
+    self->request(self->state.node, std::chrono::seconds(5), info_atom::value)
+      .then([s, i](const node_info& x) { emit(s, control::to_json(x), i); },
+            [s, i](caf::error& err) {
+              emit(s, control::error_event("info: " + s->system().render(err)), i);
+            });
+  }
+  void operator()(control::listen_request&) {
+    self->send(self->state.node, start_listening_atom::value);
+  }
+  void operator()(control::unlisten_request&) {
+    self->send(self->state.node, stop_listening_atom::value);
+  }
+  void operator()(control::quit_request&) { stop(self); }
+};
+
+} // namespace
+
+controller_actor::behavior_type controller(controller_pointer self,
+                                           std::function<void(const std::string&)> out) {
+  self->state.emit = std::move(out);
+  self->set_down_handler([self](const caf::down_msg& x) {
+    if (self->state.node && x.source == self->state.node.address()) {
+      emit(self, json{{"event", "stopped"}});
+      self->quit();
+    }
+  });
+  return {
+    [self](connection_up& x) { emit(self, control::to_json(x)); },
+    [self](connection_down& x) { emit(self, control::to_json(x)); },
+    [self](message& x) { emit(self, control::to_json(x)); },
+    [self](listening& x) { emit(self, control::to_json(x)); },
+    [self](alert& x) { emit(self, control::to_json(x)); },
+    [self](connect_failed& x) { emit(self, control::to_json(x)); },
+    [self](send_failed& x) { emit(self, control::to_json(x)); },
+    [self](control_line& x) {
+      if (self->state.stopping)
+        return;
+      auto parsed = control::parse_command(x.text);
+      if (auto err = std::get_if<std::string>(&parsed)) {
+        emit(self, control::error_event(*err));
+        return;
+      }
+      auto& cmd = std::get<control::command>(parsed);
+      std::visit(dispatcher{self, cmd.id}, cmd.body);
+    },
+    [self](input_closed) { stop(self); },
+    [self](node_actor& node) {
+      self->state.node = node;
+      self->monitor(node);
+      if (self->state.stopping)
+        self->send(node, shutdown_atom::value);
+    },
+  };
+}
+
+} // namespace crust

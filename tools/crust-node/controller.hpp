@@ -1,0 +1,55 @@
+#pragma once
+
+#include "messages/interfaces.hpp"
+
+#include <caf/replies_to.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <functional>
+#include <string>
+
+namespace crust {
+
+/// A line read from the control channel.
+struct control_line {
+  std::string text;
+};
+
+/// The control channel ended (EOF or a signal): shut the node down.
+struct input_closed {};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, control_line& x) {
+  return f(caf::meta::type_name("control_line"), x.text);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, input_closed&) {
+  return f(caf::meta::type_name("input_closed"));
+}
+
+/// crust-node's routing layer: prints every event as a JSON line and turns
+/// command lines into messages for the node. It never decides on its own
+/// which connections to keep; the script driving it does.
+using controller_actor = routing_actor::extend<
+  caf::reacts_to<control_line>,
+  caf::reacts_to<input_closed>,
+  caf::reacts_to<node_actor>>;
+
+struct controller_state {
+  node_actor node;
+  std::function<void(const std::string&)> emit; ///< writes one line out
+  bool stopping = false;
+  static inline const char* name = "crust.controller";
+};
+
+using controller_pointer = controller_actor::stateful_pointer<controller_state>;
+
+/// The controller; it quits (after an `{"event":"stopped"}` line) once the
+/// node it is given has terminated.
+controller_actor::behavior_type controller(controller_pointer self,
+                                           std::function<void(const std::string&)> emit);
+
+} // namespace crust

@@ -1,0 +1,188 @@
+// crust-node: one crust node as a process, driven by JSON lines on stdin and
+// reporting JSON lines on stdout. See README.md ("crust-node").
+
+#include "control_protocol.hpp"
+#include "controller.hpp"
+#include "node_options.hpp"
+
+#include "actors/node.hpp"
+#include "transport/handshake_payload.hpp"
+#include "transport/identity_file.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#ifndef CRUST_VERSION
+#  define CRUST_VERSION "0.0.0"
+#endif
+
+namespace {
+
+/// The longest control line accepted; longer ones are refused, not buffered.
+constexpr size_t max_line_length = 64 * 1024 * 1024;
+
+int signal_pipe[2] = {-1, -1};
+std::atomic<int> signals_seen{0};
+
+void on_signal(int) {
+  if (signals_seen.fetch_add(1) > 0)
+    _exit(130); // a second Ctrl-C: stop now
+  char c = 's';
+  [[maybe_unused]] auto n = write(signal_pipe[1], &c, 1);
+}
+
+void install_signal_handlers() {
+  if (pipe(signal_pipe) != 0) {
+    perror("crust-node: pipe");
+    std::exit(1);
+  }
+  struct sigaction sa = {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+/// Creates the directory that will hold the identity file, if needed.
+void ensure_parent_directory(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos || slash == 0)
+    return;
+  std::string dir;
+  for (size_t i = 0; i <= slash; ++i) {
+    if (path[i] == '/' && !dir.empty())
+      mkdir(dir.c_str(), 0700);
+    dir += path[i];
+  }
+}
+
+/// Reads control lines from stdin (when `read_stdin`) and watches for
+/// signals, until `stop` is set. EOF or a signal ends the control channel.
+void read_input(crust::controller_actor ctrl, bool read_stdin, const std::atomic<bool>& stop,
+                const std::function<void(const std::string&)>& emit) {
+  std::string buffer;
+  bool discarding = false;
+  char chunk[65536];
+  while (!stop) {
+    pollfd fds[2] = {{signal_pipe[0], POLLIN, 0}, {read_stdin ? 0 : -1, POLLIN, 0}};
+    if (poll(fds, 2, 200) <= 0)
+      continue;
+    if (fds[0].revents & POLLIN) {
+      caf::anon_send(ctrl, crust::input_closed{});
+      return;
+    }
+    if (!(fds[1].revents & (POLLIN | POLLHUP)))
+      continue;
+    auto n = read(0, chunk, sizeof(chunk));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      caf::anon_send(ctrl, crust::input_closed{});
+      read_stdin = false;
+      continue;
+    }
+    buffer.append(chunk, static_cast<size_t>(n));
+    size_t start = 0;
+    for (auto nl = buffer.find('\n', start); nl != std::string::npos;
+         nl = buffer.find('\n', start)) {
+      if (!discarding && nl > start)
+        caf::anon_send(ctrl, crust::control_line{buffer.substr(start, nl - start)});
+      discarding = false;
+      start = nl + 1;
+    }
+    buffer.erase(0, start);
+    if (buffer.size() > max_line_length) {
+      emit(crust::control::error_event("control line longer than "
+                                       + std::to_string(max_line_length) + " bytes, ignored")
+             .dump());
+      buffer.clear();
+      discarding = true;
+    }
+  }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  crust::node_options opts;
+  if (auto err = opts.parse(argc, argv, "crust-node.ini")) {
+    std::cerr << "crust-node: " << caf::actor_system_config::render(err) << "\n";
+    return 2;
+  }
+  if (opts.cli_helptext_printed)
+    return 0;
+  if (opts.version) {
+    std::cout << "crust-node " CRUST_VERSION " (protocol version "
+              << int{crust::protocol_version} << ", Noise_XX_25519_ChaChaPoly_SHA256)\n";
+    return 0;
+  }
+  if (auto unknown = opts.unknown_keys(); !unknown.empty()) {
+    for (auto& key : unknown)
+      std::cerr << "crust-node: unknown configuration key '" << key << "'\n";
+    return 2;
+  }
+  auto converted = opts.to_node_config();
+  if (auto problems = std::get_if<std::vector<std::string>>(&converted)) {
+    for (auto& p : *problems)
+      std::cerr << "crust-node: bad option " << p << "\n";
+    return 2;
+  }
+  auto cfg = std::get<crust::node_config>(converted);
+  auto path = opts.identity_path();
+  ensure_parent_directory(path);
+  auto loaded = crust::load_or_create_identity(path);
+  if (auto err = std::get_if<std::string>(&loaded)) {
+    std::cerr << "crust-node: identity: " << *err << "\n";
+    return 2;
+  }
+  auto id = std::get<crust::identity>(loaded);
+  install_signal_handlers();
+  std::mutex out_mutex;
+  std::function<void(const std::string&)> emit = [&out_mutex](const std::string& line) {
+    std::lock_guard<std::mutex> guard{out_mutex};
+    std::fwrite(line.data(), 1, line.size(), stdout);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+  };
+  int rc = 0;
+  {
+    caf::actor_system sys{opts};
+    auto ctrl = sys.spawn(crust::controller, emit);
+    emit(nlohmann::json{{"event", "started"},
+                        {"peer", to_string(id.id())},
+                        {"network", cfg.network},
+                        {"role", to_string(cfg.role)},
+                        {"version", CRUST_VERSION},
+                        {"protocol_version", crust::protocol_version}}
+           .dump());
+    crust::node_actor node;
+    try {
+      node = crust::spawn_node(sys, cfg, id, ctrl);
+    } catch (std::exception& e) {
+      std::cerr << "crust-node: " << e.what() << "\n";
+      caf::anon_send_exit(ctrl, caf::exit_reason::user_shutdown);
+      return 1;
+    }
+    caf::anon_send(ctrl, node);
+    std::atomic<bool> stop{false};
+    std::thread reader(read_input, ctrl, opts.control == "stdio", std::cref(stop),
+                       std::cref(emit));
+    sys.await_all_actors_done();
+    stop = true;
+    reader.join();
+  }
+  return rc;
+}

@@ -1,0 +1,127 @@
+#include "node_options.hpp"
+
+#include "transport/address.hpp"
+
+#include <caf/config_option_adder.hpp>
+#include <caf/settings.hpp>
+
+#include <cstdlib>
+
+namespace crust {
+
+namespace {
+
+std::chrono::milliseconds to_ms(caf::timespan x) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(x);
+}
+
+void collect_unknown(const caf::config_option_set& known, const caf::settings& xs,
+                     const std::string& prefix, std::vector<std::string>& out) {
+  for (auto& kv : xs) {
+    auto name = prefix.empty() ? kv.first : prefix + "." + kv.first;
+    if (auto sub = caf::get_if<caf::settings>(&kv.second)) {
+      collect_unknown(known, *sub, name, out);
+      continue;
+    }
+    auto qualified = name.find('.') == std::string::npos ? "global." + name : name;
+    if (known.qualified_name_lookup(qualified) == nullptr)
+      out.push_back(name);
+  }
+}
+
+} // namespace
+
+node_options::node_options() {
+  opt_group{custom_options_, "global"}
+    .add(network, "network", "network name; nodes of other networks never connect")
+    .add(role, "role", "'node' (accepts connections) or 'client' (never does)")
+    .add(listen_address, "listen-address", "address to listen on ('::' = all)")
+    .add(port, "port", "TCP port to listen on (0 = random)")
+    .add(no_listen, "no-listen", "do not accept connections")
+    .add(no_port_fallback, "no-port-fallback", "fail instead of taking a random port when 'port' is taken")
+    .add(contacts, "contacts", "endpoints to dial at start, e.g. [\"tcp://127.0.0.1:5483\"]")
+    .add(identity_file, "identity-file", "Ed25519 identity key file, created (mode 0600) if absent")
+    .add(max_message_size, "max-message-size", "largest message in bytes, either way")
+    .add(send_queue_limit, "send-queue-limit", "bytes queued per connection before sends fail")
+    .add(connect_timeout, "connect-timeout", "give up a TCP connect after this long")
+    .add(handshake_timeout, "handshake-timeout", "give up a handshake after this long")
+    .add(keepalive_interval, "keepalive-interval", "send a ping after this long without sending")
+    .add(peer_timeout, "peer-timeout", "report a peer down after this long without hearing from it")
+    .add(duplicate_grace, "duplicate-grace", "wait this long for a duplicate's replacement")
+    .add(redial_min, "redial-min", "first re-dial delay for a maintained peer")
+    .add(redial_max, "redial-max", "longest re-dial delay for a maintained peer")
+    .add(io_threads, "io-threads", "threads running the socket event loop")
+    .add(control, "control", "'stdio' (JSON lines on stdin/stdout) or 'none'")
+    .add(version, "version", "print the version and protocol version, then exit");
+}
+
+std::vector<std::string> node_options::unknown_keys() const {
+  std::vector<std::string> result;
+  collect_unknown(custom_options_, content, "", result);
+  return result;
+}
+
+std::string node_options::identity_path() const {
+  if (!identity_file.empty())
+    return identity_file;
+  const char* home = std::getenv("HOME");
+  return std::string(home ? home : ".") + "/.config/crust/identity";
+}
+
+std::variant<node_config, std::vector<std::string>> node_options::to_node_config() const {
+  std::vector<std::string> problems;
+  node_config cfg;
+  cfg.network = network;
+  if (network.empty() || network.size() > 255)
+    problems.push_back("network: must be 1 to 255 characters");
+  if (role == "node")
+    cfg.role = node_role::node;
+  else if (role == "client")
+    cfg.role = node_role::client;
+  else
+    problems.push_back("role: must be 'node' or 'client', not '" + role + "'");
+  cfg.listen = !no_listen;
+  cfg.listen_address = listen_address;
+  if (!is_ip_address(listen_address))
+    problems.push_back("listen-address: not a numeric address: '" + listen_address + "'");
+  if (port < 0 || port > 65535)
+    problems.push_back("port: must be 0 to 65535");
+  else
+    cfg.tcp_port = static_cast<uint16_t>(port);
+  cfg.port_fallback = !no_port_fallback;
+  for (auto& c : contacts) {
+    if (auto ep = parse_endpoint(c))
+      cfg.contacts.push_back(*ep);
+    else
+      problems.push_back("contacts: not an endpoint: '" + c + "'");
+  }
+  auto positive = [&](int64_t x, const char* name, int64_t max) {
+    if (x <= 0 || x > max)
+      problems.push_back(std::string(name) + ": must be 1 to " + std::to_string(max));
+    return static_cast<size_t>(x);
+  };
+  cfg.max_message_size = positive(max_message_size, "max-message-size", int64_t{1} << 30);
+  cfg.send_queue_limit = positive(send_queue_limit, "send-queue-limit", int64_t{1} << 34);
+  cfg.io_threads = positive(io_threads, "io-threads", 64);
+  auto duration = [&](caf::timespan x, const char* name) {
+    if (x.count() <= 0)
+      problems.push_back(std::string(name) + ": must be positive");
+    return to_ms(x);
+  };
+  cfg.connect_timeout = duration(connect_timeout, "connect-timeout");
+  cfg.handshake_timeout = duration(handshake_timeout, "handshake-timeout");
+  cfg.keepalive_interval = duration(keepalive_interval, "keepalive-interval");
+  cfg.peer_timeout = duration(peer_timeout, "peer-timeout");
+  cfg.duplicate_grace = duration(duplicate_grace, "duplicate-grace");
+  cfg.redial_min = duration(redial_min, "redial-min");
+  cfg.redial_max = duration(redial_max, "redial-max");
+  if (cfg.keepalive_interval >= cfg.peer_timeout)
+    problems.push_back("keepalive-interval: must be shorter than peer-timeout");
+  if (control != "stdio" && control != "none")
+    problems.push_back("control: must be 'stdio' or 'none'");
+  if (!problems.empty())
+    return problems;
+  return cfg;
+}
+
+} // namespace crust

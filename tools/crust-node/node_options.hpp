@@ -1,0 +1,56 @@
+#pragma once
+
+#include "actors/node_config.hpp"
+
+#include <caf/actor_system_config.hpp>
+#include <caf/timespan.hpp>
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace crust {
+
+/// crust-node's options: every field of node_config, plus the identity file
+/// and the control channel. CAF reads them from the command line
+/// (`--port=5483`) and from an ini file (`--config-file=FILE`, default
+/// `crust-node.ini` when present), where they live under `[global]`.
+class node_options : public caf::actor_system_config {
+public:
+  node_options();
+
+  // Raw values as CAF parses them; `to_node_config` checks them.
+  std::string network = "crust";
+  std::string role = "node";
+  std::string listen_address = "::";
+  int64_t port = 0;
+  bool no_listen = false;
+  bool no_port_fallback = false;
+  std::vector<std::string> contacts;
+  std::string identity_file;
+  int64_t max_message_size = 2 * 1024 * 1024;
+  int64_t send_queue_limit = 16 * 1024 * 1024;
+  caf::timespan connect_timeout{std::chrono::seconds(5)};
+  caf::timespan handshake_timeout{std::chrono::seconds(5)};
+  caf::timespan keepalive_interval{std::chrono::milliseconds(2500)};
+  caf::timespan peer_timeout{std::chrono::seconds(10)};
+  caf::timespan duplicate_grace{std::chrono::seconds(3)};
+  caf::timespan redial_min{std::chrono::milliseconds(500)};
+  caf::timespan redial_max{std::chrono::seconds(30)};
+  int64_t io_threads = 1;
+  std::string control = "stdio";
+  bool version = false;
+
+  /// Names every key in the loaded configuration that no option declares
+  /// (the ini file's typos; CAF itself accepts them silently).
+  std::vector<std::string> unknown_keys() const;
+
+  /// The node configuration, or every problem found with the values.
+  std::variant<node_config, std::vector<std::string>> to_node_config() const;
+
+  /// The identity file path: the option, or ~/.config/crust/identity.
+  std::string identity_path() const;
+};
+
+} // namespace crust

@@ -1,0 +1,210 @@
+#include "transport/tcp_stream.hpp"
+
+#include "transport/address.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/write.hpp>
+
+namespace crust {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+/// Buffers gathered into one writev(), at most.
+constexpr size_t max_gather = 64;
+
+} // namespace
+
+tcp_stream::tcp_stream(tcp::socket socket)
+  : socket_(std::move(socket)),
+    strand_(asio::make_strand(static_cast<asio::io_context&>(socket_.get_executor().context()))),
+    timer_(socket_.get_executor()) {
+}
+
+std::shared_ptr<tcp_stream> tcp_stream::adopt(tcp::socket socket) {
+  auto result = std::shared_ptr<tcp_stream>(new tcp_stream(std::move(socket)));
+  boost::system::error_code err;
+  auto remote = result->socket_.remote_endpoint(err);
+  if (!err)
+    result->remote_ = from_asio(remote);
+  auto local = result->socket_.local_endpoint(err);
+  if (!err)
+    result->local_ = from_asio(local);
+  return result;
+}
+
+std::shared_ptr<tcp_stream> tcp_stream::make(asio::io_context& io) {
+  return std::shared_ptr<tcp_stream>(new tcp_stream(tcp::socket(io)));
+}
+
+void tcp_stream::connect(const endpoint& remote, std::chrono::milliseconds timeout,
+                         callbacks cbs) {
+  asio::post(strand_, [self = shared_from_this(), remote, timeout,
+                       cbs = std::move(cbs)]() mutable {
+    self->cbs_ = std::move(cbs);
+    self->remote_ = remote;
+    auto target = to_asio_tcp(remote);
+    if (!target) {
+      self->end(ec::invalid_argument, "not a numeric address: " + remote.address);
+      return;
+    }
+    self->timer_.expires_after(timeout);
+    self->timer_.async_wait(asio::bind_executor(self->strand_, [self](auto err) {
+      if (!err && !self->ended_ && !self->reading_) {
+        boost::system::error_code ignored;
+        self->socket_.close(ignored);
+      }
+    }));
+    self->socket_.async_connect(*target, asio::bind_executor(self->strand_, [self](auto err) {
+      self->timer_.cancel();
+      if (self->ended_ || self->closing_)
+        return;
+      if (err) {
+        self->end(ec::connect_failed,
+                  err == asio::error::operation_aborted ? "connect timed out" : err.message());
+        return;
+      }
+      boost::system::error_code ignored;
+      auto local = self->socket_.local_endpoint(ignored);
+      if (!ignored)
+        self->local_ = from_asio(local);
+      if (self->cbs_.on_connected)
+        self->cbs_.on_connected();
+      self->on_open();
+    }));
+  });
+}
+
+void tcp_stream::start(callbacks cbs) {
+  asio::post(strand_, [self = shared_from_this(), cbs = std::move(cbs)]() mutable {
+    self->cbs_ = std::move(cbs);
+    self->on_open();
+  });
+}
+
+void tcp_stream::on_open() {
+  boost::system::error_code ignored;
+  socket_.set_option(tcp::no_delay(true), ignored);
+  read_buf_.resize(read_chunk);
+  read_some();
+}
+
+void tcp_stream::read_some() {
+  if (reading_ || ended_ || closing_ || unconsumed_ >= read_window)
+    return;
+  reading_ = true;
+  socket_.async_read_some(
+    asio::buffer(read_buf_),
+    asio::bind_executor(strand_, [self = shared_from_this()](auto err, size_t n) {
+      self->reading_ = false;
+      if (self->ended_ || self->closing_)
+        return;
+      if (err) {
+        if (err == asio::error::eof)
+          self->end(ec::closed_by_peer, "end of stream");
+        else
+          self->end(ec::io_error, err.message());
+        return;
+      }
+      self->unconsumed_ += n;
+      if (self->cbs_.on_data)
+        self->cbs_.on_data(bytes(self->read_buf_.begin(), self->read_buf_.begin() + n));
+      self->read_some();
+    }));
+}
+
+void tcp_stream::consumed(size_t n) {
+  asio::post(strand_, [self = shared_from_this(), n] {
+    self->unconsumed_ -= std::min(n, self->unconsumed_);
+    self->read_some();
+  });
+}
+
+void tcp_stream::write(bytes data) {
+  if (data.empty())
+    return;
+  asio::post(strand_, [self = shared_from_this(), data = std::move(data)]() mutable {
+    if (self->ended_)
+      return;
+    self->write_queue_.push_back(std::move(data));
+    if (self->writing_count_ == 0)
+      self->write_some();
+  });
+}
+
+void tcp_stream::write_some() {
+  if (write_queue_.empty()) {
+    if (closing_)
+      shutdown_now();
+    return;
+  }
+  write_bufs_.clear();
+  size_t total = 0;
+  for (auto& chunk : write_queue_) {
+    if (write_bufs_.size() == max_gather)
+      break;
+    write_bufs_.emplace_back(asio::buffer(chunk));
+    total += chunk.size();
+  }
+  writing_count_ = write_bufs_.size();
+  asio::async_write(socket_, write_bufs_,
+                    asio::bind_executor(strand_, [self = shared_from_this(),
+                                                  total](auto err, size_t) {
+                      for (size_t i = 0; i < self->writing_count_; ++i)
+                        self->write_queue_.pop_front();
+                      self->writing_count_ = 0;
+                      if (self->ended_) {
+                        self->write_queue_.clear();
+                        return;
+                      }
+                      if (err) {
+                        self->write_queue_.clear();
+                        if (self->closing_)
+                          self->shutdown_now();
+                        else
+                          self->end(ec::io_error, err.message());
+                        return;
+                      }
+                      if (!self->closing_ && self->cbs_.on_written)
+                        self->cbs_.on_written(total);
+                      self->write_some();
+                    }));
+}
+
+void tcp_stream::close() {
+  asio::post(strand_, [self = shared_from_this()] {
+    if (self->closing_)
+      return;
+    self->closing_ = true;
+    self->cbs_ = callbacks{};
+    self->timer_.cancel();
+    if (self->writing_count_ == 0)
+      self->write_some();
+  });
+}
+
+void tcp_stream::shutdown_now() {
+  boost::system::error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+}
+
+void tcp_stream::end(ec reason, const std::string& what) {
+  if (ended_)
+    return;
+  ended_ = true;
+  // Buffers of a write under way stay alive until its handler runs.
+  if (writing_count_ == 0)
+    write_queue_.clear();
+  boost::system::error_code ignored;
+  socket_.close(ignored);
+  auto on_end = std::move(cbs_.on_end);
+  cbs_ = callbacks{};
+  if (on_end)
+    on_end(reason, what);
+}
+
+} // namespace crust

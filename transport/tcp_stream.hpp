@@ -1,0 +1,88 @@
+#pragma once
+
+#include "messages/bytes.hpp"
+#include "messages/ec.hpp"
+#include "messages/endpoint.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+
+namespace crust {
+
+/// A TCP socket on the node's io_context, reduced to what a connection needs:
+/// chunks read, bytes written, one end-of-stream report. All socket work runs
+/// on the stream's strand; the public functions may be called from any thread
+/// and return at once. Callbacks run on the io thread and must not block.
+class tcp_stream : public std::enable_shared_from_this<tcp_stream> {
+public:
+  struct callbacks {
+    std::function<void()> on_connected;          ///< dial succeeded
+    std::function<void(bytes)> on_data;          ///< a chunk arrived
+    std::function<void(size_t)> on_written;      ///< bytes left our buffers
+    std::function<void(ec, std::string)> on_end; ///< stream over (once)
+  };
+
+  /// Bytes delivered but not yet `consumed` before reading pauses: the
+  /// receive side's backpressure. A slow consumer stalls the TCP window.
+  static constexpr size_t read_window = 1024 * 1024;
+  static constexpr size_t read_chunk = 64 * 1024;
+
+  /// A stream around an accepted socket.
+  static std::shared_ptr<tcp_stream> adopt(boost::asio::ip::tcp::socket socket);
+
+  /// A stream that will dial.
+  static std::shared_ptr<tcp_stream> make(boost::asio::io_context& io);
+
+  /// Dials `remote`, giving up after `timeout`; then reads like `start`.
+  void connect(const endpoint& remote, std::chrono::milliseconds timeout, callbacks cbs);
+
+  /// Begins reading an accepted socket.
+  void start(callbacks cbs);
+
+  /// Queues bytes for writing; `on_written` reports them gone.
+  void write(bytes data);
+
+  /// Returns read credit: `n` bytes handed to `on_data` were processed.
+  void consumed(size_t n);
+
+  /// Closes after the queued writes (a graceful TCP shutdown). Callbacks are
+  /// dropped: no report follows.
+  void close();
+
+  /// The endpoints, as known when the socket was accepted or connected.
+  endpoint remote_endpoint() const { return remote_; }
+  endpoint local_endpoint() const { return local_; }
+
+private:
+  explicit tcp_stream(boost::asio::ip::tcp::socket socket);
+
+  void on_open();
+  void read_some();
+  void write_some();
+  void end(ec reason, const std::string& what);
+  void shutdown_now();
+
+  boost::asio::ip::tcp::socket socket_;
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  boost::asio::steady_timer timer_;
+  callbacks cbs_;
+  endpoint remote_;
+  endpoint local_;
+  std::vector<uint8_t> read_buf_;
+  size_t unconsumed_ = 0;
+  bool reading_ = false;
+  std::deque<bytes> write_queue_;
+  std::vector<boost::asio::const_buffer> write_bufs_;
+  size_t writing_count_ = 0; ///< buffers in the write under way
+  bool closing_ = false;
+  bool ended_ = false;
+};
+
+} // namespace crust
