@@ -1,0 +1,162 @@
+// The manager's rules, without actors: one connection per peer, the
+// duplicate tie-break both ends agree on, grace periods and re-dial targets.
+#define CAF_SUITE actors.connection_table
+#include <caf/test/unit_test.hpp>
+#include <caf/test/unit_test_impl.hpp>
+
+#include "actors/connection_table.hpp"
+
+using namespace crust;
+using namespace std::chrono_literals;
+
+namespace {
+
+peer_id make_peer(uint8_t first) {
+  peer_id p;
+  p.key[0] = first;
+  p.key[31] = 1;
+  return p;
+}
+
+connection_table::link make_link(connection_table::conn_id id, direction dir, uint8_t hash,
+                                 uint16_t listen_port = 0) {
+  connection_table::link l;
+  l.id = id;
+  l.dir = dir;
+  l.remote = endpoint{protocol::tcp, "127.0.0.1", static_cast<uint16_t>(40000 + id)};
+  l.listen_port = listen_port;
+  l.handshake_hash = bytes(32, hash);
+  return l;
+}
+
+} // namespace
+
+CAF_TEST(the first connection is admitted and reported up once) {
+  connection_table t(make_peer(1));
+  auto p = make_peer(2);
+  auto a = t.on_handshake(p, make_link(1, direction::outbound, 9));
+  CAF_CHECK(a.outcome == connection_table::verdict::admit);
+  CAF_CHECK(a.report_up);
+  CAF_REQUIRE(t.active(p) != nullptr);
+  CAF_CHECK_EQUAL(t.active(p)->id, 1u);
+  CAF_CHECK_EQUAL(t.size(), 1u);
+}
+
+CAF_TEST(both ends of a simultaneous dial keep the same connection) {
+  // Node A (id 1) and node B (id 2) dial each other. Connection X is A's
+  // dial, Y is B's. Each end sees X and Y with opposite directions.
+  auto a_id = make_peer(1);
+  auto b_id = make_peer(2);
+  for (int order = 0; order < 2; ++order) {
+    connection_table at_a(a_id), at_b(b_id);
+    auto x_at_a = make_link(10, direction::outbound, 5); // A initiated X
+    auto y_at_a = make_link(11, direction::inbound, 3);
+    auto x_at_b = make_link(20, direction::inbound, 5);
+    auto y_at_b = make_link(21, direction::outbound, 3); // B initiated Y
+    if (order == 0) {
+      at_a.on_handshake(b_id, x_at_a);
+      at_a.on_handshake(b_id, y_at_a);
+      at_b.on_handshake(a_id, y_at_b);
+      at_b.on_handshake(a_id, x_at_b);
+    } else {
+      at_a.on_handshake(b_id, y_at_a);
+      at_a.on_handshake(b_id, x_at_a);
+      at_b.on_handshake(a_id, x_at_b);
+      at_b.on_handshake(a_id, y_at_b);
+    }
+    // The initiator with the smaller id is A: both keep X.
+    CAF_CHECK_EQUAL(at_a.active(b_id)->id, 10u);
+    CAF_CHECK_EQUAL(at_b.active(a_id)->id, 20u);
+  }
+}
+
+CAF_TEST(a winning duplicate replaces silently and a losing one is rejected) {
+  auto self = make_peer(1);
+  auto p = make_peer(2);
+  connection_table t(self);
+  t.on_handshake(p, make_link(1, direction::inbound, 7));  // initiated by p (larger id)
+  auto a = t.on_handshake(p, make_link(2, direction::outbound, 7)); // by us: wins
+  CAF_CHECK(a.outcome == connection_table::verdict::admit_replacing);
+  CAF_REQUIRE(a.replaced.has_value());
+  CAF_CHECK_EQUAL(*a.replaced, 1u);
+  CAF_CHECK(!a.report_up);
+  auto b = t.on_handshake(p, make_link(3, direction::inbound, 1));
+  CAF_CHECK(b.outcome == connection_table::verdict::reject);
+  // Closing the replaced and the rejected connection reports nothing.
+  CAF_CHECK(!t.on_closed(p, 1, ec::duplicate_connection).report_down);
+  CAF_CHECK(!t.on_closed(p, 3, ec::duplicate_connection).report_down);
+  CAF_CHECK_EQUAL(t.active(p)->id, 2u);
+}
+
+CAF_TEST(same-direction duplicates are broken by the handshake hash) {
+  connection_table t(make_peer(1));
+  auto p = make_peer(2);
+  t.on_handshake(p, make_link(1, direction::outbound, 9));
+  auto a = t.on_handshake(p, make_link(2, direction::outbound, 4));
+  CAF_CHECK(a.outcome == connection_table::verdict::admit_replacing);
+  auto b = t.on_handshake(p, make_link(3, direction::outbound, 6));
+  CAF_CHECK(b.outcome == connection_table::verdict::reject);
+}
+
+CAF_TEST(a lost connection is reported down) {
+  connection_table t(make_peer(1));
+  auto p = make_peer(2);
+  t.on_handshake(p, make_link(1, direction::outbound, 9));
+  auto c = t.on_closed(p, 1, ec::peer_timeout);
+  CAF_CHECK(c.report_down);
+  CAF_CHECK(!c.redial);
+  CAF_CHECK(!c.grace_token);
+  CAF_CHECK(t.active(p) == nullptr);
+  CAF_CHECK_EQUAL(t.size(), 0u);
+}
+
+CAF_TEST(a duplicate close waits for the replacement) {
+  connection_table t(make_peer(1));
+  auto p = make_peer(2);
+  t.on_handshake(p, make_link(1, direction::outbound, 9));
+  auto c = t.on_closed(p, 1, ec::duplicate_connection);
+  CAF_CHECK(!c.report_down);
+  CAF_REQUIRE(c.grace_token.has_value());
+  // The replacement arrives in time: no up, no down.
+  auto a = t.on_handshake(p, make_link(2, direction::inbound, 3));
+  CAF_CHECK(a.outcome == connection_table::verdict::admit);
+  CAF_CHECK(!a.report_up);
+  CAF_CHECK(!t.on_grace_expired(p, *c.grace_token).report_down);
+  // Without a replacement the peer is reported down when the grace ends.
+  auto c2 = t.on_closed(p, 2, ec::duplicate_connection);
+  CAF_REQUIRE(c2.grace_token.has_value());
+  CAF_CHECK(t.on_grace_expired(p, *c2.grace_token).report_down);
+}
+
+CAF_TEST(maintained peers are re-dialled where they listen) {
+  connection_table t(make_peer(1));
+  auto p = make_peer(2);
+  auto q = make_peer(3);
+  CAF_CHECK(!t.set_maintained(p, true)); // unknown peer: nothing to re-dial
+  t.on_handshake(p, make_link(1, direction::outbound, 9));
+  t.on_handshake(q, make_link(2, direction::inbound, 9, 5555));
+  CAF_CHECK(t.set_maintained(p, true));
+  CAF_CHECK(t.set_maintained(q, true));
+  CAF_CHECK(!t.redial_target(p)); // connected: nothing to do
+  auto c = t.on_closed(p, 1, ec::peer_timeout);
+  CAF_CHECK(c.report_down);
+  CAF_CHECK(c.redial);
+  auto p_target = t.redial_target(p);
+  CAF_REQUIRE(p_target.has_value());
+  CAF_CHECK_EQUAL(p_target->port, 40001);
+  t.on_closed(q, 2, ec::closed_by_peer);
+  auto q_target = t.redial_target(q);
+  CAF_REQUIRE(q_target.has_value());
+  CAF_CHECK_EQUAL(q_target->port, 5555); // its advertised port
+  CAF_CHECK(t.next_redial_delay(p, 100ms, 1000ms) == 100ms);
+  CAF_CHECK(t.next_redial_delay(p, 100ms, 1000ms) == 200ms);
+  for (int i = 0; i < 10; ++i)
+    t.next_redial_delay(p, 100ms, 1000ms);
+  CAF_CHECK(t.next_redial_delay(p, 100ms, 1000ms) == 1000ms);
+  // Reconnecting resets the backoff; un-maintaining forgets the target.
+  t.on_handshake(p, make_link(3, direction::outbound, 9));
+  t.on_closed(p, 3, ec::peer_timeout);
+  CAF_CHECK(t.next_redial_delay(p, 100ms, 1000ms) == 100ms);
+  t.set_maintained(p, false);
+  CAF_CHECK(!t.redial_target(p));
+}

@@ -1,0 +1,240 @@
+// The manager actor under CAF's deterministic scheduler: a recording routing
+// actor and fake connection actors stand in for the routing layer and the
+// sockets, so every message the manager sends is observed in order.
+#define CAF_SUITE actors.manager
+#include <caf/test/dsl.hpp>
+#include <caf/test/unit_test_impl.hpp>
+
+#include "actors/manager.hpp"
+
+#include <sodium.h>
+
+using namespace crust;
+using namespace std::chrono_literals;
+
+namespace {
+
+using log_ptr = std::shared_ptr<std::vector<std::string>>;
+
+std::string name_of(const peer_id& p, const peer_id& a, const peer_id& b) {
+  return p == a ? "P" : p == b ? "Q" : short_string(p);
+}
+
+/// A routing actor that writes what it hears into a log.
+routing_actor::behavior_type recorder(routing_actor::pointer, log_ptr log, peer_id p, peer_id q) {
+  auto n = [=](const peer_id& x) { return name_of(x, p, q); };
+  return {
+    [=](connection_up& x) { log->push_back("up " + n(x.peer) + " " + to_string(x.dir)); },
+    [=](connection_down& x) { log->push_back("down " + n(x.peer) + " " + to_string(x.reason)); },
+    [=](message& x) {
+      log->push_back("message " + n(x.peer) + " " + std::string(x.payload.begin(), x.payload.end()));
+    },
+    [=](listening& x) { log->push_back("listening " + std::to_string(x.endpoints.size())); },
+    [=](alert& x) { log->push_back("alert " + to_string(x.kind) + " " + to_string(x.reason)); },
+    [=](connect_failed& x) { log->push_back("connect_failed " + to_string(x.reason)); },
+    [=](send_failed& x) {
+      log->push_back("send_failed " + to_string(x.reason) + " "
+                     + std::string(x.payload.begin(), x.payload.end()));
+    },
+  };
+}
+
+/// A connection actor without a socket: it logs the manager's commands.
+connection_actor::behavior_type fake_connection(connection_actor::pointer, log_ptr log,
+                                                std::string name) {
+  return {
+    [=](crust::send& x) { log->push_back(name + " send " + std::string(x.payload.begin(), x.payload.end())); },
+    [=](admit_atom) { log->push_back(name + " admit"); },
+    [=](close_atom, ec reason) { log->push_back(name + " close " + to_string(reason)); },
+    [](flush_atom) {},
+    [](tick_atom) {},
+    [](stream_connected) {},
+    [](stream_data&) {},
+    [](stream_written) {},
+    [](stream_ended&) {},
+    [](peers_atom) { return peer_info{}; },
+  };
+}
+
+struct fixture : test_coordinator_fixture<> {
+  fixture() {
+    if (sodium_init() < 0)
+      CAF_FAIL("libsodium failed to initialise");
+    p = identity::generate().id();
+    q = identity::generate().id();
+    routing = sys.spawn(recorder, log, p, q);
+    node_config cfg;
+    cfg.listen = false;
+    cfg.duplicate_grace = 3s;
+    mgr = sys.spawn(manager, std::make_shared<io_runtime>(1), cfg,
+                    std::make_shared<const identity>(self_id), routing);
+    c1 = sys.spawn(fake_connection, log, "c1");
+    c2 = sys.spawn(fake_connection, log, "c2");
+    c3 = sys.spawn(fake_connection, log, "c3");
+    sched.run();
+    log->clear();
+  }
+
+  void handshake(const connection_actor& c, const peer_id& peer, direction dir,
+                 uint8_t hash = 1, std::string address = "127.0.0.1") {
+    self->send(mgr, handshake_done{peer, endpoint{protocol::tcp, address, 4000}, dir,
+                                   node_role::node, 0, bytes(32, hash), c});
+    sched.run();
+  }
+
+  void closed(const connection_actor& c, const peer_id& peer, ec reason, bool by_peer = false,
+              direction dir = direction::outbound) {
+    self->send(mgr, connection_closed{c, peer, true, reason, by_peer,
+                                      endpoint{protocol::tcp, "127.0.0.1", 4000}, dir});
+    sched.run();
+  }
+
+  std::vector<std::string> take_log() {
+    auto result = *log;
+    log->clear();
+    return result;
+  }
+
+  identity self_id = identity::generate();
+  peer_id p, q;
+  log_ptr log = std::make_shared<std::vector<std::string>>();
+  routing_actor routing;
+  manager_actor mgr;
+  connection_actor c1, c2, c3;
+};
+
+using strings = std::vector<std::string>;
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(manager_tests, fixture)
+
+CAF_TEST(a finished handshake is announced before the connection is admitted) {
+  handshake(c1, p, direction::outbound);
+  CAF_CHECK_EQUAL(take_log(), strings({"up P outbound", "c1 admit"}));
+}
+
+CAF_TEST(sends reach the connection of the peer or come back) {
+  handshake(c1, p, direction::outbound);
+  take_log();
+  self->send(mgr, crust::send{p, bytes{'h', 'i'}, 1});
+  self->send(mgr, crust::send{q, bytes{'y', 'o'}, 1});
+  sched.run();
+  CAF_CHECK_EQUAL(take_log(), strings({"c1 send hi", "send_failed not_connected yo"}));
+}
+
+CAF_TEST(simultaneous dials end with the connection both ends choose) {
+  // c1: we dialled p; c2: p dialled us. The initiator with the smaller id wins.
+  bool we_win = self_id.id() < p;
+  handshake(c1, p, direction::outbound);
+  handshake(c2, p, direction::inbound);
+  if (we_win)
+    CAF_CHECK_EQUAL(take_log(), strings({"up P outbound", "c1 admit", "c2 close duplicate_connection"}));
+  else
+    CAF_CHECK_EQUAL(take_log(), strings({"up P outbound", "c1 admit", "c2 admit",
+                                         "c1 close duplicate_connection"}));
+  // The loser's end is not news to the routing layer.
+  closed(we_win ? c2 : c1, p, ec::duplicate_connection);
+  CAF_CHECK_EQUAL(take_log(), strings{});
+  self->send(mgr, crust::send{p, bytes{'x'}, 1});
+  sched.run();
+  CAF_CHECK_EQUAL(take_log(), strings({std::string(we_win ? "c1" : "c2") + " send x"}));
+}
+
+CAF_TEST(a lost connection is reported down with its reason) {
+  handshake(c1, p, direction::outbound);
+  take_log();
+  closed(c1, p, ec::peer_timeout);
+  CAF_CHECK_EQUAL(take_log(), strings({"down P peer_timeout"}));
+}
+
+CAF_TEST(a connection the peer closed as a duplicate is replaced silently) {
+  handshake(c1, p, direction::outbound);
+  take_log();
+  closed(c1, p, ec::duplicate_connection, true);
+  CAF_CHECK_EQUAL(take_log(), strings{});
+  handshake(c2, p, direction::inbound);
+  CAF_CHECK_EQUAL(take_log(), strings({"c2 admit"}));
+  sched.advance_time(5s);
+  sched.run();
+  CAF_CHECK_EQUAL(take_log(), strings{});
+}
+
+CAF_TEST(without a replacement the peer is reported down after the grace period) {
+  handshake(c1, p, direction::outbound);
+  take_log();
+  closed(c1, p, ec::duplicate_connection, true);
+  sched.advance_time(2s);
+  sched.run();
+  CAF_CHECK_EQUAL(take_log(), strings{});
+  sched.advance_time(2s);
+  sched.run();
+  CAF_CHECK_EQUAL(take_log(), strings({"down P duplicate_connection"}));
+}
+
+CAF_TEST(drop closes gracefully and reports the reason) {
+  handshake(c1, p, direction::outbound);
+  take_log();
+  self->send(mgr, drop{p});
+  sched.run();
+  CAF_CHECK_EQUAL(take_log(), strings({"c1 close dropped"}));
+  closed(c1, p, ec::dropped);
+  CAF_CHECK_EQUAL(take_log(), strings({"down P dropped"}));
+}
+
+CAF_TEST(a subnet blacklist drops every matching connection at once) {
+  handshake(c1, p, direction::outbound, 1, "198.51.100.7");
+  handshake(c2, q, direction::inbound, 1, "198.51.100.9");
+  handshake(c3, identity::generate().id(), direction::inbound, 1, "203.0.113.5");
+  take_log();
+  self->send(mgr, blacklist{blacklist_entry{blacklist_kind::subnet, {}, "198.51.100.0", 24}});
+  sched.run();
+  auto got = take_log();
+  std::sort(got.begin(), got.end());
+  CAF_CHECK_EQUAL(got, strings({"c1 close blacklisted", "c2 close blacklisted"}));
+}
+
+CAF_TEST(a blacklisted peer is refused right after its handshake) {
+  self->send(mgr, blacklist{blacklist_entry{blacklist_kind::peer, p, "", 0}});
+  sched.run();
+  handshake(c1, p, direction::inbound);
+  CAF_CHECK_EQUAL(take_log(), strings({"c1 close blacklisted"}));
+  self->send(mgr, crust::connect{endpoint{protocol::tcp, "127.0.0.1", 0}});
+  sched.run();
+  CAF_CHECK_EQUAL(take_log(), strings({"connect_failed invalid_argument"}));
+}
+
+CAF_TEST(a malformed blacklist entry raises an alert) {
+  self->send(mgr, blacklist{blacklist_entry{blacklist_kind::subnet, {}, "10.0.0.0", 40}});
+  sched.run();
+  CAF_CHECK_EQUAL(take_log(), strings({"alert listen_failure invalid_argument"}));
+}
+
+CAF_TEST(protocol violations from a peer raise an alert) {
+  handshake(c1, p, direction::outbound);
+  take_log();
+  closed(c1, p, ec::decrypt_failed);
+  CAF_CHECK_EQUAL(take_log(), strings({"alert protocol_violation decrypt_failed",
+                                       "down P decrypt_failed"}));
+}
+
+CAF_TEST(shutdown closes every connection and then stops) {
+  handshake(c1, p, direction::outbound);
+  handshake(c2, q, direction::inbound);
+  take_log();
+  self->send(mgr, shutdown_atom::value);
+  sched.run();
+  auto got = take_log();
+  std::sort(got.begin(), got.end());
+  CAF_CHECK_EQUAL(got, strings({"c1 close shutting_down", "c2 close shutting_down"}));
+  closed(c1, p, ec::shutting_down);
+  closed(c2, q, ec::shutting_down, false, direction::inbound);
+  got = take_log();
+  std::sort(got.begin(), got.end());
+  CAF_CHECK_EQUAL(got, strings({"down P shutting_down", "down Q shutting_down"}));
+  // New connections are refused while shutting down.
+  handshake(c3, identity::generate().id(), direction::inbound);
+  CAF_CHECK_EQUAL(take_log(), strings{});
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

@@ -1,0 +1,271 @@
+// Two real nodes in one actor system, over loopback sockets: handshake,
+// messages both ways, 10,000 messages in order, large and oversized
+// messages, queries, networks that must not mix, and a clean shutdown.
+#define CAF_SUITE actors.two_nodes
+#include <caf/test/unit_test.hpp>
+#include <caf/test/unit_test_impl.hpp>
+
+#include "actors/node.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <variant>
+
+using namespace crust;
+using namespace std::chrono_literals;
+
+namespace {
+
+using event = std::variant<connection_up, connection_down, message, listening, alert,
+                           connect_failed, send_failed>;
+
+/// Events from a routing actor, waited for by the test thread.
+class event_queue {
+public:
+  void push(event e) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    events_.push_back(std::move(e));
+    cv_.notify_all();
+  }
+
+  /// The next event of type T (skipping others), or nothing after `timeout`.
+  template <class T>
+  std::optional<T> next(std::chrono::milliseconds timeout = 5000ms) {
+    std::unique_lock<std::mutex> guard{mtx_};
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      for (auto i = events_.begin(); i != events_.end(); ++i) {
+        if (auto x = std::get_if<T>(&*i)) {
+          T result = std::move(*x);
+          events_.erase(i);
+          return result;
+        }
+      }
+      if (cv_.wait_until(guard, deadline) == std::cv_status::timeout)
+        return std::nullopt;
+    }
+  }
+
+  /// Waits until `n` messages arrived, then returns them all.
+  std::vector<message> messages(size_t n, std::chrono::milliseconds timeout) {
+    std::vector<message> result;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (result.size() < n) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0)
+        break;
+      auto m = next<message>(left);
+      if (!m)
+        break;
+      result.push_back(std::move(*m));
+    }
+    return result;
+  }
+
+private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  std::deque<event> events_;
+};
+
+routing_actor::behavior_type queue_routing(routing_actor::pointer,
+                                           std::shared_ptr<event_queue> q) {
+  return {
+    [q](connection_up& x) { q->push(std::move(x)); },
+    [q](connection_down& x) { q->push(std::move(x)); },
+    [q](message& x) { q->push(std::move(x)); },
+    [q](listening& x) { q->push(std::move(x)); },
+    [q](alert& x) { q->push(std::move(x)); },
+    [q](connect_failed& x) { q->push(std::move(x)); },
+    [q](send_failed& x) { q->push(std::move(x)); },
+  };
+}
+
+struct test_node {
+  identity id = identity::generate();
+  std::shared_ptr<event_queue> events = std::make_shared<event_queue>();
+  routing_actor routing;
+  node_actor node;
+  endpoint listen_ep;
+
+  void start(caf::actor_system& sys, node_config cfg) {
+    cfg.listen_address = "127.0.0.1";
+    routing = sys.spawn(queue_routing, events);
+    node = spawn_node(sys, cfg, id, routing);
+    auto l = events->next<listening>();
+    if (!l || l->endpoints.empty())
+      CAF_FAIL("node did not report listening");
+    listen_ep = l->endpoints.front();
+  }
+
+  void stop() {
+    caf::anon_send(node, shutdown_atom::value);
+    caf::anon_send_exit(routing, caf::exit_reason::user_shutdown);
+  }
+};
+
+bytes text(const std::string& s) {
+  return bytes(s.begin(), s.end());
+}
+
+struct fixture {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  test_node a, b;
+
+  fixture() {
+    a.start(sys, node_config{});
+    b.start(sys, node_config{});
+  }
+
+  ~fixture() {
+    a.stop();
+    b.stop();
+  }
+
+  void connect_a_to_b() {
+    caf::anon_send(a.node, crust::connect{b.listen_ep});
+    auto up_a = a.events->next<connection_up>();
+    auto up_b = b.events->next<connection_up>();
+    CAF_REQUIRE(up_a && up_b);
+    CAF_CHECK_EQUAL(up_a->peer, b.id.id());
+    CAF_CHECK_EQUAL(up_b->peer, a.id.id());
+    CAF_CHECK(up_a->dir == direction::outbound);
+    CAF_CHECK(up_b->dir == direction::inbound);
+    CAF_CHECK(up_a->transport == protocol::tcp);
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(two_node_tests, fixture)
+
+CAF_TEST(hello world in both directions) {
+  connect_a_to_b();
+  caf::anon_send(a.node, crust::send{b.id.id(), text("hello from a"), 1});
+  caf::anon_send(b.node, crust::send{a.id.id(), text("hello from b"), 1});
+  auto at_b = b.events->next<message>();
+  auto at_a = a.events->next<message>();
+  CAF_REQUIRE(at_a && at_b);
+  CAF_CHECK(at_b->payload == text("hello from a"));
+  CAF_CHECK_EQUAL(at_b->peer, a.id.id());
+  CAF_CHECK(at_a->payload == text("hello from b"));
+  CAF_CHECK_EQUAL(at_a->peer, b.id.id());
+}
+
+CAF_TEST(ten thousand messages arrive in order and none is lost or duplicated) {
+  connect_a_to_b();
+  constexpr size_t n = 10000;
+  for (size_t i = 0; i < n; ++i)
+    caf::anon_send(a.node, crust::send{b.id.id(), text("m" + std::to_string(i)), 2});
+  auto got = b.events->messages(n, 30000ms);
+  CAF_REQUIRE_EQUAL(got.size(), n);
+  for (size_t i = 0; i < n; ++i)
+    if (got[i].payload != text("m" + std::to_string(i)))
+      CAF_FAIL("message " << i << " out of order or corrupted");
+  CAF_CHECK(!b.events->next<message>(200ms)); // and nothing more
+}
+
+CAF_TEST(large messages arrive intact and oversized ones come back) {
+  connect_a_to_b();
+  bytes big(1024 * 1024 + 3);
+  for (size_t i = 0; i < big.size(); ++i)
+    big[i] = static_cast<uint8_t>(i * 7);
+  caf::anon_send(a.node, crust::send{b.id.id(), big, 3});
+  auto got = b.events->next<message>(10000ms);
+  CAF_REQUIRE(got);
+  CAF_CHECK(got->payload == big);
+  bytes too_big(2 * 1024 * 1024 + 1, 1);
+  caf::anon_send(a.node, crust::send{b.id.id(), too_big, 3});
+  auto failed = a.events->next<send_failed>();
+  CAF_REQUIRE(failed);
+  CAF_CHECK_EQUAL(failed->reason, ec::message_too_large);
+  CAF_CHECK_EQUAL(failed->payload.size(), too_big.size());
+}
+
+CAF_TEST(queries answer about peers and the node) {
+  connect_a_to_b();
+  caf::scoped_actor self{sys};
+  bool connected = false;
+  self->request(a.node, 5s, is_connected_atom::value, b.id.id())
+    .receive([&](bool x) { connected = x; }, [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
+  CAF_CHECK(connected);
+  self->request(a.node, 5s, peer_address_atom::value, b.id.id())
+    .receive([&](const endpoint& ep) { CAF_CHECK_EQUAL(ep, b.listen_ep); },
+             [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
+  self->request(a.node, 5s, peer_address_atom::value, a.id.id())
+    .receive([&](const endpoint&) { CAF_FAIL("an unknown peer has no address"); },
+             [&](caf::error&) {});
+  self->request(b.node, 5s, peers_atom::value)
+    .receive(
+      [&](const std::vector<peer_info>& xs) {
+        CAF_REQUIRE_EQUAL(xs.size(), 1u);
+        CAF_CHECK_EQUAL(xs[0].peer, a.id.id());
+        CAF_CHECK(xs[0].dir == direction::inbound);
+      },
+      [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
+  self->request(a.node, 5s, info_atom::value)
+    .receive(
+      [&](const node_info& x) {
+        CAF_CHECK_EQUAL(x.id, a.id.id());
+        CAF_CHECK_EQUAL(x.connections, 1u);
+        CAF_CHECK_EQUAL(x.listening.size(), 1u);
+      },
+      [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
+}
+
+CAF_TEST(dropping a peer closes both ends with the reason) {
+  connect_a_to_b();
+  caf::anon_send(a.node, drop{b.id.id()});
+  auto down_a = a.events->next<connection_down>();
+  auto down_b = b.events->next<connection_down>();
+  CAF_REQUIRE(down_a && down_b);
+  CAF_CHECK_EQUAL(down_a->reason, ec::dropped);
+  CAF_CHECK_EQUAL(down_b->reason, ec::dropped);
+}
+
+CAF_TEST(nodes of different networks cannot connect) {
+  test_node c;
+  node_config other;
+  other.network = "another-network";
+  c.start(sys, other);
+  caf::anon_send(c.node, crust::connect{b.listen_ep});
+  auto failed = c.events->next<connect_failed>();
+  CAF_REQUIRE(failed);
+  CAF_CHECK_EQUAL(failed->reason, ec::handshake_failed);
+  auto warn = b.events->next<alert>();
+  CAF_REQUIRE(warn);
+  CAF_CHECK(warn->kind == alert_kind::handshake_failure);
+  CAF_CHECK(!b.events->next<connection_up>(200ms));
+  c.stop();
+}
+
+CAF_TEST(dialling a closed port fails cleanly) {
+  auto closed_ep = b.listen_ep;
+  b.stop();
+  b.events->next<connection_down>(500ms); // nothing to wait for, but be sure
+  // Give the listener a moment to close, then dial it.
+  std::this_thread::sleep_for(200ms);
+  caf::anon_send(a.node, crust::connect{closed_ep});
+  auto failed = a.events->next<connect_failed>();
+  CAF_REQUIRE(failed);
+  CAF_CHECK_EQUAL(failed->reason, ec::connect_failed);
+}
+
+CAF_TEST(shutdown tells the other side) {
+  connect_a_to_b();
+  caf::anon_send(a.node, shutdown_atom::value);
+  auto down = b.events->next<connection_down>();
+  CAF_REQUIRE(down);
+  CAF_CHECK_EQUAL(down->reason, ec::shutting_down);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
