@@ -45,10 +45,9 @@ void report_closed(connection_pointer self, ec reason, bool by_peer) {
   self->send(st.params.manager, std::move(msg));
 }
 
-/// Ends the actor: flushes what the session still has to say, closes the
-/// socket gracefully and tells the manager.
-void finish(connection_pointer self, ec reason, bool by_peer,
-            caf::error exit = caf::error{}) {
+/// Ends the connection: flushes what the session still has to say, closes
+/// the socket gracefully and tells the manager.
+void finish(connection_pointer self, ec reason, bool by_peer) {
   auto& st = self->state;
   if (st.done)
     return;
@@ -61,8 +60,8 @@ void finish(connection_pointer self, ec reason, bool by_peer,
     }
     st.stream->close();
   }
+  // Linger until the manager's `stop`, handing late sends back to it.
   report_closed(self, reason, by_peer);
-  self->quit(std::move(exit));
 }
 
 void schedule_tick(connection_pointer self) {
@@ -76,17 +75,14 @@ void schedule_tick(connection_pointer self) {
   self->delayed_send(self, delay, tick_atom::value);
 }
 
-/// Moves the session forward: hands events up, bytes down, read credit
-/// back, and arms the next timer.
-void pump(connection_pointer self) {
+/// Hands the session's events up. Returns false once the actor finished.
+bool drain_events(connection_pointer self) {
   auto& st = self->state;
-  if (st.done || !st.session)
-    return;
   auto& session = *st.session;
   while (!st.awaiting_admission) {
     auto ev = session.poll_event();
     if (!ev)
-      break;
+      return true;
     if (std::holds_alternative<session_established>(*ev)) {
       // Hold everything that follows until the manager admits the link, so
       // the routing layer hears `connection_up` before any message.
@@ -103,8 +99,25 @@ void pump(connection_pointer self) {
     } else {
       auto& closed = std::get<session_closed>(*ev);
       finish(self, closed.reason, closed.by_peer);
-      return;
+      return false;
     }
+  }
+  return true;
+}
+
+/// Moves the session forward: hands events up, bytes down, read credit
+/// back, and arms the next timer.
+void pump(connection_pointer self) {
+  auto& st = self->state;
+  if (st.done || !st.session)
+    return;
+  auto& session = *st.session;
+  if (!drain_events(self))
+    return;
+  if (st.admitted && !st.closing_reported && session.peer_close_reason()) {
+    st.closing_reported = true;
+    self->send(st.params.manager,
+               connection_closing{self, session.remote(), *session.peer_close_reason()});
   }
   if (!st.awaiting_admission && st.uncredited > 0 && st.stream) {
     st.stream->consumed(st.uncredited);
@@ -117,6 +130,9 @@ void pump(connection_pointer self) {
       st.unflushed += out.size();
       st.stream->write(std::move(out));
     }
+    // Sending our CLOSE may have ended the session.
+    if (!drain_events(self))
+      return;
   }
   schedule_tick(self);
 }
@@ -151,11 +167,18 @@ connection_actor::behavior_type connection(connection_pointer self, connection_p
     // telling the peer why.
     if (self->state.session)
       self->state.session->close(ec::shutting_down);
-    finish(self, ec::shutting_down, false, x.reason);
+    finish(self, ec::shutting_down, false);
+    self->quit(x.reason);
   });
   return {
     [self](send& x) {
       auto& st = self->state;
+      if (st.admitted && (st.done || !st.session->accepting())) {
+        // Closing: the manager has stopped (or is about to stop) routing to
+        // us and knows where this belongs now.
+        self->send(st.params.manager, std::move(x));
+        return;
+      }
       if (!st.session || st.done) {
         self->send(st.params.routing, send_failed{x.peer, ec::not_connected, std::move(x.payload)});
         return;
@@ -186,11 +209,12 @@ connection_actor::behavior_type connection(connection_pointer self, connection_p
         finish(self, reason, false);
         return;
       }
-      if (!st.admitted) {
-        // Never announced to the routing layer: what it held is dropped.
-        st.rejected = true;
-        st.awaiting_admission = false;
-      }
+      // A duplicate still delivers what the peer sent on it (the peer may
+      // have chosen it, and the peer is up through its twin); a dropped or
+      // refused peer delivers nothing more: the routing layer is done with it.
+      st.rejected = reason != ec::duplicate_connection;
+      st.awaiting_admission = false;
+      st.closing_reported = true; // the manager decided this itself
       st.session->close(reason);
       pump(self);
     },
@@ -202,7 +226,11 @@ connection_actor::behavior_type connection(connection_pointer self, connection_p
         pump(self);
       }
     },
-    [self](stream_connected) { start_session(self, true); },
+    [self](stop_atom) { self->quit(); },
+    [self](stream_connected) {
+      if (!self->state.done)
+        start_session(self, true);
+    },
     [self](stream_data& x) {
       auto& st = self->state;
       if (!st.session || st.done)

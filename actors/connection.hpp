@@ -39,7 +39,8 @@ struct connection_state {
   bool admitted = false;           ///< the manager accepted it as the peer's link
   bool authenticated = false;      ///< the handshake finished
   bool awaiting_admission = false; ///< handshake done, manager not yet answered
-  bool rejected = false;           ///< closed before admission: drop what arrives
+  bool rejected = false;           ///< the manager closed it: drop what arrives
+  bool closing_reported = false;   ///< the manager knows we stopped accepting
   bool flush_pending = false;      ///< a flush message is in our mailbox
   bool done = false;
   size_t unflushed = 0;            ///< bytes handed to the stream, not yet written

@@ -112,6 +112,11 @@ bool connection_table::maintained(const peer_id& peer) const {
   return i != peers_.end() && i->second.maintained;
 }
 
+bool connection_table::in_grace(const peer_id& peer) const {
+  auto i = peers_.find(peer);
+  return i != peers_.end() && !i->second.active && i->second.grace_token != 0;
+}
+
 std::vector<peer_id> connection_table::connected() const {
   std::vector<peer_id> result;
   for (auto& [peer, e] : peers_)

@@ -87,6 +87,10 @@ public:
 
   bool maintained(const peer_id& peer) const;
 
+  /// True while the peer's link closed as a duplicate and its replacement is
+  /// awaited: sends to it should wait rather than fail.
+  bool in_grace(const peer_id& peer) const;
+
   /// Every connected peer.
   std::vector<peer_id> connected() const;
 

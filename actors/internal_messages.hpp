@@ -103,6 +103,7 @@ using connection_actor = caf::typed_actor<
   caf::reacts_to<stream_data>,
   caf::reacts_to<stream_written>,
   caf::reacts_to<stream_ended>,
+  caf::reacts_to<stop_atom>,
   caf::replies_to<peers_atom>::with<peer_info>>;
 
 /// A connection finished its handshake; the manager answers with `admit` or
@@ -117,7 +118,21 @@ struct handshake_done {
   connection_actor conn;
 };
 
-/// A connection is over (it quits right after sending this).
+/// An admitted connection stopped accepting messages because the peer is
+/// closing it: the manager stops routing to it now, before it is over.
+struct connection_closing {
+  connection_actor conn;
+  peer_id peer;
+  ec reason = ec::none;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, connection_closing& x) {
+  return f(caf::meta::type_name("connection_closing"), x.conn, x.peer, x.reason);
+}
+
+/// A connection is over. It lingers, handing late sends back, until the
+/// manager answers `stop`: nothing routed to it in the meantime is lost.
 struct connection_closed {
   connection_actor conn;
   peer_id peer;            ///< all zero if the handshake never finished
@@ -151,6 +166,7 @@ using manager_actor = node_actor::extend<
   caf::reacts_to<listening>,
   caf::reacts_to<listen_failed>,
   caf::reacts_to<handshake_done>,
+  caf::reacts_to<connection_closing>,
   caf::reacts_to<connection_closed>,
   caf::reacts_to<redial_atom, peer_id>,
   caf::reacts_to<grace_atom, peer_id, uint64_t>,

@@ -12,6 +12,9 @@ namespace crust {
 
 namespace {
 
+/// Bytes of sends held (all peers) while replacement links are awaited.
+constexpr size_t max_held_bytes = 16 * 1024 * 1024;
+
 /// How long a shutdown waits for connections to say goodbye.
 constexpr auto shutdown_timeout = std::chrono::seconds(2);
 
@@ -70,15 +73,48 @@ void schedule_redial(manager_pointer self, const peer_id& peer) {
   self->delayed_send(self, delay, redial_atom::value, peer);
 }
 
+/// Hands held sends to the peer's new link, or back as failed.
+void release_held(manager_pointer self, const peer_id& peer,
+                  const connection_actor* to, ec reason) {
+  auto& st = self->state;
+  auto i = st.held.find(peer);
+  if (i == st.held.end())
+    return;
+  for (auto& x : i->second) {
+    st.held_bytes -= x.payload.size();
+    if (to)
+      self->send(*to, std::move(x));
+    else
+      self->send(st.routing, send_failed{x.peer, reason, std::move(x.payload)});
+  }
+  st.held.erase(i);
+}
+
 void apply_closure(manager_pointer self, const peer_id& peer, ec reason,
                    const connection_table::closure& c) {
   auto& st = self->state;
-  if (c.report_down)
+  if (c.report_down) {
+    release_held(self, peer, nullptr, ec::not_connected);
     self->send(st.routing, connection_down{peer, reason});
+  }
   if (c.grace_token)
     self->delayed_send(self, st.cfg.duplicate_grace, grace_atom::value, peer, *c.grace_token);
   if (c.redial)
     schedule_redial(self, peer);
+}
+
+/// Closes `peer`'s link for `reason` on our own decision: it stops serving
+/// the peer at once and the routing layer hears `connection_down` now.
+void close_link(manager_pointer self, const peer_id& peer, ec reason) {
+  auto& st = self->state;
+  st.table.set_maintained(peer, false);
+  auto link = st.table.active(peer);
+  if (!link)
+    return;
+  auto id = link->id;
+  if (auto i = st.connections.find(id); i != st.connections.end())
+    self->send(i->second.handle, close_atom::value, reason);
+  apply_closure(self, peer, reason, st.table.on_closed(peer, id, reason));
 }
 
 void start_listening(manager_pointer self) {
@@ -152,7 +188,16 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
     },
     [self](send& x) {
       auto& st = self->state;
+      if (st.shutting_down) {
+        self->send(st.routing, send_failed{x.peer, ec::shutting_down, std::move(x.payload)});
+        return;
+      }
       auto link = st.table.active(x.peer);
+      if (!link && st.table.in_grace(x.peer) && st.held_bytes + x.payload.size() <= max_held_bytes) {
+        st.held_bytes += x.payload.size();
+        st.held[x.peer].push_back(std::move(x));
+        return;
+      }
       if (!link) {
         self->send(st.routing, send_failed{x.peer, ec::not_connected, std::move(x.payload)});
         return;
@@ -165,13 +210,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       self->send(i->second.handle, std::move(x));
     },
     [self](maintain& x) { self->state.table.set_maintained(x.peer, true); },
-    [self](drop& x) {
-      auto& st = self->state;
-      st.table.set_maintained(x.peer, false);
-      if (auto link = st.table.active(x.peer))
-        if (auto i = st.connections.find(link->id); i != st.connections.end())
-          self->send(i->second.handle, close_atom::value, ec::dropped);
-    },
+    [self](drop& x) { close_link(self, x.peer, ec::dropped); },
     [self](blacklist& x) {
       auto& st = self->state;
       if (auto err = st.blacklist.add(x.entry)) {
@@ -184,16 +223,21 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       }
       // En masse: every live connection the entry matches goes at once,
       // authenticated or not.
+      std::vector<connection_actor> matching;
       for (auto& [id, c] : st.connections) {
         // A peer entry can only match once the handshake named the peer.
         if (x.entry.kind == blacklist_kind::peer && !c.peer)
           continue;
         if (address_blacklist::matches(x.entry, c.peer.value_or(peer_id{}), c.remote.address)) {
-          if (c.peer)
-            st.table.set_maintained(*c.peer, false);
-          self->send(c.handle, close_atom::value, ec::blacklisted);
+          auto link = c.peer ? st.table.active(*c.peer) : nullptr;
+          if (link && link->id == id)
+            close_link(self, *c.peer, ec::blacklisted);
+          else
+            matching.push_back(c.handle);
         }
       }
+      for (auto& handle : matching)
+        self->send(handle, close_atom::value, ec::blacklisted);
     },
     [self](start_listening_atom) { start_listening(self); },
     [self](stop_listening_atom) { stop_listening(self); },
@@ -311,6 +355,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
           if (adm.report_up)
             self->send(st.routing, connection_up{x.peer, x.remote, x.dir, protocol::tcp, x.role});
           self->send(x.conn, admit_atom::value);
+          release_held(self, x.peer, &x.conn, ec::none);
           break;
         case connection_table::verdict::admit_replacing:
           self->send(x.conn, admit_atom::value);
@@ -322,8 +367,15 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
           break;
       }
     },
+    [self](connection_closing& x) {
+      auto& st = self->state;
+      auto link = st.table.active(x.peer);
+      if (link && link->id == x.conn.id())
+        apply_closure(self, x.peer, x.reason, st.table.on_closed(x.peer, link->id, x.reason));
+    },
     [self](connection_closed& x) {
       auto& st = self->state;
+      self->send(x.conn, stop_atom::value); // it can go: we route nothing more to it
       st.connections.erase(x.conn.id());
       std::optional<peer_id> redial_of;
       if (x.dir == direction::outbound) {

@@ -41,6 +41,10 @@ struct manager_state {
   std::unordered_map<caf::actor_id, live_connection> connections;
 
   std::map<endpoint, std::optional<peer_id>> dialing; ///< outbound dials (re-dial: its peer)
+
+  /// Sends held for peers whose replacement link is awaited, and their bytes.
+  std::unordered_map<peer_id, std::vector<send>> held;
+  size_t held_bytes = 0;
   bool shutting_down = false;
 
   explicit manager_state(caf::local_actor*) : table(peer_id{}) {

@@ -18,6 +18,7 @@ struct session_config {
   std::chrono::milliseconds handshake_timeout{5000};
   std::chrono::milliseconds keepalive_interval{2500}; ///< ping when we sent nothing this long
   std::chrono::milliseconds peer_timeout{10000};      ///< dead when we heard nothing this long
+  std::chrono::milliseconds close_timeout{3000};      ///< wait this long for the peer's CLOSE
   uint64_t rekey_interval = uint64_t{1} << 20;        ///< frames; must match the peer
 };
 

@@ -86,6 +86,10 @@ void stream_session::handle_data(const uint8_t* data, size_t len, time_point now
 void stream_session::handle_stream_end(ec reason) {
   if (state_ == state::closed)
     return;
+  if (state_ == state::closing) {
+    finish(close_reason_, false);
+    return;
+  }
   wire_.clear();
   finish(state_ == state::handshaking && reason == ec::closed_by_peer ? ec::handshake_failed
                                                                       : reason,
@@ -96,6 +100,11 @@ void stream_session::handle_timeout(time_point now) {
   if (state_ == state::handshaking) {
     if (now >= handshake_deadline_)
       fail(ec::handshake_timeout);
+    return;
+  }
+  if (state_ == state::closing) {
+    if (now >= close_deadline_)
+      finish(close_reason_, false);
     return;
   }
   if (state_ != state::established)
@@ -246,8 +255,17 @@ void stream_session::handle_transport_frame(uint8_t* body, size_t len, time_poin
       }
       case item_kind::close: {
         auto reason = static_cast<ec>(item.body[0]);
-        finish(reason == ec::none ? ec::closed_by_peer : reason, true);
-        return;
+        if (reason == ec::none)
+          reason = ec::closed_by_peer;
+        if (state_ == state::closing) {
+          finish(close_reason_, false); // both CLOSEs exchanged
+          return;
+        }
+        // Answer with our own CLOSE once our queue is out; then we are done.
+        peer_closed_ = reason;
+        if (!closing_)
+          closing_ = reason;
+        break;
       }
     }
   }
@@ -362,9 +380,16 @@ void stream_session::build_frame(bytes& out, time_point now) {
   write_frame_header(out.data() + start, used + noise::tag_len);
   out.resize(start + frame_header_size + used + noise::tag_len);
   if (!has_data() && closing_) {
-    auto reason = *closing_;
+    close_reason_ = *closing_;
     closing_.reset();
-    finish(reason, false);
+    if (peer_closed_) {
+      finish(*peer_closed_, true);
+    } else {
+      state_ = state::closing;
+      close_deadline_ = now + cfg_.close_timeout;
+      pongs_.clear();
+      ping_due_ = false;
+    }
   }
 }
 
@@ -397,6 +422,8 @@ stream_session::time_point stream_session::next_deadline() const {
       return handshake_deadline_;
     case state::established:
       return std::min(last_received_ + cfg_.peer_timeout, last_sent_ + cfg_.keepalive_interval);
+    case state::closing:
+      return close_deadline_;
     default:
       return time_point::max();
   }

@@ -47,7 +47,10 @@ public:
   using clock = std::chrono::steady_clock;
   using time_point = clock::time_point;
 
-  enum class state { handshaking, established, closed };
+  /// `closing`: our CLOSE is sent; we still read until the peer's CLOSE
+  /// (or the end of the stream, or `close_timeout`), so nothing the peer sent
+  /// before it saw ours is lost.
+  enum class state { handshaking, established, closing, closed };
 
   /// An initiator writes its first handshake message right away.
   stream_session(const session_config& cfg, const identity& self, bool initiator,
@@ -69,7 +72,8 @@ public:
   ec send(bytes& payload, uint8_t priority);
 
   /// Closes gracefully: queued messages go out first, then a CLOSE frame with
-  /// `reason`. During the handshake it closes at once.
+  /// `reason`; the session ends when the peer's CLOSE arrives. During the
+  /// handshake it closes at once.
   void close(ec reason);
 
   // -- output ------------------------------------------------------------------
@@ -90,6 +94,12 @@ public:
   // -- state -------------------------------------------------------------------
 
   state current_state() const { return state_; }
+
+  /// True while `send` can queue messages: established and not closing.
+  bool accepting() const { return state_ == state::established && !closing_; }
+
+  /// The reason the peer gave in its CLOSE, once it arrived.
+  std::optional<ec> peer_close_reason() const { return peer_closed_; }
   bool initiator() const { return initiator_; }
   const peer_id& remote() const { return remote_.identity_key; }
   node_role remote_role() const { return remote_.role; }
@@ -133,6 +143,9 @@ private:
   std::deque<std::array<uint8_t, 8>> pongs_; ///< ping bodies to echo (bounded)
   bool ping_due_ = false;
   std::optional<ec> closing_;              ///< close() called; CLOSE after the queues
+  std::optional<ec> peer_closed_;          ///< the peer's CLOSE arrived first (its reason)
+  ec close_reason_ = ec::none;             ///< the reason our CLOSE carried
+  time_point close_deadline_;
   size_t queued_bytes_ = 0;
   std::deque<session_event> events_;
 

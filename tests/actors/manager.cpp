@@ -52,6 +52,7 @@ connection_actor::behavior_type fake_connection(connection_actor::pointer, log_p
     [](stream_data&) {},
     [](stream_written) {},
     [](stream_ended&) {},
+    [](stop_atom) {},
     [](peers_atom) { return peer_info{}; },
   };
 }
@@ -172,14 +173,50 @@ CAF_TEST(without a replacement the peer is reported down after the grace period)
   CAF_CHECK_EQUAL(take_log(), strings({"down P duplicate_connection"}));
 }
 
-CAF_TEST(drop closes gracefully and reports the reason) {
+CAF_TEST(drop closes the link and reports the peer down at once) {
   handshake(c1, p, direction::outbound);
   take_log();
   self->send(mgr, drop{p});
   sched.run();
-  CAF_CHECK_EQUAL(take_log(), strings({"c1 close dropped"}));
+  CAF_CHECK_EQUAL(take_log(), strings({"c1 close dropped", "down P dropped"}));
+  // Sends after the drop fail; the link's own end is no news.
+  self->send(mgr, crust::send{p, bytes{'z'}, 1});
+  sched.run();
+  CAF_CHECK_EQUAL(take_log(), strings({"send_failed not_connected z"}));
   closed(c1, p, ec::dropped);
+  CAF_CHECK_EQUAL(take_log(), strings{});
+}
+
+CAF_TEST(a link the peer is closing stops serving sends at once) {
+  handshake(c1, p, direction::outbound);
+  take_log();
+  self->send(mgr, connection_closing{c1, p, ec::dropped});
+  sched.run();
   CAF_CHECK_EQUAL(take_log(), strings({"down P dropped"}));
+  closed(c1, p, ec::dropped, true);
+  CAF_CHECK_EQUAL(take_log(), strings{});
+}
+
+CAF_TEST(sends wait for the replacement of a duplicate link) {
+  handshake(c1, p, direction::outbound);
+  take_log();
+  self->send(mgr, connection_closing{c1, p, ec::duplicate_connection});
+  self->send(mgr, crust::send{p, bytes{'w'}, 1});
+  sched.run();
+  CAF_CHECK_EQUAL(take_log(), strings{});
+  handshake(c2, p, direction::inbound);
+  CAF_CHECK_EQUAL(take_log(), strings({"c2 admit", "c2 send w"}));
+}
+
+CAF_TEST(held sends fail when no replacement comes) {
+  handshake(c1, p, direction::outbound);
+  take_log();
+  self->send(mgr, connection_closing{c1, p, ec::duplicate_connection});
+  self->send(mgr, crust::send{p, bytes{'w'}, 1});
+  sched.run();
+  sched.advance_time(4s);
+  sched.run();
+  CAF_CHECK_EQUAL(take_log(), strings({"send_failed not_connected w", "down P duplicate_connection"}));
 }
 
 CAF_TEST(a subnet blacklist drops every matching connection at once) {
@@ -191,7 +228,8 @@ CAF_TEST(a subnet blacklist drops every matching connection at once) {
   sched.run();
   auto got = take_log();
   std::sort(got.begin(), got.end());
-  CAF_CHECK_EQUAL(got, strings({"c1 close blacklisted", "c2 close blacklisted"}));
+  CAF_CHECK_EQUAL(got, strings({"c1 close blacklisted", "c2 close blacklisted",
+                                "down P blacklisted", "down Q blacklisted"}));
 }
 
 CAF_TEST(a blacklisted peer is refused right after its handshake) {

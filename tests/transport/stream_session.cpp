@@ -344,6 +344,35 @@ CAF_TEST(close delivers queued messages first and names the reason) {
   CAF_CHECK(!a.closed->by_peer);
 }
 
+CAF_TEST(what the peer sent before it saw our close still arrives) {
+  connect();
+  auto late = text("sent while the close was in flight");
+  CAF_REQUIRE_EQUAL(bob->send(late, 1), ec::none);
+  alice->close(ec::duplicate_connection);
+  pump();
+  CAF_REQUIRE_EQUAL(a.messages.size(), 1u);
+  CAF_CHECK(a.messages[0] == text("sent while the close was in flight"));
+  CAF_REQUIRE(a.closed && b.closed);
+  CAF_CHECK_EQUAL(a.closed->reason, ec::duplicate_connection);
+  CAF_CHECK_EQUAL(b.closed->reason, ec::duplicate_connection);
+  CAF_CHECK(b.closed->by_peer);
+}
+
+CAF_TEST(a peer that never answers our close is given up on) {
+  connect();
+  alice->close(ec::dropped);
+  bytes out;
+  alice->poll_transmit(out, 1 << 20, now); // our CLOSE; Bob never reads it
+  drain(*alice, a);
+  CAF_CHECK(!a.closed.has_value());
+  CAF_CHECK(alice->current_state() == stream_session::state::closing);
+  now = alice->next_deadline();
+  alice->handle_timeout(now);
+  drain(*alice, a);
+  CAF_REQUIRE(a.closed.has_value());
+  CAF_CHECK_EQUAL(a.closed->reason, ec::dropped);
+}
+
 CAF_TEST(rekeying keeps both directions in step) {
   cfg.rekey_interval = 4;
   connect();
