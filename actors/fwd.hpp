@@ -13,6 +13,7 @@ struct stream_data;
 struct stream_written;
 struct stream_ended;
 struct incoming_stream;
+struct connection_closing;
 struct handshake_done;
 struct connection_closed;
 

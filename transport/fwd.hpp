@@ -6,7 +6,7 @@
 namespace crust {
 
 class identity;
-class record_decoder;
+class frame_decoder;
 class secure_channel;
 class stream_session;
 struct session_config;

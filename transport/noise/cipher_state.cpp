@@ -40,68 +40,19 @@ void cipher_state::initialize_key(const key& k) {
   n_ = 0;
 }
 
-ec cipher_state::encrypt_with_ad(const uint8_t* ad, size_t ad_len,
-                                 const uint8_t* plaintext, size_t len, bytes& out) {
-  auto offset = out.size();
-  if (!has_key_) {
-    out.insert(out.end(), plaintext, plaintext + len);
-    return ec::none;
-  }
-  if (n_ == reserved_nonce)
-    return ec::nonce_exhausted;
-  uint8_t nonce[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
-  make_nonce(n_, nonce);
-  out.resize(offset + len + tag_len);
-  unsigned long long written = 0;
-  crypto_aead_chacha20poly1305_ietf_encrypt(out.data() + offset, &written, plaintext, len,
-                                            ad, ad_len, nullptr, nonce, k_.data());
-  ++n_;
-  return ec::none;
-}
-
-ec cipher_state::decrypt_with_ad(const uint8_t* ad, size_t ad_len,
-                                 const uint8_t* ciphertext, size_t len, bytes& out) {
-  if (!has_key_) {
-    out.insert(out.end(), ciphertext, ciphertext + len);
-    return ec::none;
-  }
-  if (len < tag_len)
-    return ec::truncated_frame;
-  if (n_ == reserved_nonce)
-    return ec::nonce_exhausted;
-  uint8_t nonce[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
-  make_nonce(n_, nonce);
-  auto offset = out.size();
-  out.resize(offset + len - tag_len);
-  unsigned long long written = 0;
-  if (crypto_aead_chacha20poly1305_ietf_decrypt(out.data() + offset, &written, nullptr,
-                                                ciphertext, len, ad, ad_len, nonce,
-                                                k_.data())
-      != 0) {
-    out.resize(offset);
-    return ec::decrypt_failed;
-  }
-  ++n_;
-  return ec::none;
-}
-
-ec cipher_state::encrypt_in_place(uint8_t* data, size_t len) {
-  if (!has_key_)
-    return ec::handshake_failed;
+ec cipher_state::seal(const uint8_t* ad, size_t ad_len, uint8_t* data, size_t len) {
   if (n_ == reserved_nonce)
     return ec::nonce_exhausted;
   uint8_t nonce[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
   make_nonce(n_, nonce);
   unsigned long long tag_size = 0;
-  crypto_aead_chacha20poly1305_ietf_encrypt_detached(data, data + len, &tag_size, data, len,
-                                                     nullptr, 0, nullptr, nonce, k_.data());
+  crypto_aead_chacha20poly1305_ietf_encrypt_detached(data, data + len, &tag_size, data, len, ad,
+                                                     ad_len, nullptr, nonce, k_.data());
   ++n_;
   return ec::none;
 }
 
-ec cipher_state::decrypt_in_place(uint8_t* data, size_t len) {
-  if (!has_key_)
-    return ec::handshake_failed;
+ec cipher_state::open(const uint8_t* ad, size_t ad_len, uint8_t* data, size_t len) {
   if (len < tag_len)
     return ec::truncated_frame;
   if (n_ == reserved_nonce)
@@ -110,12 +61,48 @@ ec cipher_state::decrypt_in_place(uint8_t* data, size_t len) {
   make_nonce(n_, nonce);
   auto plain = len - tag_len;
   if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(data, nullptr, data, plain,
-                                                         data + plain, nullptr, 0, nonce,
+                                                         data + plain, ad, ad_len, nonce,
                                                          k_.data())
       != 0)
     return ec::decrypt_failed;
   ++n_;
   return ec::none;
+}
+
+ec cipher_state::encrypt_with_ad(const uint8_t* ad, size_t ad_len,
+                                 const uint8_t* plaintext, size_t len, bytes& out) {
+  auto offset = out.size();
+  out.insert(out.end(), plaintext, plaintext + len);
+  if (!has_key_)
+    return ec::none;
+  out.resize(offset + len + tag_len);
+  if (auto err = seal(ad, ad_len, out.data() + offset, len); err != ec::none) {
+    out.resize(offset);
+    return err;
+  }
+  return ec::none;
+}
+
+ec cipher_state::decrypt_with_ad(const uint8_t* ad, size_t ad_len,
+                                 const uint8_t* ciphertext, size_t len, bytes& out) {
+  auto offset = out.size();
+  out.insert(out.end(), ciphertext, ciphertext + len);
+  if (!has_key_)
+    return ec::none;
+  if (auto err = open(ad, ad_len, out.data() + offset, len); err != ec::none) {
+    out.resize(offset);
+    return err;
+  }
+  out.resize(offset + len - tag_len);
+  return ec::none;
+}
+
+ec cipher_state::encrypt_in_place(uint8_t* data, size_t len) {
+  return has_key_ ? seal(nullptr, 0, data, len) : ec::handshake_failed;
+}
+
+ec cipher_state::decrypt_in_place(uint8_t* data, size_t len) {
+  return has_key_ ? open(nullptr, 0, data, len) : ec::handshake_failed;
 }
 
 void cipher_state::rekey() {

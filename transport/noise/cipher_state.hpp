@@ -43,6 +43,11 @@ public:
   void rekey();
 
 private:
+  /// The AEAD itself, in place: the tag goes right after (seal) or is read
+  /// from right after (open) the `len` (seal) / `len - tag_len` (open) bytes.
+  ec seal(const uint8_t* ad, size_t ad_len, uint8_t* data, size_t len);
+  ec open(const uint8_t* ad, size_t ad_len, uint8_t* data, size_t len);
+
   key k_{};
   bool has_key_ = false;
   uint64_t n_ = 0;
