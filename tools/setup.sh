@@ -12,6 +12,10 @@ packages=(
   nlohmann-json3-dev  # JSON for crust-node's control channel and test-vector files
   python3             # scripted multi-node tests and the demo driver
   iproute2 procps     # ip(8) for namespace tests, ps/kill
+  nftables iptables   # the NAT lab's routers, partitions and packet loss
+  miniupnpd           # UPnP IGD + NAT-PMP on lab routers (started only inside lab namespaces)
+  miniupnpc natpmpc   # UPnP / NAT-PMP clients for lab checks
+  coturn              # the lab's STUN server (started only inside lab namespaces)
 )
 
 missing=()

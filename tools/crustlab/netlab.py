@@ -1,0 +1,355 @@
+"""A network lab of Linux network namespaces: segments (bridges), NAT
+routers (nftables), hosts, a STUN server (coturn) and UPnP/NAT-PMP
+(miniupnpd). Everything it creates carries a unique prefix and is removed by
+`teardown()`, which `Lab` calls on exit, pass or fail.
+
+Traffic stays inside the namespaces: segments are bridges in their own
+namespace, and the root namespace only briefly holds each veth pair while it
+is moved into place.
+"""
+import ipaddress
+import os
+import secrets
+import signal
+import subprocess
+import time
+
+
+class LabError(Exception):
+    pass
+
+
+def require_root():
+    if os.geteuid() != 0:
+        raise LabError("this scenario builds network namespaces and needs root "
+                       "(run it as root, or use a loopback-only scenario)")
+
+
+class Segment:
+    def __init__(self, lab, name, subnet):
+        self.lab = lab
+        self.name = name
+        self.net = ipaddress.ip_network(subnet)
+        self.ns = lab.ns_name("s", name)
+        self.router = None          # the router whose LAN this is
+        self._hosts = self.net.hosts()
+        self._taken = set()
+
+    def allocate(self, wanted=None):
+        if wanted:
+            ip = ipaddress.ip_address(wanted)
+            if ip not in self.net or ip in self._taken:
+                raise LabError("address %s is not free in segment %s" % (wanted, self.name))
+        else:
+            ip = next(a for a in self._hosts if a not in self._taken)
+        self._taken.add(ip)
+        return ip
+
+
+class Host:
+    """A namespace with one interface `eth0` on a segment (routers have two)."""
+
+    def __init__(self, lab, name, kind="h"):
+        self.lab = lab
+        self.name = name
+        self.ns = lab.ns_name(kind, name)
+        self.ips = []
+        self.segment = None
+
+    @property
+    def ip(self):
+        return str(self.ips[0])
+
+    def run(self, *cmd, check=True, **kw):
+        return self.lab.run("ip", "netns", "exec", self.ns, *cmd, check=check, **kw)
+
+    def prefix(self):
+        return ["ip", "netns", "exec", self.ns]
+
+
+class Router(Host):
+    def __init__(self, lab, name, nat):
+        super().__init__(lab, name, kind="r")
+        if nat not in ("cone", "symmetric", "none"):
+            raise LabError("router %s: nat must be cone, symmetric or none, not %r" % (name, nat))
+        self.nat = nat
+        self.wan_ip = None
+        self.lan_ip = None
+        self.lan = None
+        self.upnp = False
+
+
+class Lab:
+    def __init__(self, workdir, log=None):
+        require_root()
+        self.workdir = workdir
+        self.tag = "cl" + secrets.token_hex(3)   # unique per run: parallel runs never collide
+        self.namespaces = []
+        self.processes = []
+        self.segments = {}
+        self.hosts = {}
+        self._veths = 0
+        self.log = open(log or os.path.join(workdir, "lab-commands.log"), "a")
+
+    # -- plumbing ----------------------------------------------------------------
+
+    def ns_name(self, kind, name):
+        return "%s-%s-%s" % (self.tag, kind, name)
+
+    def run(self, *cmd, check=True, input=None, timeout=30):
+        self.log.write("$ " + " ".join(cmd) + "\n")
+        self.log.flush()
+        r = subprocess.run(cmd, capture_output=True, text=True, input=input, timeout=timeout)
+        if r.stdout:
+            self.log.write(r.stdout)
+        if r.stderr:
+            self.log.write(r.stderr)
+        if check and r.returncode != 0:
+            raise LabError("command failed (%d): %s\n%s" % (r.returncode, " ".join(cmd),
+                                                            r.stderr.strip()))
+        return r
+
+    def _add_ns(self, ns):
+        self.run("ip", "netns", "add", ns)
+        self.namespaces.append(ns)
+        self.run("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up")
+        # No stray IPv6 autoconfiguration or router solicitations.
+        self.run("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.accept_ra=0")
+
+    def _veth(self, seg, host_ns, ifname):
+        """A veth from the segment's bridge to `ifname` in `host_ns`."""
+        self._veths += 1
+        a = "%s%da" % (self.tag, self._veths)
+        b = "%s%db" % (self.tag, self._veths)
+        self.run("ip", "link", "add", a, "type", "veth", "peer", "name", b)
+        self.run("ip", "link", "set", a, "netns", seg.ns)
+        self.run("ip", "link", "set", b, "netns", host_ns)
+        self.run("ip", "netns", "exec", seg.ns, "ip", "link", "set", a, "master", "br0", "up")
+        self.run("ip", "netns", "exec", host_ns, "ip", "link", "set", b, "name", ifname)
+        self.run("ip", "netns", "exec", host_ns, "ip", "link", "set", ifname, "up")
+
+    # -- topology ------------------------------------------------------------------
+
+    def segment(self, name, subnet):
+        if name in self.segments:
+            raise LabError("segment %s defined twice" % name)
+        seg = Segment(self, name, subnet)
+        self._add_ns(seg.ns)
+        self.run("ip", "netns", "exec", seg.ns, "ip", "link", "add", "br0", "type", "bridge")
+        self.run("ip", "netns", "exec", seg.ns, "ip", "link", "set", "br0", "up")
+        self.segments[name] = seg
+        return seg
+
+    def _get_segment(self, name):
+        if name not in self.segments:
+            raise LabError("unknown segment %s" % name)
+        return self.segments[name]
+
+    def router(self, name, wan, lan, nat="cone", wan_ip=None, upnp=False, stun=None):
+        wan_seg, lan_seg = self._get_segment(wan), self._get_segment(lan)
+        if lan_seg.router:
+            raise LabError("segment %s already has router %s" % (lan, lan_seg.router.name))
+        r = Router(self, name, nat)
+        self._add_ns(r.ns)
+        r.wan_ip = wan_seg.allocate(wan_ip)
+        r.lan_ip = lan_seg.allocate(next(lan_seg.net.hosts()))
+        r.lan = lan_seg
+        r.segment = wan_seg
+        r.ips = [r.wan_ip]
+        lan_seg.router = r
+        self._veth(wan_seg, r.ns, "wan")
+        self._veth(lan_seg, r.ns, "lan")
+        r.run("ip", "addr", "add", "%s/%d" % (r.wan_ip, wan_seg.net.prefixlen), "dev", "wan")
+        r.run("ip", "addr", "add", "%s/%d" % (r.lan_ip, lan_seg.net.prefixlen), "dev", "lan")
+        r.run("sysctl", "-qw", "net.ipv4.ip_forward=1")
+        self._nat_rules(r, stun or [])
+        self.hosts[name] = r
+        return r
+
+    def _nat_rules(self, r, stun_ips):
+        masq = {"cone": "masquerade", "symmetric": "masquerade random,fully-random",
+                "none": ""}[r.nat]
+        # Like a home router: forward LAN->WAN, let replies and mapped (DNAT)
+        # traffic back in, drop anything unsolicited from the WAN (see
+        # NATLAB notes: without this, punching collides in conntrack).
+        accept_stun = "".join("            ip saddr %s accept\n" % ip for ip in stun_ips)
+        if r.nat == "none":
+            rules = ""
+        else:
+            rules = """table inet filter {
+        chain miniupnpd {
+        }
+        chain forward {
+            type filter hook forward priority 0; policy drop;
+            ct state established,related accept
+            ct status dnat accept
+            iifname "lan" accept
+            jump miniupnpd
+        }
+        chain input {
+            type filter hook input priority 0; policy accept;
+            iifname "wan" ct state established,related accept
+%s            iifname "wan" meta l4proto icmp accept
+            iifname "wan" ct state new drop
+        }
+        chain prerouting_miniupnpd {
+        }
+        chain postrouting_miniupnpd {
+        }
+        chain prerouting {
+            type nat hook prerouting priority -100; policy accept;
+            jump prerouting_miniupnpd
+        }
+        chain postrouting {
+            type nat hook postrouting priority 100; policy accept;
+            jump postrouting_miniupnpd
+            oifname "wan" %s
+        }
+}
+""" % (accept_stun, masq)
+        if rules:
+            r.run("nft", "-f", "-", input=rules)
+
+    def host(self, name, segment, ip=None, extra_ips=()):
+        if name in self.hosts:
+            raise LabError("host %s defined twice" % name)
+        seg = self._get_segment(segment)
+        h = Host(self, name)
+        self._add_ns(h.ns)
+        self._veth(seg, h.ns, "eth0")
+        h.segment = seg
+        for want in [ip] + list(extra_ips):
+            if want is None and h.ips:
+                continue
+            addr = seg.allocate(want)
+            h.ips.append(addr)
+            h.run("ip", "addr", "add", "%s/%d" % (addr, seg.net.prefixlen), "dev", "eth0")
+        if seg.router:
+            h.run("ip", "route", "add", "default", "via", str(seg.router.lan_ip))
+        self.hosts[name] = h
+        return h
+
+    def get(self, name):
+        if name not in self.hosts:
+            raise LabError("unknown host %s" % name)
+        return self.hosts[name]
+
+    # -- services --------------------------------------------------------------------
+
+    def spawn(self, host, cmd, name):
+        out = open(os.path.join(self.workdir, name + ".log"), "ab")
+        p = subprocess.Popen(host.prefix() + cmd, stdout=out, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL, cwd=self.workdir)
+        self.processes.append((p, out))
+        return p
+
+    def stun_server(self, host):
+        """coturn in STUN-only mode on the host's two addresses (RFC 5780
+        needs an alternate address and port)."""
+        if len(host.ips) < 2:
+            raise LabError("a STUN server needs two addresses (RFC 5780)")
+        db = os.path.join(self.workdir, "turndb-%s" % host.name)
+        # Our own (empty) config file: Debian's /etc/turnserver.conf turns
+        # RFC 5780 off, and turnserver reads it unless told otherwise.
+        conf = os.path.join(self.workdir, "turnserver-%s.conf" % host.name)
+        open(conf, "w").close()
+        cmd = ["turnserver", "-c", conf, "--stun-only", "--no-cli", "--no-tls", "--no-dtls",
+               "--listening-ip", str(host.ips[0]), "--listening-ip", str(host.ips[1]),
+               "--alt-listening-port", "3479", "--listening-port", "3478",
+               "--db", db, "--pidfile", os.path.join(self.workdir, "turn-%s.pid" % host.name),
+               "--log-file", "stdout", "--simple-log", "--no-software-attribute"]
+        p = self.spawn(host, cmd, "turnserver-" + host.name)
+        self.wait_udp_listening(host, 3478)
+        return p
+
+    def upnp(self, router, stun_host):
+        """miniupnpd (UPnP IGD and NAT-PMP) on a NAT router."""
+        conf = os.path.join(self.workdir, "miniupnpd-%s.conf" % router.name)
+        with open(conf, "w") as f:
+            f.write("""ext_ifname=wan
+listening_ip=lan
+http_port=0
+enable_natpmp=yes
+enable_upnp=yes
+secure_mode=yes
+system_uptime=yes
+ext_perform_stun=yes
+ext_stun_host=%s
+ext_stun_port=3478
+uuid=3b0b6a2e-6f1c-4c4d-9d2f-%s
+lease_file=%s
+allow 1024-65535 %s 1024-65535
+deny 0-65535 0.0.0.0/0 0-65535
+""" % (stun_host.ip, secrets.token_hex(6), os.path.join(self.workdir, "upnp-%s.leases" % router.name),
+       router.lan.net))
+        p = self.spawn(router, ["miniupnpd", "-d", "-f", conf, "-P",
+                                os.path.join(self.workdir, "miniupnpd-%s.pid" % router.name)],
+                       "miniupnpd-" + router.name)
+        router.upnp = True
+        return p
+
+    def wait_udp_listening(self, host, port, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            r = host.run("ss", "-Hlun", "sport", "= :%d" % port, check=False)
+            if r.stdout.strip():
+                return
+            time.sleep(0.1)
+        raise LabError("nothing listens on UDP port %d in %s" % (port, host.name))
+
+    # -- link properties and partitions ----------------------------------------------
+
+    def shape(self, host, loss=None, rate=None):
+        """Loss (random drop, both directions) and a rate limit (tbf) on the
+        host's uplink. The kernel here has no netem (see NATLAB notes)."""
+        ifname = "wan" if isinstance(host, Router) else "eth0"
+        if loss:
+            p = "%.4f" % (float(loss) / 100.0)
+            for chain, flag in (("OUTPUT", "-o"), ("INPUT", "-i")):
+                host.run("iptables", "-A", chain, flag, ifname, "-m", "statistic", "--mode",
+                         "random", "--probability", p, "-j", "DROP")
+        if rate:
+            host.run("tc", "qdisc", "replace", "dev", ifname, "root", "tbf", "rate", rate,
+                     "burst", "32kbit", "latency", "400ms")
+
+    def partition(self, a, b, heal=False):
+        """Drops everything between two hosts (on both), or lets it through again."""
+        op = "-D" if heal else "-I"
+        for x, y in ((a, b), (b, a)):
+            for ip in y.ips:
+                x.run("iptables", op, "INPUT", "-s", str(ip), "-j", "DROP", check=heal is False)
+                x.run("iptables", op, "OUTPUT", "-d", str(ip), "-j", "DROP", check=heal is False)
+
+    # -- teardown --------------------------------------------------------------------
+
+    def teardown(self):
+        for p, out in self.processes:
+            if p.poll() is None:
+                p.terminate()
+        for p, out in self.processes:
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=5)
+            out.close()
+        self.processes = []
+        # Anything still running inside our namespaces goes too.
+        for ns in self.namespaces:
+            r = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True)
+            for pid in r.stdout.split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (ProcessLookupError, ValueError):
+                    pass
+        for ns in reversed(self.namespaces):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        self.namespaces = []
+        self.log.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.teardown()
+        return False
