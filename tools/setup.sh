@@ -15,7 +15,9 @@ packages=(
   nftables iptables   # the NAT lab's routers, partitions and packet loss
   miniupnpd           # UPnP IGD + NAT-PMP on lab routers (started only inside lab namespaces)
   miniupnpc natpmpc   # UPnP / NAT-PMP clients for lab checks
+  iputils-ping        # measuring lab links
   coturn              # the lab's STUN server (started only inside lab namespaces)
+  libnetfilter-queue-dev # netem-lite: link delay in the lab (no netem on this kernel)
 )
 
 missing=()

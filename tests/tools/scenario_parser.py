@@ -32,7 +32,7 @@ segment lan 10.1.0.0/24
 stun s on=public ip=203.0.113.100 ip2=203.0.113.101
 router r wan=public lan=lan nat=symmetric ip=203.0.113.10 upnp
 host h on=lan
-link h loss=5% rate=1mbit
+link h loss=5% rate=1mbit delay=25ms jitter=2ms
 node a on=h --peer-timeout=2s
 node b on=h
 start a b
@@ -72,7 +72,7 @@ BAD = [
     ("segment s 10.0.0.0/24\nrouter r wan=s lan=x\n", "t.scn:2: unknown segment 'x'"),
     ("segment s 10.0.0.0/24\nsegment l 10.1.0.0/24\nrouter r wan=s lan=l nat=full\n",
      "t.scn:3: nat= must be cone, symmetric or none"),
-    ("segment s 10.0.0.0/24\nhost h on=s\nlink h delay=25ms\n", "t.scn:3: delay= is not available"),
+    ("segment s 10.0.0.0/24\nhost h on=s\nlink h delay=25\n", "t.scn:3: '25' is not a duration"),
     ("segment s 10.0.0.0/24\nhost h on=s\nlink h loss=lots\n", "t.scn:3: loss= must be a percentage"),
     ("segment s 10.0.0.0/24\nstun x on=s ip=10.0.0.5\n", "t.scn:2: stun needs ip= and ip2="),
     ("node a\nstart a\nwait 1s 2s\n", "t.scn:3: wait takes 1 argument(s), got 2"),

@@ -80,9 +80,10 @@ class Router(Host):
 
 
 class Lab:
-    def __init__(self, workdir, log=None):
+    def __init__(self, workdir, log=None, netem=None):
         require_root()
         self.workdir = workdir
+        self.netem = netem  # path to netem-lite, for link delay
         self.tag = "cl" + secrets.token_hex(3)   # unique per run: parallel runs never collide
         self.namespaces = []
         self.processes = []
@@ -299,18 +300,40 @@ deny 0-65535 0.0.0.0/0 0-65535
 
     # -- link properties and partitions ----------------------------------------------
 
-    def shape(self, host, loss=None, rate=None):
-        """Loss (random drop, both directions) and a rate limit (tbf) on the
-        host's uplink. The kernel here has no netem (see NATLAB notes)."""
+    def shape(self, host, loss=None, rate=None, delay_ms=None, jitter_ms=None):
+        """Link properties of the host's uplink (a router's WAN), for traffic
+        it sends and forwards: random loss (both directions), a rate limit
+        (tbf), and delay with jitter (netem-lite on NFQUEUE: this kernel has
+        no netem, see NATLAB notes)."""
         ifname = "wan" if isinstance(host, Router) else "eth0"
         if loss:
             p = "%.4f" % (float(loss) / 100.0)
-            for chain, flag in (("OUTPUT", "-o"), ("INPUT", "-i")):
-                host.run("iptables", "-A", chain, flag, ifname, "-m", "statistic", "--mode",
-                         "random", "--probability", p, "-j", "DROP")
+            for chain, flag in (("POSTROUTING", "-o"), ("PREROUTING", "-i")):
+                host.run("iptables", "-t", "mangle", "-A", chain, flag, ifname, "-m", "statistic",
+                         "--mode", "random", "--probability", p, "-j", "DROP")
         if rate:
             host.run("tc", "qdisc", "replace", "dev", ifname, "root", "tbf", "rate", rate,
                      "burst", "32kbit", "latency", "400ms")
+        if delay_ms:
+            if not self.netem or not os.access(self.netem, os.X_OK):
+                raise LabError("link delay needs netem-lite (built with crust; not found at %s)"
+                               % self.netem)
+            name = "netem-%s" % host.name
+            self.spawn(host, [self.netem, "--queue", "1", "--delay-ms", str(int(delay_ms)),
+                              "--jitter-ms", str(int(jitter_ms or 0))], name)
+            self.wait_log(name, "ready")
+            host.run("iptables", "-t", "mangle", "-A", "POSTROUTING", "-o", ifname, "-j",
+                     "NFQUEUE", "--queue-num", "1")
+
+    def wait_log(self, name, text, timeout=10):
+        path = os.path.join(self.workdir, name + ".log")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with open(path, "rb") as f:
+                if text.encode() in f.read():
+                    return
+            time.sleep(0.05)
+        raise LabError("%s did not say %r within %ds" % (name, text, timeout))
 
     def partition(self, a, b, heal=False):
         """Drops everything between two hosts (on both), or lets it through again."""

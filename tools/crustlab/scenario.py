@@ -54,7 +54,7 @@ TOPOLOGY = {
     "router": (1, 1, {"wan", "lan", "nat", "ip", "upnp"}),
     "host": (1, 1, {"on", "ip", "ip2"}),
     "stun": (1, 1, {"on", "ip", "ip2"}),
-    "link": (1, 1, {"loss", "rate", "delay"}),
+    "link": (1, 1, {"loss", "rate", "delay", "jitter"}),
     "node": (1, None, {"on"}),
 }
 STEPS = {
@@ -171,10 +171,9 @@ class Scenario:
             names["host"].add(s.args[0])
         elif s.verb == "link":
             need("host", s.args[0])
-            if "delay" in s.opts:
-                raise ScenarioError("%s: delay= is not available: this kernel has no netem "
-                                    "and the NFQUEUE delay helper is not built yet; use loss= "
-                                    "and rate=" % where)
+            for k in ("delay", "jitter"):
+                if k in s.opts:
+                    parse_duration(s.opts[k], where)
             if "loss" in s.opts:
                 try:
                     loss = float(s.opts["loss"].rstrip("%"))
@@ -263,7 +262,8 @@ class Runner:
                 stun_ips += [s.opts["ip"], s.opts["ip2"]]
         if self.sc.uses_namespaces:
             require_root()
-            self.lab = Lab(self.workdir)
+            self.lab = Lab(self.workdir,
+                           netem=os.path.join(os.path.dirname(self.binary), "netem-lite"))
         pending_upnp = []
         for s in self.sc.topology:
             lab = self.lab
@@ -280,8 +280,9 @@ class Runner:
                 if s.verb == "stun":
                     lab.stun_server(h)
             elif s.verb == "link":
+                ms = lambda k: parse_duration(s.opts[k], "") * 1000 if k in s.opts else None
                 lab.shape(lab.get(s.args[0]), loss=s.opts.get("loss", "").rstrip("%") or None,
-                          rate=s.opts.get("rate"))
+                          rate=s.opts.get("rate"), delay_ms=ms("delay"), jitter_ms=ms("jitter"))
             elif s.verb == "node":
                 self.add_node(s)
         stun_hosts = [s.args[0] for s in self.sc.topology if s.verb == "stun"]
@@ -455,8 +456,14 @@ class Runner:
         if r.returncode != 0:
             raise StepFailed("exit %d: %s" % (r.returncode, (r.stderr or r.stdout).strip()[-300:]))
         want = s.opts.get("expect")
-        if want and not re.search(self.subst(want), r.stdout):
+        if not want:
+            return None
+        m = re.search(self.subst(want), r.stdout)
+        if not m:
             raise StepFailed("output does not match %r: %s" % (want, r.stdout.strip()[-300:]))
+        line_start = r.stdout.rfind("\n", 0, m.start()) + 1
+        line_end = r.stdout.find("\n", m.end())
+        return r.stdout[line_start:line_end if line_end >= 0 else None].strip()
 
     def do_stun_probe(self, s):
         """stun-probe HOST SERVER:PORT... port=LOCAL mapped=IP ports=same|different"""
