@@ -264,6 +264,7 @@ class Runner:
             require_root()
             self.lab = Lab(self.workdir,
                            netem=os.path.join(os.path.dirname(self.binary), "netem-lite"))
+            self.say("  lab namespaces: %s-*" % self.lab.tag)
         pending_upnp = []
         for s in self.sc.topology:
             lab = self.lab

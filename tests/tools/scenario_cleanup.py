@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""The scenario runner cleans up after a failure and after Ctrl-C, and
+refuses namespace scenarios without root. Needs root (as CI has)."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+RUNNER = os.path.join(ROOT, "tools", "crust-scenario")
+failures = 0
+
+
+def check(cond, what):
+    global failures
+    print(("  ok: " if cond else "  FAILED: ") + what)
+    if not cond:
+        failures += 1
+
+
+def scenario(text):
+    f = tempfile.NamedTemporaryFile("w", suffix=".scn", delete=False)
+    f.write(text)
+    f.close()
+    os.chmod(f.name, 0o644)  # the unprivileged run must read it too
+    return f.name
+
+
+def leftovers(output):
+    m = re.search(r"lab namespaces: (cl[0-9a-f]+)-\*", output)
+    if not m:
+        return None
+    tag = m.group(1)
+    ns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    procs = subprocess.run(["pgrep", "-f", tag], capture_output=True, text=True).stdout
+    return [l for l in ns.splitlines() if l.startswith(tag)] + procs.split()
+
+
+node = sys.argv[1]
+LAB = """segment s 10.7.0.0/24
+host h1 on=s
+host h2 on=s
+link h1 delay=10ms
+node a on=h1
+node b on=h2
+start a b
+connect a b
+expect a connection_up peer=b
+"""
+
+print("- a failing scenario removes everything and keeps the logs")
+path = scenario(LAB + "expect a message data=never within=1s\n")
+r = subprocess.run([sys.executable, RUNNER, "--node", node, path], capture_output=True, text=True,
+                   timeout=120)
+check(r.returncode == 1, "exit code 1 on failure")
+check("[FAIL]" in r.stdout and "logs and events of every node kept in" in r.stdout,
+      "says which step failed and where the logs are")
+left = leftovers(r.stdout)
+check(left == [], "no namespace or process left (%s)" % left)
+kept = re.search(r"kept in (\S+)", r.stdout).group(1)
+check(os.path.exists(os.path.join(kept, "a.events")), "node events kept in " + kept)
+
+print("- Ctrl-C in the middle removes everything")
+path = scenario(LAB + "wait 60s\n")
+p = subprocess.Popen([sys.executable, RUNNER, "--node", node, path], stdout=subprocess.PIPE,
+                     stderr=subprocess.STDOUT, text=True)
+out = ""
+deadline = time.monotonic() + 30
+while "connection_up" not in out and time.monotonic() < deadline:
+    out += p.stdout.readline()
+p.send_signal(signal.SIGINT)
+rest, _ = p.communicate(timeout=60)
+out += rest
+check(p.returncode == 1 and "interrupted" in out, "stops with a message when interrupted")
+left = leftovers(out)
+check(left == [], "no namespace or process left (%s)" % left)
+
+print("- namespace scenarios refuse to run without root")
+r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                    sys.executable, RUNNER, "--node", node, path],
+                   capture_output=True, text=True, timeout=60)
+check(r.returncode == 2 and "needs root" in r.stdout, "clear refusal: %s" % r.stdout.strip())
+
+print("%d passed, %d failed" % (7 - failures, failures))
+sys.exit(1 if failures else 0)
