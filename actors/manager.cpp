@@ -337,6 +337,9 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
                                    manager_state::live_connection{x.conn, x.remote, x.dir, {}})
               .first;
       i->second.peer = x.peer;
+      // The dial is done: a new `connect` to this endpoint dials again.
+      if (x.dir == direction::outbound)
+        st.dialing.erase(x.remote);
       if (st.shutting_down) {
         self->send(x.conn, close_atom::value, ec::shutting_down);
         return;

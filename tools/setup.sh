@@ -18,6 +18,7 @@ packages=(
   iputils-ping        # measuring lab links
   coturn              # the lab's STUN server (started only inside lab namespaces)
   libnetfilter-queue-dev # netem-lite: link delay in the lab (no netem on this kernel)
+  libzmq3-dev         # crust-bench compares crust with ZeroMQ CURVE
 )
 
 missing=()

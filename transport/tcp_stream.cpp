@@ -88,7 +88,7 @@ void tcp_stream::start(callbacks cbs) {
 void tcp_stream::on_open() {
   boost::system::error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
-  read_buf_.resize(read_chunk);
+  socket_.non_blocking(true, ignored);
   read_some();
 }
 
@@ -96,22 +96,35 @@ void tcp_stream::read_some() {
   if (reading_ || ended_ || closing_ || unconsumed_ >= read_window)
     return;
   reading_ = true;
-  socket_.async_read_some(
-    asio::buffer(read_buf_),
-    asio::bind_executor(strand_, [self = shared_from_this()](auto err, size_t n) {
+  // Wait for readability, then read into the loop thread's buffer: an idle
+  // connection holds no read buffer of its own.
+  socket_.async_wait(
+    tcp::socket::wait_read,
+    asio::bind_executor(strand_, [self = shared_from_this()](auto err) {
       self->reading_ = false;
       if (self->ended_ || self->closing_)
         return;
       if (err) {
-        if (err == asio::error::eof)
+        self->end(ec::io_error, err.message());
+        return;
+      }
+      thread_local std::vector<uint8_t> buf(read_chunk);
+      boost::system::error_code read_err;
+      auto n = self->socket_.read_some(asio::buffer(buf), read_err);
+      if (read_err == asio::error::would_block || read_err == asio::error::try_again) {
+        self->read_some();
+        return;
+      }
+      if (read_err) {
+        if (read_err == asio::error::eof)
           self->end(ec::closed_by_peer, "end of stream");
         else
-          self->end(ec::io_error, err.message());
+          self->end(ec::io_error, read_err.message());
         return;
       }
       self->unconsumed_ += n;
       if (self->cbs_.on_data)
-        self->cbs_.on_data(bytes(self->read_buf_.begin(), self->read_buf_.begin() + n));
+        self->cbs_.on_data(bytes(buf.begin(), buf.begin() + static_cast<ptrdiff_t>(n)));
       self->read_some();
     }));
 }

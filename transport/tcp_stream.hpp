@@ -75,7 +75,6 @@ private:
   callbacks cbs_;
   endpoint remote_;
   endpoint local_;
-  std::vector<uint8_t> read_buf_;
   size_t unconsumed_ = 0;
   bool reading_ = false;
   std::deque<bytes> write_queue_;

@@ -230,6 +230,10 @@ CAF_TEST(dropping a peer closes both ends with the reason) {
   CAF_REQUIRE(down_a && down_b);
   CAF_CHECK_EQUAL(down_a->reason, ec::dropped);
   CAF_CHECK_EQUAL(down_b->reason, ec::dropped);
+  // A connect right after the drop dials again.
+  caf::anon_send(a.node, crust::connect{b.listen_ep});
+  CAF_CHECK(a.events->next<connection_up>());
+  CAF_CHECK(b.events->next<connection_up>());
 }
 
 CAF_TEST(nodes of different networks cannot connect) {

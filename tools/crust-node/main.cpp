@@ -13,6 +13,7 @@
 #include <caf/send.hpp>
 
 #include <poll.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -150,6 +151,12 @@ int main(int argc, char** argv) {
   }
   auto id = std::get<crust::identity>(loaded);
   install_signal_handlers();
+  // Every connection is a file descriptor: take all the system allows.
+  rlimit files;
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
   std::mutex out_mutex;
   std::function<void(const std::string&)> emit = [&out_mutex](const std::string& line) {
     std::lock_guard<std::mutex> guard{out_mutex};

@@ -1,0 +1,312 @@
+// crust itself: two nodes embedded in one actor system, over loopback TCP.
+// Throughput is windowed (the receiving routing actor acknowledges in-process,
+// so at most `window` bytes are in flight); round trips go through both
+// nodes' actors; set-up is connect to first message delivered.
+
+#include "report.hpp"
+
+#include "actors/node.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+namespace bench {
+
+namespace {
+
+using ack_atom = caf::atom_constant<caf::atom("ack")>;
+using up_atom = caf::atom_constant<caf::atom("up")>;
+using down_atom = caf::atom_constant<caf::atom("down")>;
+using got_atom = caf::atom_constant<caf::atom("got")>;
+using go_atom = caf::atom_constant<caf::atom("go")>;
+
+enum class mode : int { count, echo, forward };
+
+/// What a probe routing actor does with what it hears.
+struct probe_config {
+  std::atomic<int> on_message{static_cast<int>(mode::count)};
+  std::atomic<uint64_t> msgs{0};
+  std::atomic<uint64_t> bytes{0};
+  std::atomic<uint64_t> ack_every_bytes{1 << 20};
+  caf::actor listener;   ///< gets acks / events; set while quiescent
+  crust::node_actor node; ///< the node this probe serves (for echoes)
+};
+
+crust::routing_actor::behavior_type probe(crust::routing_actor::pointer self,
+                                          std::shared_ptr<probe_config> cfg) {
+  auto last_ack = std::make_shared<uint64_t>(0);
+  return {
+    [=](crust::connection_up& x) {
+      if (cfg->listener)
+        caf::anon_send(cfg->listener, up_atom::value, x.peer);
+    },
+    [=](crust::connection_down& x) {
+      if (cfg->listener)
+        caf::anon_send(cfg->listener, down_atom::value, x.peer);
+    },
+    [=](crust::message& x) {
+      switch (static_cast<mode>(cfg->on_message.load())) {
+        case mode::count: {
+          auto total = cfg->bytes.fetch_add(x.payload.size()) + x.payload.size();
+          cfg->msgs.fetch_add(1);
+          if (total - *last_ack >= cfg->ack_every_bytes && cfg->listener) {
+            *last_ack = total;
+            caf::anon_send(cfg->listener, ack_atom::value);
+          }
+          break;
+        }
+        case mode::echo:
+          self->send(cfg->node, crust::send{x.peer, std::move(x.payload), 0});
+          break;
+        case mode::forward:
+          if (cfg->listener)
+            caf::anon_send(cfg->listener, got_atom::value, x.payload.size());
+          break;
+      }
+    },
+    [](crust::listening&) {},
+    [](crust::alert&) {},
+    [](crust::connect_failed&) {},
+    [](crust::send_failed&) {},
+  };
+}
+
+struct endpoint_pair {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  crust::identity a_id = crust::identity::generate();
+  crust::identity b_id = crust::identity::generate();
+  std::shared_ptr<probe_config> a_probe = std::make_shared<probe_config>();
+  std::shared_ptr<probe_config> b_probe = std::make_shared<probe_config>();
+  crust::node_actor a, b;
+  crust::routing_actor a_routing, b_routing;
+  crust::endpoint b_ep;
+
+  endpoint_pair() {
+    sys = std::make_unique<caf::actor_system>(cfg);
+    crust::node_config nc;
+    nc.listen_address = "127.0.0.1";
+    nc.max_message_size = 2 * 1024 * 1024;
+    nc.send_queue_limit = 64 * 1024 * 1024;
+    a_routing = sys->spawn(probe, a_probe);
+    b_routing = sys->spawn(probe, b_probe);
+    a = crust::spawn_node(*sys, nc, a_id, a_routing);
+    b = crust::spawn_node(*sys, nc, b_id, b_routing);
+    a_probe->node = a;
+    b_probe->node = b;
+    // Node b reports its listener asynchronously: ask until it has one.
+    {
+      caf::scoped_actor self{*sys};
+      for (int i = 0; i < 200 && b_ep.port == 0; ++i) {
+        self->request(b, std::chrono::seconds(5), crust::info_atom::value)
+          .receive(
+            [&](const crust::node_info& x) {
+              if (!x.listening.empty())
+                b_ep = x.listening[0];
+            },
+            [&](caf::error&) {});
+        if (b_ep.port == 0)
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+    if (b_ep.port == 0) {
+      stop();
+      throw std::runtime_error("crust: node b did not start listening");
+    }
+  }
+
+  /// Stops both nodes (they stop when their routing actors go).
+  void stop() {
+    a_probe->listener = nullptr;
+    b_probe->listener = nullptr;
+    caf::anon_send_exit(a_routing, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(b_routing, caf::exit_reason::user_shutdown);
+  }
+
+  ~endpoint_pair() {
+    stop();
+  }
+
+  /// Connects a to b and waits for both ends.
+  void connect() {
+    caf::scoped_actor self{*sys};
+    a_probe->listener = caf::actor_cast<caf::actor>(self);
+    b_probe->listener = caf::actor_cast<caf::actor>(self);
+    caf::anon_send(a, crust::connect{b_ep});
+    int ups = 0;
+    while (ups < 2)
+      self->receive([&](up_atom, const crust::peer_id&) { ++ups; },
+                    caf::after(std::chrono::seconds(10)) >> [&] {
+                      throw std::runtime_error("crust: nodes did not connect");
+                    });
+    a_probe->listener = nullptr;
+    b_probe->listener = nullptr;
+  }
+};
+
+/// Keeps `window` bytes in flight from a to b until told to stop.
+caf::behavior sender(caf::event_based_actor* self, crust::node_actor a, crust::peer_id b,
+                     size_t size, std::shared_ptr<probe_config> sink,
+                     std::shared_ptr<std::atomic<uint64_t>> sent, std::shared_ptr<std::atomic<bool>> stop) {
+  auto window = std::max<uint64_t>(8 * 1024 * 1024, 4 * size);
+  auto payload = crust::bytes(size, 0x5a);
+  auto pump = [=] {
+    while (!*stop && *sent - sink->bytes.load() < window) {
+      self->send(a, crust::send{b, payload, 2});
+      *sent += size;
+    }
+  };
+  pump();
+  return {[=](ack_atom) { pump(); }};
+}
+
+void throughput(const options& opt, endpoint_pair& p, size_t size, results& out) {
+  auto sent = std::make_shared<std::atomic<uint64_t>>(0);
+  auto stop = std::make_shared<std::atomic<bool>>(false);
+  p.b_probe->msgs = 0;
+  p.b_probe->bytes = 0;
+  p.b_probe->on_message = static_cast<int>(mode::count);
+  p.b_probe->ack_every_bytes = std::max<uint64_t>(size, 1 << 20);
+  auto drv = p.sys->spawn(sender, p.a, p.b_id.id(), size, p.b_probe, sent, stop);
+  p.b_probe->listener = drv;
+  caf::anon_send(drv, ack_atom::value); // start pumping (the listener is set now)
+  std::this_thread::sleep_for(opt.quick ? std::chrono::milliseconds(50) : std::chrono::milliseconds(300));
+  auto m0 = p.b_probe->msgs.load();
+  auto b0 = p.b_probe->bytes.load();
+  auto t0 = now_s();
+  auto cpu0 = cpu_seconds();
+  std::this_thread::sleep_for(opt.duration);
+  auto m1 = p.b_probe->msgs.load();
+  auto b1 = p.b_probe->bytes.load();
+  auto t1 = now_s();
+  auto cpu1 = cpu_seconds();
+  *stop = true;
+  // Drain what is in flight before the next case.
+  for (int i = 0; i < 1000 && p.b_probe->bytes.load() < sent->load(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  p.b_probe->listener = nullptr;
+  caf::anon_send_exit(drv, caf::exit_reason::user_shutdown);
+  double secs = t1 - t0;
+  out.push_back({"throughput_msgs", size, "crust", static_cast<double>(m1 - m0) / secs, "msgs/s"});
+  out.push_back({"throughput_mb", size, "crust", static_cast<double>(b1 - b0) / secs / 1e6, "MB/s"});
+  if (b1 > b0)
+    out.push_back({"cpu_per_gb", size, "crust", (cpu1 - cpu0) / (static_cast<double>(b1 - b0) / 1e9),
+                   "CPU s/GB"});
+}
+
+/// Ping-pong through both nodes, driven by an event-based actor (as a routing
+/// layer would be): a blocking receive would add thread wake-ups to each trip.
+caf::behavior rtt_driver(caf::event_based_actor* self, crust::node_actor a, crust::peer_id b,
+                         size_t rounds, std::shared_ptr<std::promise<std::vector<double>>> done) {
+  auto samples = std::make_shared<std::vector<double>>();
+  auto started = std::make_shared<double>(0);
+  auto payload = crust::bytes(64, 1);
+  auto ping = [=] {
+    *started = now_s();
+    self->send(a, crust::send{b, payload, 0});
+  };
+  return {
+    [=](go_atom) { ping(); },
+    [=](got_atom, size_t) {
+      samples->push_back((now_s() - *started) * 1e6);
+      if (samples->size() < rounds + 20) {
+        ping();
+        return;
+      }
+      samples->erase(samples->begin(), samples->begin() + 20); // warm-up
+      done->set_value(std::move(*samples));
+      self->quit();
+    },
+  };
+}
+
+void round_trips(const options& opt, endpoint_pair& p, results& out) {
+  p.b_probe->on_message = static_cast<int>(mode::echo);
+  p.a_probe->on_message = static_cast<int>(mode::forward);
+  auto done = std::make_shared<std::promise<std::vector<double>>>();
+  auto result = done->get_future();
+  auto drv = p.sys->spawn(rtt_driver, p.a, p.b_id.id(), opt.rtt_rounds, done);
+  p.a_probe->listener = drv;
+  caf::anon_send(drv, go_atom::value);
+  if (result.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+    caf::anon_send_exit(drv, caf::exit_reason::user_shutdown);
+    throw std::runtime_error("crust: round trips did not finish");
+  }
+  auto samples = result.get();
+  p.a_probe->listener = nullptr;
+  p.a_probe->on_message = static_cast<int>(mode::count);
+  p.b_probe->on_message = static_cast<int>(mode::count);
+  out.push_back({"rtt_p50_us", 64, "crust", percentile(samples, 50), "us"});
+  out.push_back({"rtt_p99_us", 64, "crust", percentile(samples, 99), "us"});
+}
+
+void setup_latency(const options& opt, endpoint_pair& p, results& out) {
+  caf::scoped_actor self{*p.sys};
+  auto me = caf::actor_cast<caf::actor>(self);
+  p.a_probe->listener = me;
+  p.b_probe->listener = me;
+  p.b_probe->on_message = static_cast<int>(mode::forward);
+  std::vector<double> samples;
+  crust::bytes payload(64, 2);
+  auto wait = [&](auto&& handler, const char* what) {
+    self->receive(handler, caf::after(std::chrono::seconds(10)) >> [what] {
+      throw std::runtime_error(std::string("crust setup: no ") + what);
+    });
+  };
+  for (size_t i = 0; i < opt.setup_rounds; ++i) {
+    auto t0 = now_s();
+    self->send(p.a, crust::connect{p.b_ep});
+    // a hears connection_up first (as initiator), sends at once.
+    bool sent = false;
+    bool delivered = false;
+    while (!delivered) {
+      self->receive(
+        [&](up_atom, const crust::peer_id& peer) {
+          if (!sent && peer == p.b_id.id()) {
+            sent = true;
+            self->send(p.a, crust::send{p.b_id.id(), payload, 0});
+          }
+        },
+        [&](got_atom, size_t) { delivered = true; },
+        [](down_atom, const crust::peer_id&) {},
+        caf::after(std::chrono::seconds(10)) >> [] {
+          throw std::runtime_error("crust setup: first message not delivered");
+        });
+    }
+    samples.push_back((now_s() - t0) * 1e3);
+    self->send(p.a, crust::drop{p.b_id.id()});
+    int downs = 0;
+    while (downs < 2)
+      wait([&](down_atom, const crust::peer_id&) { ++downs; }, "connection_down");
+  }
+  p.a_probe->listener = nullptr;
+  p.b_probe->listener = nullptr;
+  p.b_probe->on_message = static_cast<int>(mode::count);
+  out.push_back({"setup_p50_ms", 0, "crust", percentile(samples, 50), "ms"});
+}
+
+} // namespace
+
+void run_crust(const options& opt, results& out) {
+  {
+    endpoint_pair p;
+    p.connect();
+    for (auto size : opt.sizes)
+      throughput(opt, p, size, out);
+    round_trips(opt, p, out);
+  }
+  {
+    endpoint_pair p;
+    setup_latency(opt, p, out);
+  }
+}
+
+} // namespace bench

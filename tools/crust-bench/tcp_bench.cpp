@@ -1,0 +1,197 @@
+// Raw TCP with the same program shape and no crypto: length-prefixed
+// messages over one loopback connection, small ones gathered into one
+// writev, a reader that parses the frames. The floor crust is measured from.
+
+#include "report.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <stdexcept>
+#include <thread>
+
+namespace bench {
+
+namespace {
+
+struct socket_pair {
+  int client = -1;
+  int server = -1;
+  double connect_to_accept_s = 0;
+
+  socket_pair() {
+    int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (::bind(listener, reinterpret_cast<sockaddr*>(&addr), len) != 0 || ::listen(listener, 1) != 0)
+      throw std::runtime_error("tcp: cannot listen on loopback");
+    ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+    client = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (::connect(client, reinterpret_cast<sockaddr*>(&addr), len) != 0)
+      throw std::runtime_error("tcp: cannot connect");
+    server = ::accept(listener, nullptr, nullptr);
+    ::close(listener);
+    int one = 1;
+    ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    ::setsockopt(server, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  }
+
+  ~socket_pair() {
+    ::close(client);
+    ::close(server);
+  }
+};
+
+bool write_all(int fd, const uint8_t* p, size_t n) {
+  while (n > 0) {
+    auto w = ::write(fd, p, n);
+    if (w <= 0)
+      return false;
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+bool read_all(int fd, uint8_t* p, size_t n) {
+  while (n > 0) {
+    auto r = ::read(fd, p, n);
+    if (r <= 0)
+      return false;
+    p += r;
+    n -= static_cast<size_t>(r);
+  }
+  return true;
+}
+
+void throughput(const options& opt, size_t size, results& out) {
+  socket_pair sp;
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> msgs{0}, bytes{0};
+  std::thread reader([&] {
+    std::vector<uint8_t> buf(256 * 1024);
+    std::vector<uint8_t> msg;
+    size_t have = 0;
+    for (;;) {
+      auto r = ::read(sp.server, buf.data() + have, buf.size() - have);
+      if (r <= 0)
+        return;
+      have += static_cast<size_t>(r);
+      size_t pos = 0;
+      while (have - pos >= 4) {
+        uint32_t n;
+        std::memcpy(&n, buf.data() + pos, 4);
+        if (have - pos - 4 < n) {
+          if (n + 4 > buf.size())
+            buf.resize(n + 4);
+          break;
+        }
+        msg.assign(buf.begin() + static_cast<ptrdiff_t>(pos + 4),
+                   buf.begin() + static_cast<ptrdiff_t>(pos + 4 + n)); // deliver: one copy
+        msgs.fetch_add(1, std::memory_order_relaxed);
+        bytes.fetch_add(n, std::memory_order_relaxed);
+        pos += 4 + n;
+      }
+      std::memmove(buf.data(), buf.data() + pos, have - pos);
+      have -= pos;
+    }
+  });
+  std::thread writer([&] {
+    std::vector<uint8_t> payload(size, 0x5a);
+    uint32_t n = static_cast<uint32_t>(size);
+    // Gather up to 64 KiB of small messages per writev, as crust's frames do.
+    size_t per_batch = std::max<size_t>(1, std::min<size_t>(512, 65536 / (size + 4)));
+    std::vector<iovec> iov(per_batch * 2);
+    for (size_t i = 0; i < per_batch; ++i) {
+      iov[2 * i] = {&n, 4};
+      iov[2 * i + 1] = {payload.data(), size};
+    }
+    while (!stop) {
+      size_t total = per_batch * (size + 4);
+      auto w = ::writev(sp.client, iov.data(), static_cast<int>(iov.size()));
+      if (w <= 0)
+        return;
+      if (static_cast<size_t>(w) < total) {
+        // Finish the partial batch byte by byte through the iovecs.
+        size_t done = static_cast<size_t>(w);
+        for (auto& v : iov) {
+          if (done >= v.iov_len) {
+            done -= v.iov_len;
+            continue;
+          }
+          if (!write_all(sp.client, static_cast<uint8_t*>(v.iov_base) + done, v.iov_len - done))
+            return;
+          done = 0;
+        }
+      }
+    }
+  });
+  std::this_thread::sleep_for(opt.quick ? std::chrono::milliseconds(50) : std::chrono::milliseconds(300));
+  auto m0 = msgs.load(), b0 = bytes.load();
+  auto t0 = now_s();
+  std::this_thread::sleep_for(opt.duration);
+  auto m1 = msgs.load(), b1 = bytes.load();
+  auto t1 = now_s();
+  stop = true;
+  ::shutdown(sp.client, SHUT_RDWR);
+  ::shutdown(sp.server, SHUT_RDWR);
+  writer.join();
+  reader.join();
+  out.push_back({"throughput_msgs", size, "tcp", static_cast<double>(m1 - m0) / (t1 - t0), "msgs/s"});
+  out.push_back({"throughput_mb", size, "tcp", static_cast<double>(b1 - b0) / (t1 - t0) / 1e6, "MB/s"});
+}
+
+void round_trips(const options& opt, results& out) {
+  socket_pair sp;
+  std::thread echo([&] {
+    uint8_t buf[68];
+    while (read_all(sp.server, buf, sizeof(buf)))
+      if (!write_all(sp.server, buf, sizeof(buf)))
+        return;
+  });
+  uint8_t msg[68] = {64};
+  std::vector<double> samples;
+  for (size_t i = 0; i < opt.rtt_rounds + 20; ++i) {
+    auto t0 = now_s();
+    if (!write_all(sp.client, msg, sizeof(msg)) || !read_all(sp.client, msg, sizeof(msg)))
+      throw std::runtime_error("tcp: echo failed");
+    if (i >= 20)
+      samples.push_back((now_s() - t0) * 1e6);
+  }
+  ::shutdown(sp.client, SHUT_RDWR);
+  echo.join();
+  out.push_back({"rtt_p50_us", 64, "tcp", percentile(samples, 50), "us"});
+  out.push_back({"rtt_p99_us", 64, "tcp", percentile(samples, 99), "us"});
+}
+
+void setup_latency(const options& opt, results& out) {
+  std::vector<double> samples;
+  for (size_t i = 0; i < opt.setup_rounds; ++i) {
+    auto t0 = now_s();
+    socket_pair sp;
+    uint8_t msg[68] = {64};
+    if (!write_all(sp.client, msg, sizeof(msg)) || !read_all(sp.server, msg, sizeof(msg)))
+      throw std::runtime_error("tcp: first message failed");
+    samples.push_back((now_s() - t0) * 1e3);
+  }
+  out.push_back({"setup_p50_ms", 0, "tcp", percentile(samples, 50), "ms"});
+}
+
+} // namespace
+
+void run_tcp(const options& opt, results& out) {
+  for (auto size : opt.sizes)
+    throughput(opt, size, out);
+  round_trips(opt, out);
+  setup_latency(opt, out);
+}
+
+} // namespace bench
