@@ -7,6 +7,7 @@
 #include "report.hpp"
 
 #include <sodium.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -191,6 +192,9 @@ std::vector<size_t> parse_list(const std::string& text) {
 } // namespace
 
 int main(int argc, char** argv) {
+  // Baselines write to sockets their peers have just shut down: that is an
+  // error return to handle, not a reason to die.
+  signal(SIGPIPE, SIG_IGN);
   if (sodium_init() < 0)
     usage("libsodium failed to initialise");
   bench::options opt;
