@@ -178,27 +178,16 @@ void throughput(const options& opt, endpoint_pair& p, size_t size, results& out)
   auto drv = p.sys->spawn(sender, p.a, p.b_id.id(), size, p.b_probe, sent, stop);
   p.b_probe->listener = drv;
   caf::anon_send(drv, ack_atom::value); // start pumping (the listener is set now)
-  std::this_thread::sleep_for(opt.quick ? std::chrono::milliseconds(50) : std::chrono::milliseconds(300));
-  auto m0 = p.b_probe->msgs.load();
-  auto b0 = p.b_probe->bytes.load();
-  auto t0 = now_s();
-  auto cpu0 = cpu_seconds();
-  std::this_thread::sleep_for(opt.duration);
-  auto m1 = p.b_probe->msgs.load();
-  auto b1 = p.b_probe->bytes.load();
-  auto t1 = now_s();
-  auto cpu1 = cpu_seconds();
+  auto w = measure_window(opt, p.b_probe->msgs, p.b_probe->bytes);
   *stop = true;
   // Drain what is in flight before the next case.
   for (int i = 0; i < 1000 && p.b_probe->bytes.load() < sent->load(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   p.b_probe->listener = nullptr;
   caf::anon_send_exit(drv, caf::exit_reason::user_shutdown);
-  double secs = t1 - t0;
-  out.push_back({"throughput_msgs", size, "crust", static_cast<double>(m1 - m0) / secs, "msgs/s"});
-  out.push_back({"throughput_mb", size, "crust", static_cast<double>(b1 - b0) / secs / 1e6, "MB/s"});
-  if (b1 > b0)
-    out.push_back({"cpu_per_gb", size, "crust", (cpu1 - cpu0) / (static_cast<double>(b1 - b0) / 1e9),
+  add_throughput(out, "crust", size, w);
+  if (w.bytes > 0)
+    out.push_back({"cpu_per_gb", size, "crust", w.cpu_seconds / (static_cast<double>(w.bytes) / 1e9),
                    "CPU s/GB"});
 }
 

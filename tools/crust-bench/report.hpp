@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <string>
 #include <vector>
+#include <thread>
 
 namespace bench {
 
@@ -42,6 +43,36 @@ double percentile(std::vector<double>& xs, double p);
 
 /// CPU seconds (user + system) this process used so far.
 double cpu_seconds();
+
+/// What a throughput case delivered inside its measurement window.
+struct window {
+  uint64_t msgs = 0;
+  uint64_t bytes = 0;
+  double seconds = 0;
+  double cpu_seconds = 0;
+};
+
+/// Lets a running case warm up, then counts what the receive counters gain
+/// during `opt.duration`.
+template <class Counter>
+window measure_window(const options& opt, const Counter& msgs, const Counter& bytes) {
+  std::this_thread::sleep_for(opt.quick ? std::chrono::milliseconds(100)
+                                        : std::chrono::milliseconds(300));
+  window w{msgs.load(), bytes.load(), now_s(), cpu_seconds()};
+  std::this_thread::sleep_for(opt.duration);
+  w.msgs = msgs.load() - w.msgs;
+  w.bytes = bytes.load() - w.bytes;
+  w.seconds = now_s() - w.seconds;
+  w.cpu_seconds = cpu_seconds() - w.cpu_seconds;
+  return w;
+}
+
+/// Adds the messages/s and MB/s rows of one throughput case.
+inline void add_throughput(results& out, const std::string& system, size_t size, const window& w) {
+  out.push_back({"throughput_msgs", size, system, static_cast<double>(w.msgs) / w.seconds, "msgs/s"});
+  out.push_back({"throughput_mb", size, system, static_cast<double>(w.bytes) / w.seconds / 1e6,
+                 "MB/s"});
+}
 
 void run_crypto(const options& opt, results& out);
 void run_crust(const options& opt, results& out);

@@ -134,19 +134,13 @@ void throughput(const options& opt, size_t size, results& out) {
       }
     }
   });
-  std::this_thread::sleep_for(opt.quick ? std::chrono::milliseconds(50) : std::chrono::milliseconds(300));
-  auto m0 = msgs.load(), b0 = bytes.load();
-  auto t0 = now_s();
-  std::this_thread::sleep_for(opt.duration);
-  auto m1 = msgs.load(), b1 = bytes.load();
-  auto t1 = now_s();
+  auto w = measure_window(opt, msgs, bytes);
   stop = true;
   ::shutdown(sp.client, SHUT_RDWR);
   ::shutdown(sp.server, SHUT_RDWR);
   writer.join();
   reader.join();
-  out.push_back({"throughput_msgs", size, "tcp", static_cast<double>(m1 - m0) / (t1 - t0), "msgs/s"});
-  out.push_back({"throughput_mb", size, "tcp", static_cast<double>(b1 - b0) / (t1 - t0) / 1e6, "MB/s"});
+  add_throughput(out, "tcp", size, w);
 }
 
 void round_trips(const options& opt, results& out) {

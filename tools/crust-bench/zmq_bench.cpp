@@ -82,19 +82,13 @@ void throughput(const options& opt, void* ctx, const curve_keys& k, size_t size,
     while (!stop)
       zmq_send(push, payload.data(), size, 0);
   });
-  std::this_thread::sleep_for(opt.quick ? std::chrono::milliseconds(100) : std::chrono::milliseconds(400));
-  auto m0 = msgs.load(), b0 = bytes.load();
-  auto t0 = now_s();
-  std::this_thread::sleep_for(opt.duration);
-  auto m1 = msgs.load(), b1 = bytes.load();
-  auto t1 = now_s();
+  auto w = measure_window(opt, msgs, bytes);
   stop = true;
   writer.join();
   reader.join();
   zmq_close(push);
   zmq_close(pull);
-  out.push_back({"throughput_msgs", size, "zmq-curve", static_cast<double>(m1 - m0) / (t1 - t0), "msgs/s"});
-  out.push_back({"throughput_mb", size, "zmq-curve", static_cast<double>(b1 - b0) / (t1 - t0) / 1e6, "MB/s"});
+  add_throughput(out, "zmq-curve", size, w);
 }
 
 void round_trips(const options& opt, void* ctx, const curve_keys& k, results& out) {
