@@ -17,6 +17,12 @@ constexpr uint8_t protocol_version = 1;
 /// The Noise protocol every crust stream runs.
 constexpr const char* noise_pattern = "XX";
 
+/// A responder that does not speak the initiator's version answers message 1
+/// with a 2-byte frame in the clear, `version_reject_marker | its version`,
+/// and closes. No Noise message is that short, so it cannot be mistaken.
+constexpr uint8_t version_reject_marker = 0xff;
+constexpr size_t version_reject_size = 2;
+
 /// The largest handshake message we accept: far below Noise's 65535, so an
 /// unauthenticated peer cannot make us buffer much.
 constexpr size_t max_handshake_message = 1024;

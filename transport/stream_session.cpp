@@ -20,9 +20,9 @@ constexpr size_t min_fragment = 512;
 /// The largest plaintext a frame can carry.
 constexpr size_t max_frame_plaintext = max_frame_size - noise::tag_len;
 
-/// Smallest handshake message: XX's first message is an ephemeral key and a
-/// one-byte payload.
-constexpr size_t min_handshake_message = noise::dh_len;
+/// Smallest handshake frame: a version reject (no Noise message is shorter
+/// than an ephemeral key).
+constexpr size_t min_handshake_message = version_reject_size;
 
 uint64_t load_u64(const uint8_t* p) {
   uint64_t x = 0;
@@ -41,7 +41,7 @@ void store_u64(uint8_t* p, uint64_t x) {
 } // namespace
 
 stream_session::stream_session(const session_config& cfg, const identity& self,
-                               bool initiator, time_point now)
+                               bool initiator, time_point now, noise::handshake_keys keys)
   : cfg_(cfg),
     self_(self),
     initiator_(initiator),
@@ -50,8 +50,8 @@ stream_session::stream_session(const session_config& cfg, const identity& self,
     last_received_(now),
     last_sent_(now) {
   auto prologue = make_prologue(cfg_.network);
-  noise::handshake_keys keys;
-  keys.static_keys = noise::keypair::generate();
+  if (!keys.static_keys)
+    keys.static_keys = noise::keypair::generate();
   static_pub_ = keys.static_keys->pub;
   handshake_.emplace(*noise::find_pattern(noise_pattern), initiator, prologue.data(),
                      prologue.size(), keys);
@@ -157,6 +157,12 @@ void stream_session::write_handshake_message(const bytes& payload) {
 
 void stream_session::handle_handshake_frame(const uint8_t* body, size_t len) {
   auto& hs = *handshake_;
+  if (len == version_reject_size && body[0] == version_reject_marker && initiator_
+      && !hs.remote_static()) {
+    peer_version_ = body[1];
+    fail(ec::protocol_version_mismatch);
+    return;
+  }
   bytes payload;
   if (auto err = hs.read_message(body, len, payload); err != ec::none) {
     // A failed decryption here means a different network name, version or a
@@ -165,9 +171,12 @@ void stream_session::handle_handshake_frame(const uint8_t* body, size_t len) {
     return;
   }
   if (!hs.remote_static()) {
-    // Message 1 (-> e): its clear payload names the protocol version.
+    // Message 1 (-> e): its clear payload names the protocol version. If it
+    // is not ours, say which one we speak before closing.
     if (payload.size() != 1 || payload[0] != protocol_version) {
+      peer_version_ = payload.empty() ? 0 : payload[0];
       fail(ec::protocol_version_mismatch);
+      wire_ = bytes{0, version_reject_size, version_reject_marker, protocol_version};
       return;
     }
   } else {

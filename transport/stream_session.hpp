@@ -52,9 +52,11 @@ public:
   /// before it saw ours is lost.
   enum class state { handshaking, established, closing, closed };
 
-  /// An initiator writes its first handshake message right away.
+  /// An initiator writes its first handshake message right away. `keys`
+  /// fixes the Noise static and ephemeral keys (only for reproducing
+  /// published test vectors); by default both are fresh and random.
   stream_session(const session_config& cfg, const identity& self, bool initiator,
-                 time_point now);
+                 time_point now, noise::handshake_keys keys = {});
 
   // -- input -------------------------------------------------------------------
 
@@ -105,6 +107,9 @@ public:
   node_role remote_role() const { return remote_.role; }
   uint16_t remote_listen_port() const { return remote_.listen_port; }
   const noise::digest& handshake_hash() const { return handshake_hash_; }
+
+  /// The version a peer that refused ours said it speaks (0 when unknown).
+  uint8_t peer_version() const { return peer_version_; }
   size_t queued_bytes() const { return queued_bytes_; }
   std::optional<std::chrono::nanoseconds> last_rtt() const { return last_rtt_; }
   uint64_t messages_sent() const { return messages_sent_; }
@@ -145,6 +150,7 @@ private:
   std::optional<ec> closing_;              ///< close() called; CLOSE after the queues
   std::optional<ec> peer_closed_;          ///< the peer's CLOSE arrived first (its reason)
   ec close_reason_ = ec::none;             ///< the reason our CLOSE carried
+  uint8_t peer_version_ = 0;
   time_point close_deadline_;
   size_t queued_bytes_ = 0;
   std::deque<session_event> events_;

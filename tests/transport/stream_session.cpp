@@ -286,6 +286,23 @@ CAF_TEST(a wrong protocol version is named) {
   drain(*bob, b);
   CAF_REQUIRE(b.closed.has_value());
   CAF_CHECK_EQUAL(b.closed->reason, ec::protocol_version_mismatch);
+  CAF_CHECK_EQUAL(bob->peer_version(), 9);
+  // Bob tells the initiator which version he speaks, in the clear.
+  bytes reply;
+  bob->poll_transmit(reply, 1 << 20, now);
+  CAF_CHECK(reply == bytes({0, 2, 0xff, protocol_version}));
+}
+
+CAF_TEST(an initiator refused for its version says so) {
+  alice.emplace(cfg, alice_id, true, now);
+  bytes first;
+  alice->poll_transmit(first, 1 << 20, now);
+  bytes reject{0, 2, 0xff, 7}; // "I speak version 7"
+  alice->handle_data(reject.data(), reject.size(), now);
+  drain(*alice, a);
+  CAF_REQUIRE(a.closed.has_value());
+  CAF_CHECK_EQUAL(a.closed->reason, ec::protocol_version_mismatch);
+  CAF_CHECK_EQUAL(alice->peer_version(), 7);
 }
 
 CAF_TEST(a truncated handshake times out) {
