@@ -132,9 +132,24 @@ size_t connection_table::size() const {
 
 void connection_table::forget_if_idle(const peer_id& peer) {
   auto i = peers_.find(peer);
-  if (i != peers_.end() && !i->second.active && !i->second.maintained
-      && !i->second.reported_up && i->second.grace_token == 0)
+  if (i == peers_.end() || i->second.active || i->second.maintained || i->second.reported_up
+      || i->second.grace_token != 0)
+    return;
+  if (!i->second.dial_target) {
     peers_.erase(i);
+    return;
+  }
+  // Keep where it listens, so the routing layer can still maintain it; only
+  // the most recent ones.
+  remembered_.push_back(peer);
+  while (remembered_.size() > max_remembered) {
+    auto old = peers_.find(remembered_.front());
+    remembered_.pop_front();
+    if (old != peers_.end() && !old->second.active && !old->second.maintained
+        && !old->second.reported_up && old->second.grace_token == 0
+        && std::find(remembered_.begin(), remembered_.end(), old->first) == remembered_.end())
+      peers_.erase(old);
+  }
 }
 
 } // namespace crust

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <deque>
 #include <unordered_map>
 #include <vector>
 
@@ -69,9 +70,14 @@ public:
   /// The grace period for a replacement ran out: report down?
   closure on_grace_expired(const peer_id& peer, uint64_t token);
 
-  /// Marks the peer maintained (or not). Maintaining an unknown peer does
-  /// nothing: there is nothing to re-dial.
+  /// Marks the peer maintained (or not). A peer is known while connected and,
+  /// after it went away, as long as we know where it listens (the most
+  /// recent `max_remembered` such peers). Maintaining an unknown peer does
+  /// nothing: there is nowhere to dial.
   bool set_maintained(const peer_id& peer, bool maintained);
+
+  /// Peers remembered after they went away, at most.
+  static constexpr size_t max_remembered = 4096;
 
   /// Where to re-dial a maintained peer that is not connected, if known: the
   /// endpoint we dialled, or the peer's address with its advertised port.
@@ -112,6 +118,7 @@ private:
 
   peer_id self_;
   std::unordered_map<peer_id, entry> peers_;
+  std::deque<peer_id> remembered_; ///< idle peers kept for re-dialling, oldest first
   uint64_t next_grace_token_ = 1;
 };
 

@@ -209,7 +209,13 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       }
       self->send(i->second.handle, std::move(x));
     },
-    [self](maintain& x) { self->state.table.set_maintained(x.peer, true); },
+    [self](maintain& x) {
+      auto& st = self->state;
+      // A known peer that is not connected right now is dialled at once.
+      if (st.table.set_maintained(x.peer, true) && !st.shutting_down)
+        if (auto target = st.table.redial_target(x.peer))
+          dial(self, *target, x.peer);
+    },
     [self](drop& x) { close_link(self, x.peer, ec::dropped); },
     [self](blacklist& x) {
       auto& st = self->state;

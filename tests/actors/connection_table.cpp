@@ -128,6 +128,22 @@ CAF_TEST(a duplicate close waits for the replacement) {
   CAF_CHECK(t.on_grace_expired(p, *c2.grace_token).report_down);
 }
 
+CAF_TEST(a peer that went away can still be maintained where it listens) {
+  connection_table t(make_peer(1));
+  auto p = make_peer(2); // we dialled it: we know where it listens
+  auto q = make_peer(3); // it dialled us and advertised no port: nowhere to dial
+  t.on_handshake(p, make_link(1, direction::outbound, 9));
+  t.on_handshake(q, make_link(2, direction::inbound, 9));
+  t.on_closed(p, 1, ec::dropped);
+  t.on_closed(q, 2, ec::dropped);
+  CAF_CHECK(t.set_maintained(p, true));
+  auto target = t.redial_target(p);
+  CAF_REQUIRE(target.has_value());
+  CAF_CHECK_EQUAL(target->port, 40001);
+  CAF_CHECK(!t.set_maintained(q, true));
+  CAF_CHECK_EQUAL(t.size(), 0u);
+}
+
 CAF_TEST(maintained peers are re-dialled where they listen) {
   connection_table t(make_peer(1));
   auto p = make_peer(2);
