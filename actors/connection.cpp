@@ -139,7 +139,9 @@ void pump(connection_pointer self) {
 
 void start_session(connection_pointer self, bool initiator) {
   auto& st = self->state;
-  st.session.emplace(st.params.session, *st.self_id, initiator, self->clock().now());
+  auto cfg = st.params.session;
+  cfg.observed = st.remote; // the dialled endpoint, or the accepted socket's peer
+  st.session.emplace(cfg, *st.self_id, initiator, self->clock().now());
   pump(self);
 }
 
@@ -261,6 +263,8 @@ connection_actor::behavior_type connection(connection_pointer self, connection_p
         info.role = st.session->remote_role();
         info.messages_sent = st.session->messages_sent();
         info.messages_received = st.session->messages_received();
+        if (auto seen = st.session->observed_by_peer())
+          info.observed = *seen;
         if (auto rtt = st.session->last_rtt())
           info.rtt_us = static_cast<uint64_t>(
             std::chrono::duration_cast<std::chrono::microseconds>(*rtt).count());

@@ -282,6 +282,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
               base.messages_sent = info.messages_sent;
               base.messages_received = info.messages_received;
               base.rtt_us = info.rtt_us;
+              base.observed = info.observed;
               done(base);
             },
             [done, base](caf::error&) mutable { done(base); });

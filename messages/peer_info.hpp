@@ -23,12 +23,13 @@ struct peer_info {
   uint64_t messages_sent = 0;
   uint64_t messages_received = 0;
   uint64_t rtt_us = 0;             ///< last keepalive round trip; 0 when unknown
+  endpoint observed;               ///< where the peer sees us (port 0: it did not say)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_info& x) {
   return f(caf::meta::type_name("peer_info"), x.peer, x.remote, x.dir, x.role, x.maintained,
-           x.messages_sent, x.messages_received, x.rtt_us);
+           x.messages_sent, x.messages_received, x.rtt_us, x.observed);
 }
 
 /// The node itself, as the `info` request reports it.

@@ -1,5 +1,7 @@
 #include "transport/handshake_payload.hpp"
 
+#include <boost/asio/ip/address.hpp>
+
 #include <cstring>
 
 namespace crust {
@@ -8,6 +10,52 @@ namespace {
 
 constexpr char binding_label[] = "crust-noise-static-key-v1";
 constexpr uint8_t tag_listen_port = 1;
+constexpr uint8_t tag_observed = 2;
+constexpr uint8_t tag_features = 3;
+
+void put_extension(bytes& out, uint8_t tag, const bytes& value) {
+  out.push_back(tag);
+  out.push_back(static_cast<uint8_t>(value.size() >> 8));
+  out.push_back(static_cast<uint8_t>(value.size() & 0xff));
+  out.insert(out.end(), value.begin(), value.end());
+}
+
+/// The observed-address extension's value, or nothing for a non-numeric one.
+std::optional<bytes> encode_observed(const endpoint& ep) {
+  boost::system::error_code err;
+  auto addr = boost::asio::ip::make_address(ep.address, err);
+  if (err)
+    return std::nullopt;
+  bytes out;
+  if (addr.is_v4()) {
+    out.push_back(4);
+    auto b = addr.to_v4().to_bytes();
+    out.insert(out.end(), b.begin(), b.end());
+  } else {
+    out.push_back(6);
+    auto b = addr.to_v6().to_bytes();
+    out.insert(out.end(), b.begin(), b.end());
+  }
+  out.push_back(static_cast<uint8_t>(ep.port >> 8));
+  out.push_back(static_cast<uint8_t>(ep.port & 0xff));
+  return out;
+}
+
+std::optional<endpoint> decode_observed(const uint8_t* p, size_t n) {
+  if (n == 7 && p[0] == 4) {
+    boost::asio::ip::address_v4::bytes_type b;
+    std::memcpy(b.data(), p + 1, 4);
+    return endpoint{protocol::tcp, boost::asio::ip::address_v4(b).to_string(),
+                    static_cast<uint16_t>(p[5] << 8 | p[6])};
+  }
+  if (n == 19 && p[0] == 6) {
+    boost::asio::ip::address_v6::bytes_type b;
+    std::memcpy(b.data(), p + 1, 16);
+    return endpoint{protocol::tcp, boost::asio::ip::address_v6(b).to_string(),
+                    static_cast<uint16_t>(p[17] << 8 | p[18])};
+  }
+  return std::nullopt;
+}
 constexpr size_t fixed_size = 2 + peer_id::size + identity::signature_size;
 
 } // namespace
@@ -27,13 +75,15 @@ bytes static_key_binding(const noise::public_key& static_key) {
 }
 
 handshake_payload make_payload(const identity& self, const noise::public_key& static_key,
-                               node_role role, uint16_t listen_port) {
+                               node_role role, uint16_t listen_port,
+                               std::optional<endpoint> observed) {
   handshake_payload x;
   x.role = role;
   x.identity_key = self.id();
   auto msg = static_key_binding(static_key);
   x.signature = self.sign(msg.data(), msg.size());
   x.listen_port = listen_port;
+  x.observed = std::move(observed);
   return x;
 }
 
@@ -44,13 +94,17 @@ bytes encode_payload(const handshake_payload& x) {
   out.push_back(static_cast<uint8_t>(x.role));
   out.insert(out.end(), x.identity_key.key.begin(), x.identity_key.key.end());
   out.insert(out.end(), x.signature.begin(), x.signature.end());
-  if (x.listen_port != 0) {
-    out.push_back(tag_listen_port);
-    out.push_back(0);
-    out.push_back(2);
-    out.push_back(static_cast<uint8_t>(x.listen_port >> 8));
-    out.push_back(static_cast<uint8_t>(x.listen_port & 0xff));
-  }
+  if (x.listen_port != 0)
+    put_extension(out, tag_listen_port,
+                  {static_cast<uint8_t>(x.listen_port >> 8),
+                   static_cast<uint8_t>(x.listen_port & 0xff)});
+  if (x.observed)
+    if (auto value = encode_observed(*x.observed))
+      put_extension(out, tag_observed, *value);
+  if (x.features != 0)
+    put_extension(out, tag_features,
+                  {static_cast<uint8_t>(x.features >> 24), static_cast<uint8_t>(x.features >> 16),
+                   static_cast<uint8_t>(x.features >> 8), static_cast<uint8_t>(x.features)});
   return out;
 }
 
@@ -81,6 +135,15 @@ ec decode_and_verify_payload(const uint8_t* data, size_t len,
       if (n != 2)
         return ec::bad_identity;
       x.listen_port = static_cast<uint16_t>(pos[0] << 8 | pos[1]);
+    } else if (tag == tag_observed) {
+      x.observed = decode_observed(pos, n);
+      if (!x.observed)
+        return ec::bad_identity;
+    } else if (tag == tag_features) {
+      if (n != 4)
+        return ec::bad_identity;
+      x.features = static_cast<uint32_t>(pos[0]) << 24 | static_cast<uint32_t>(pos[1]) << 16
+                   | static_cast<uint32_t>(pos[2]) << 8 | pos[3];
     }
     pos += n;
   }

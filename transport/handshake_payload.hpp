@@ -2,11 +2,13 @@
 
 #include "messages/bytes.hpp"
 #include "messages/ec.hpp"
+#include "messages/endpoint.hpp"
 #include "messages/node_role.hpp"
 #include "messages/peer_id.hpp"
 #include "transport/identity.hpp"
 #include "transport/noise/constants.hpp"
 
+#include <optional>
 #include <string>
 
 namespace crust {
@@ -38,6 +40,8 @@ struct handshake_payload {
   peer_id identity_key;
   identity::signature signature{}; ///< over `static_key_binding(noise static key)`
   uint16_t listen_port = 0;        ///< our TCP listening port; 0 when not listening
+  std::optional<endpoint> observed; ///< where we see the peer connecting from (TCP)
+  uint32_t features = 0;           ///< feature bits; none are defined in version 1
 };
 
 /// The byte string a node signs to bind its identity to its Noise static key.
@@ -45,11 +49,14 @@ bytes static_key_binding(const noise::public_key& static_key);
 
 /// Our payload: identity key and its signature over our Noise static key.
 handshake_payload make_payload(const identity& self, const noise::public_key& static_key,
-                               node_role role, uint16_t listen_port);
+                               node_role role, uint16_t listen_port,
+                               std::optional<endpoint> observed = std::nullopt);
 
 /// Layout: version u8 | role u8 | identity key [32] | signature [64] | then
 /// extensions, each tag u8 | length u16 BE | value. Tag 1: listen port (u16).
-/// Unknown extension tags are skipped, so later versions can add fields.
+/// Tag 2: observed address: family u8 (4 or 6) | address [4 or 16] | port u16.
+/// Tag 3: feature bits (u32). Unknown tags are skipped, so later versions can
+/// add fields.
 bytes encode_payload(const handshake_payload& x);
 
 /// Parses and checks a peer's payload against the Noise static key the

@@ -1,9 +1,11 @@
 #pragma once
 
+#include "messages/endpoint.hpp"
 #include "messages/node_role.hpp"
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace crust {
@@ -13,6 +15,7 @@ struct session_config {
   std::string network = "crust";        ///< peers of other networks cannot connect
   node_role role = node_role::node;
   uint16_t listen_port = 0;             ///< advertised in our handshake payload
+  std::optional<endpoint> observed;     ///< the peer's address as we see it, told to the peer
   size_t max_message_size = 2 * 1024 * 1024;
   size_t send_queue_limit = 16 * 1024 * 1024; ///< bytes queued, all priorities
   std::chrono::milliseconds handshake_timeout{5000};

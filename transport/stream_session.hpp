@@ -106,6 +106,9 @@ public:
   const peer_id& remote() const { return remote_.identity_key; }
   node_role remote_role() const { return remote_.role; }
   uint16_t remote_listen_port() const { return remote_.listen_port; }
+  /// Where the peer says it sees us connecting from (our address as seen
+  /// from outside: behind a NAT, the router's), if it told us.
+  const std::optional<endpoint>& observed_by_peer() const { return remote_.observed; }
   const noise::digest& handshake_hash() const { return handshake_hash_; }
 
   /// The version a peer that refused ours said it speaks (0 when unknown).

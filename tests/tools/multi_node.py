@@ -47,6 +47,9 @@ def case_three_nodes(binary, workdir):
         connected_pair(b, c)
         for n in (a, b, c):
             check(len(n.peers()) == 2, "%s has two peers" % n.name)
+        seen = [p["observed"] for p in a.peers()]
+        check(all(s.startswith("tcp://127.0.0.1:") for s in seen),
+              "peers tell a where they see it: %s" % seen)
         step("every node greets every other")
         for src in (a, b, c):
             for dst in (a, b, c):

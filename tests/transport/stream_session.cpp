@@ -121,6 +121,20 @@ CAF_TEST(handshake authenticates both identities) {
   CAF_CHECK(alice->handshake_hash() == bob->handshake_hash());
 }
 
+CAF_TEST(each side learns where the other sees it) {
+  session_config a_cfg = cfg, b_cfg = cfg;
+  a_cfg.observed = endpoint{protocol::tcp, "203.0.113.7", 5483};   // Bob, as Alice dialled him
+  b_cfg.observed = endpoint{protocol::tcp, "2001:db8::5", 40123};  // Alice, as Bob sees her
+  start(a_cfg, b_cfg);
+  pump();
+  CAF_REQUIRE(a.established && b.established);
+  auto seen_by_bob = alice->observed_by_peer();
+  auto seen_by_alice = bob->observed_by_peer();
+  CAF_REQUIRE(seen_by_bob && seen_by_alice);
+  CAF_CHECK_EQUAL(to_string(*seen_by_bob), "tcp://[2001:db8::5]:40123");
+  CAF_CHECK_EQUAL(to_string(*seen_by_alice), "tcp://203.0.113.7:5483");
+}
+
 CAF_TEST(messages flow both ways in order) {
   connect();
   for (int i = 0; i < 100; ++i) {

@@ -41,19 +41,20 @@ struct side {
   session_config cfg;
 };
 
-side make_side(uint8_t base, uint16_t port) {
+side make_side(uint8_t base, uint16_t port, endpoint observed) {
   side s{identity::from_seed(counting<identity::seed_type>(base)),
          noise::keypair::from_secret(counting<noise::key>(base + 0x40)),
          noise::keypair::from_secret(counting<noise::key>(base + 0x60)), session_config{}};
   s.cfg.network = "crust";
   s.cfg.listen_port = port;
+  s.cfg.observed = observed;
   return s;
 }
 
 /// Runs the fixed conversation and records every byte that crosses.
 json conversation() {
-  auto init = make_side(0x01, 5483);
-  auto resp = make_side(0x81, 5484);
+  auto init = make_side(0x01, 5483, endpoint{protocol::tcp, "198.51.100.2", 5484});
+  auto resp = make_side(0x81, 5484, endpoint{protocol::tcp, "203.0.113.9", 40001});
   auto t = stream_session::time_point{} + std::chrono::hours(1);
   stream_session a(init.cfg, init.id, true, t, {init.static_keys, init.ephemeral, {}, {}});
   stream_session b(resp.cfg, resp.id, false, t, {resp.static_keys, resp.ephemeral, {}, {}});
@@ -72,9 +73,10 @@ json conversation() {
                {"noise_ephemeral_public", hex(s->ephemeral.pub)},
                {"role", "node"},
                {"listen_port", s->cfg.listen_port},
+               {"observed", to_string(*s->cfg.observed)},
                {"identity_payload", hex(encode_payload(make_payload(
                                       s->id, s->static_keys.pub, node_role::node,
-                                      s->cfg.listen_port)))}};
+                                      s->cfg.listen_port, s->cfg.observed)))}};
   }
   auto step = [&](stream_session& from, stream_session& to) {
     bytes wire;

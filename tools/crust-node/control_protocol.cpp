@@ -232,7 +232,8 @@ json to_json(const std::vector<peer_info>& xs) {
                      {"maintained", x.maintained},
                      {"messages_sent", x.messages_sent},
                      {"messages_received", x.messages_received},
-                     {"rtt_us", x.rtt_us}});
+                     {"rtt_us", x.rtt_us},
+                     {"observed", x.observed.port == 0 ? std::string() : to_string(x.observed)}});
   return {{"event", "peers"}, {"peers", peers}};
 }
 
