@@ -36,16 +36,24 @@ class Node:
         self.err_path = os.path.join(workdir, name + ".stderr")
         self.key_path = os.path.join(workdir, name + ".key")
         self._reader = None
+        self._err = None
 
     # -- process ---------------------------------------------------------------
 
     def start(self, timeout=10.0):
         cmd = self.prefix + [self.binary, "--identity-file=" + self.key_path] + self.args
+        if self._reader:
+            # A restart: the previous process's reader must be done before the
+            # new event list is used, or its end marker could land there.
+            self._reader.join(timeout=10)
         self.events = []
+        if self._err:
+            self._err.close()
         self._err = open(self.err_path, "ab")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self._err, cwd=self.workdir)
-        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader = threading.Thread(target=self._read, args=(self.proc, self.events),
+                                        daemon=True)
         self._reader.start()
         started = self.wait_for("started", timeout=timeout)
         self.peer = started["peer"]
@@ -55,9 +63,10 @@ class Node:
                 self.endpoint = ev["endpoints"][0]
         return self
 
-    def _read(self):
+    def _read(self, proc, events):
+        """Reads one process's events into that process's event list."""
         with open(self.log_path, "a") as log:
-            for raw in self.proc.stdout:
+            for raw in proc.stdout:
                 line = raw.decode("utf-8", "replace").strip()
                 if not line:
                     continue
@@ -69,10 +78,10 @@ class Node:
                     ev = {"event": "unparsable", "line": line}
                 ev["_t"] = time.monotonic()
                 with self.cond:
-                    self.events.append(ev)
+                    events.append(ev)
                     self.cond.notify_all()
         with self.cond:
-            self.events.append({"event": "_exit", "_t": time.monotonic()})
+            events.append({"event": "_exit", "_t": time.monotonic()})
             self.cond.notify_all()
 
     def alive(self):
@@ -86,6 +95,8 @@ class Node:
         """SIGKILL: the process vanishes without a goodbye."""
         self.signal(signal.SIGKILL)
         self.proc.wait(timeout=10)
+        if self._reader:
+            self._reader.join(timeout=10)
 
     def quit(self, timeout=10.0):
         """Asks the node to stop gracefully; returns its exit code."""
@@ -116,7 +127,9 @@ class Node:
                 self.proc.wait(timeout=5)
         if self._reader:
             self._reader.join(timeout=5)
-        self._err.close()
+        if self._err:
+            self._err.close()
+            self._err = None
 
     # -- control channel -------------------------------------------------------
 
