@@ -60,8 +60,7 @@ void dial(manager_pointer self, const endpoint& remote, std::optional<peer_id> r
     return; // already under way
   auto conn = self->spawn<caf::linked>(connection, params_for(self), direction::outbound,
                                        remote, std::shared_ptr<tcp_stream>{});
-  st.connections.emplace(conn.id(), manager_state::live_connection{conn, remote,
-                                                                   direction::outbound, {}});
+  st.connections.emplace(conn.id(), manager_state::live_connection{conn, remote, {}});
   st.dialing.emplace(remote, redial_of);
 }
 
@@ -318,8 +317,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       }
       auto conn = self->spawn<caf::linked>(connection, params_for(self), direction::inbound,
                                            x.remote, std::move(x.stream));
-      st.connections.emplace(conn.id(), manager_state::live_connection{conn, x.remote,
-                                                                       direction::inbound, {}});
+      st.connections.emplace(conn.id(), manager_state::live_connection{conn, x.remote, {}});
     },
     [self](listening& x) {
       auto& st = self->state;
@@ -341,7 +339,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       auto i = st.connections.find(x.conn.id());
       if (i == st.connections.end())
         i = st.connections.emplace(x.conn.id(),
-                                   manager_state::live_connection{x.conn, x.remote, x.dir, {}})
+                                   manager_state::live_connection{x.conn, x.remote, {}})
               .first;
       i->second.peer = x.peer;
       // The dial is done: a new `connect` to this endpoint dials again.

@@ -35,7 +35,6 @@ struct manager_state {
   struct live_connection {
     connection_actor handle;
     endpoint remote;
-    direction dir;
     std::optional<peer_id> peer; ///< once authenticated
   };
   std::unordered_map<caf::actor_id, live_connection> connections;

@@ -285,10 +285,7 @@ void stream_session::handle_transport_frame(uint8_t* body, size_t len, time_poin
 void stream_session::fail(ec reason) {
   if (state_ == state::closed)
     return;
-  for (auto& q : queues_)
-    q.clear();
-  queued_bytes_ = 0;
-  wire_.clear();
+  wire_.clear(); // queued messages are dropped by finish()
   if (state_ == state::established) {
     // Tell the peer why, if our sending half still works.
     uint8_t frame[frame_header_size + item_header_size + 1 + noise::tag_len];

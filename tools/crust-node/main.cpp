@@ -164,7 +164,6 @@ int main(int argc, char** argv) {
     std::fputc('\n', stdout);
     std::fflush(stdout);
   };
-  int rc = 0;
   {
     caf::actor_system sys{opts};
     auto ctrl = sys.spawn(crust::controller, emit);
@@ -191,5 +190,5 @@ int main(int argc, char** argv) {
     stop = true;
     reader.join();
   }
-  return rc;
+  return 0;
 }

@@ -340,8 +340,8 @@ deny 0-65535 0.0.0.0/0 0-65535
         op = "-D" if heal else "-I"
         for x, y in ((a, b), (b, a)):
             for ip in y.ips:
-                x.run("iptables", op, "INPUT", "-s", str(ip), "-j", "DROP", check=heal is False)
-                x.run("iptables", op, "OUTPUT", "-d", str(ip), "-j", "DROP", check=heal is False)
+                x.run("iptables", op, "INPUT", "-s", str(ip), "-j", "DROP", check=not heal)
+                x.run("iptables", op, "OUTPUT", "-d", str(ip), "-j", "DROP", check=not heal)
 
     # -- teardown --------------------------------------------------------------------
 
