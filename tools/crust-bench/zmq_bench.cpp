@@ -56,13 +56,34 @@ void set_timeouts(void* s, int ms) {
   zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
 }
 
+/// A CURVE server socket bound to a loopback port and a client for it; the
+/// caller connects the client to `endpoint` (so it can time the connect).
+struct curve_pair {
+  void* server;
+  void* client;
+  std::string endpoint;
+
+  curve_pair(void* ctx, const curve_keys& k, int server_type, int client_type, int timeout_ms)
+    : server(curve_server(ctx, server_type, k)) {
+    set_timeouts(server, timeout_ms);
+    endpoint = bind_any(server);
+    client = curve_client(ctx, client_type, k);
+    set_timeouts(client, timeout_ms);
+  }
+
+  void connect() { zmq_connect(client, endpoint.c_str()); }
+
+  ~curve_pair() {
+    zmq_close(client);
+    zmq_close(server);
+  }
+};
+
 void throughput(const options& opt, void* ctx, const curve_keys& k, size_t size, results& out) {
-  void* pull = curve_server(ctx, ZMQ_PULL, k);
-  set_timeouts(pull, 200);
-  auto ep = bind_any(pull);
-  void* push = curve_client(ctx, ZMQ_PUSH, k);
-  set_timeouts(push, 200);
-  zmq_connect(push, ep.c_str());
+  curve_pair sockets(ctx, k, ZMQ_PULL, ZMQ_PUSH, 200);
+  sockets.connect();
+  void* pull = sockets.server;
+  void* push = sockets.client;
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> msgs{0}, bytes{0};
   std::thread reader([&] {
@@ -86,18 +107,14 @@ void throughput(const options& opt, void* ctx, const curve_keys& k, size_t size,
   stop = true;
   writer.join();
   reader.join();
-  zmq_close(push);
-  zmq_close(pull);
   add_throughput(out, "zmq-curve", size, w);
 }
 
 void round_trips(const options& opt, void* ctx, const curve_keys& k, results& out) {
-  void* server = curve_server(ctx, ZMQ_PAIR, k);
-  set_timeouts(server, 5000);
-  auto ep = bind_any(server);
-  void* client = curve_client(ctx, ZMQ_PAIR, k);
-  set_timeouts(client, 5000);
-  zmq_connect(client, ep.c_str());
+  curve_pair sockets(ctx, k, ZMQ_PAIR, ZMQ_PAIR, 5000);
+  sockets.connect();
+  void* server = sockets.server;
+  void* client = sockets.client;
   std::thread echo([&] {
     char buf[64];
     for (size_t i = 0; i < opt.rtt_rounds + 20; ++i) {
@@ -115,8 +132,6 @@ void round_trips(const options& opt, void* ctx, const curve_keys& k, results& ou
       samples.push_back((now_s() - t0) * 1e6);
   }
   echo.join();
-  zmq_close(client);
-  zmq_close(server);
   out.push_back({"rtt_p50_us", 64, "zmq-curve", percentile(samples, 50), "us"});
   out.push_back({"rtt_p99_us", 64, "zmq-curve", percentile(samples, 99), "us"});
 }
@@ -124,20 +139,14 @@ void round_trips(const options& opt, void* ctx, const curve_keys& k, results& ou
 void setup_latency(const options& opt, void* ctx, const curve_keys& k, results& out) {
   std::vector<double> samples;
   for (size_t i = 0; i < opt.setup_rounds; ++i) {
-    void* server = curve_server(ctx, ZMQ_PULL, k);
-    set_timeouts(server, 5000);
-    auto ep = bind_any(server);
-    void* client = curve_client(ctx, ZMQ_PUSH, k);
-    set_timeouts(client, 5000);
+    curve_pair sockets(ctx, k, ZMQ_PULL, ZMQ_PUSH, 5000);
     char msg[64] = {2};
     auto t0 = now_s();
-    zmq_connect(client, ep.c_str());
-    zmq_send(client, msg, sizeof(msg), 0);
-    if (zmq_recv(server, msg, sizeof(msg), 0) < 0)
+    sockets.connect();
+    zmq_send(sockets.client, msg, sizeof(msg), 0);
+    if (zmq_recv(sockets.server, msg, sizeof(msg), 0) < 0)
       throw std::runtime_error("zmq: first message lost");
     samples.push_back((now_s() - t0) * 1e3);
-    zmq_close(client);
-    zmq_close(server);
   }
   out.push_back({"setup_p50_ms", 0, "zmq-curve", percentile(samples, 50), "ms"});
 }
