@@ -9,16 +9,12 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import Checks  # noqa: E402
+
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 RUNNER = os.path.join(ROOT, "tools", "crust-scenario")
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    print(("  ok: " if cond else "  FAILED: ") + what)
-    if not cond:
-        failures += 1
+check = Checks()
 
 
 def scenario(text):
@@ -84,5 +80,4 @@ r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups
                    capture_output=True, text=True, timeout=60)
 check(r.returncode == 2 and "needs root" in r.stdout, "clear refusal: %s" % r.stdout.strip())
 
-print("%d passed, %d failed" % (7 - failures, failures))
-sys.exit(1 if failures else 0)
+check.finish()

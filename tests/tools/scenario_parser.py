@@ -7,14 +7,10 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools"))
 from crustlab.scenario import Scenario, ScenarioError, parse_duration  # noqa: E402
 
-failures = 0
+sys.path.insert(0, os.path.dirname(__file__))
+from checks import Checks  # noqa: E402
 
-
-def check(cond, what):
-    global failures
-    print(("  ok: " if cond else "  FAILED: ") + what)
-    if not cond:
-        failures += 1
+check = Checks()
 
 
 def error_of(text):
@@ -85,5 +81,4 @@ for text, want in BAD:
     got = error_of(text)
     check(got is not None and got.startswith(want), "%r -> %s" % (want, got))
 
-print("%d passed, %d failed" % (6 + len(BAD) - failures, failures))
-sys.exit(1 if failures else 0)
+check.finish()
