@@ -42,6 +42,18 @@ void report_closed(connection_pointer self, ec reason, bool by_peer) {
   msg.by_peer = by_peer;
   msg.remote = st.remote;
   msg.dir = st.dir;
+  if (st.session) {
+    msg.messages_sent = st.session->messages_sent();
+    msg.messages_received = st.session->messages_received();
+  }
+  msg.bytes_sent = st.bytes_sent;
+  msg.bytes_received = st.bytes_received;
+  auto* peer = msg.authenticated ? &msg.peer : nullptr;
+  CRUST_LOG(st.params.log, debug, peer, "connection",
+            to_string(st.dir) << " link with " << to_string(st.remote) << " closed: "
+                              << to_string(reason) << (by_peer ? " (by peer)" : "") << ", "
+                              << msg.bytes_sent << " bytes sent, " << msg.bytes_received
+                              << " received");
   self->send(st.params.manager, std::move(msg));
 }
 
@@ -238,12 +250,14 @@ connection_actor::behavior_type connection(connection_pointer self, connection_p
       if (!st.session || st.done)
         return;
       st.uncredited += x.chunk.size();
+      st.bytes_received += x.chunk.size();
       st.session->handle_data(x.chunk.data(), x.chunk.size(), self->clock().now());
       pump(self);
     },
     [self](stream_written x) {
       auto& st = self->state;
       st.unflushed -= std::min<size_t>(x.count, st.unflushed);
+      st.bytes_sent += x.count;
       pump(self);
     },
     [self](stream_ended& x) {
@@ -271,6 +285,9 @@ connection_actor::behavior_type connection(connection_pointer self, connection_p
       }
       info.remote = st.remote;
       info.dir = st.dir;
+      info.transport = protocol::tcp;
+      info.bytes_sent = st.bytes_sent;
+      info.bytes_received = st.bytes_received;
       return info;
     },
   };

@@ -3,6 +3,7 @@
 #include "actors/internal_messages.hpp"
 #include "transport/identity.hpp"
 #include "transport/io_runtime.hpp"
+#include "transport/logger.hpp"
 #include "transport/session_config.hpp"
 #include "transport/stream_session.hpp"
 
@@ -23,6 +24,7 @@ struct connection_params {
   std::chrono::milliseconds connect_timeout{5000};
   manager_actor manager;
   routing_actor routing;
+  logger_ptr log;
 };
 
 /// The state of one connection actor: a thin owner of a socket and the
@@ -45,6 +47,8 @@ struct connection_state {
   bool done = false;
   size_t unflushed = 0;            ///< bytes handed to the stream, not yet written
   size_t uncredited = 0;           ///< bytes read but not yet returned as credit
+  uint64_t bytes_sent = 0;         ///< written to the socket
+  uint64_t bytes_received = 0;     ///< read from the socket
   stream_session::time_point tick_at = stream_session::time_point::max();
 
   static inline const char* name = "crust.connection";

@@ -5,6 +5,7 @@
 #include "messages/ec.hpp"
 #include "messages/endpoint.hpp"
 #include "messages/node_role.hpp"
+#include "messages/path_kind.hpp"
 #include "messages/peer_id.hpp"
 
 #include <chrono>
@@ -38,6 +39,7 @@ public:
     node_role role = node_role::node;
     uint16_t listen_port = 0;
     bytes handshake_hash;
+    path_kind path = path_kind::direct;
   };
 
   enum class verdict {

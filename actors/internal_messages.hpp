@@ -141,6 +141,10 @@ struct connection_closed {
   bool by_peer = false;
   endpoint remote;
   direction dir = direction::outbound;
+  uint64_t messages_sent = 0;     ///< totals over the link's life
+  uint64_t messages_received = 0;
+  uint64_t bytes_sent = 0;
+  uint64_t bytes_received = 0;
 };
 
 template <class Inspector>
@@ -152,7 +156,8 @@ typename Inspector::result_type inspect(Inspector& f, handshake_done& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, connection_closed& x) {
   return f(caf::meta::type_name("connection_closed"), x.conn, x.peer, x.authenticated,
-           x.reason, x.by_peer, x.remote, x.dir);
+           x.reason, x.by_peer, x.remote, x.dir, x.messages_sent, x.messages_received,
+           x.bytes_sent, x.bytes_received);
 }
 
 // -- acceptor and manager ------------------------------------------------------

@@ -51,7 +51,7 @@ connection_params params_for(manager_pointer self) {
   auto& st = self->state;
   uint16_t port = st.listening.empty() ? 0 : st.listening.front().port;
   return connection_params{st.runtime, st.id, st.cfg.session(port), st.cfg.connect_timeout,
-                           self, st.routing};
+                           self, st.routing, st.log};
 }
 
 void dial(manager_pointer self, const endpoint& remote, std::optional<peer_id> redial_of) {
@@ -62,6 +62,20 @@ void dial(manager_pointer self, const endpoint& remote, std::optional<peer_id> r
                                        remote, std::shared_ptr<tcp_stream>{});
   st.connections.emplace(conn.id(), manager_state::live_connection{conn, remote, {}});
   st.dialing.emplace(remote, redial_of);
+  ++st.counters.dials;
+  CRUST_LOG(st.log, debug, redial_of ? &*redial_of : nullptr, "manager",
+            (redial_of ? "re-dialling " : "dialling ") << to_string(remote));
+}
+
+/// Tells the routing layer, counts and logs it.
+void raise_alert(manager_pointer self, alert a) {
+  auto& st = self->state;
+  ++st.counters.alerts;
+  bool has_peer = a.peer != peer_id{};
+  CRUST_LOG(st.log, warning, has_peer ? &a.peer : nullptr, "manager",
+            "alert " << to_string(a.kind) << " (" << to_string(a.reason) << ")"
+                     << (a.address.empty() ? "" : " from " + a.address) << ": " << a.detail);
+  self->send(st.routing, std::move(a));
 }
 
 void schedule_redial(manager_pointer self, const peer_id& peer) {
@@ -94,6 +108,7 @@ void apply_closure(manager_pointer self, const peer_id& peer, ec reason,
   auto& st = self->state;
   if (c.report_down) {
     release_held(self, peer, nullptr, ec::not_connected);
+    CRUST_LOG(st.log, info, &peer, "manager", "connection down: " << to_string(reason));
     self->send(st.routing, connection_down{peer, reason});
   }
   if (c.grace_token)
@@ -136,6 +151,53 @@ void stop_listening(manager_pointer self) {
   self->send(st.routing, listening{});
 }
 
+/// Asks every admitted link for its figures and hands them all to `done`
+/// (a link that does not answer within a second is reported with what the
+/// manager knows).
+void collect_peers(manager_pointer self, std::function<void(std::vector<peer_info>)> done) {
+  auto& st = self->state;
+  auto peers = st.table.connected();
+  if (peers.empty()) {
+    done({});
+    return;
+  }
+  auto results = std::make_shared<std::vector<peer_info>>();
+  auto pending = std::make_shared<size_t>(peers.size());
+  auto add = [results, pending, done](peer_info info) {
+    results->push_back(std::move(info));
+    if (--*pending == 0)
+      done(std::move(*results));
+  };
+  for (auto& peer : peers) {
+    auto link = st.table.active(peer);
+    peer_info base;
+    base.peer = peer;
+    base.remote = link->remote;
+    base.dir = link->dir;
+    base.role = link->role;
+    base.path = link->path;
+    base.maintained = st.table.maintained(peer);
+    auto i = st.connections.find(link->id);
+    if (i == st.connections.end()) {
+      add(base);
+      continue;
+    }
+    self->request(i->second.handle, std::chrono::seconds(1), peers_atom::value)
+      .then(
+        [add, base](peer_info info) mutable {
+          base.transport = info.transport;
+          base.messages_sent = info.messages_sent;
+          base.messages_received = info.messages_received;
+          base.bytes_sent = info.bytes_sent;
+          base.bytes_received = info.bytes_received;
+          base.rtt_us = info.rtt_us;
+          base.observed = info.observed;
+          add(base);
+        },
+        [add, base](caf::error&) mutable { add(base); });
+  }
+}
+
 void begin_shutdown(manager_pointer self) {
   auto& st = self->state;
   if (st.shutting_down)
@@ -162,6 +224,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
   st.id = std::move(id);
   st.routing = routing;
   st.table = connection_table{st.id->id()};
+  st.log = std::make_shared<logger>(st.cfg.log, st.id->id(), st.cfg.log_sink);
   // Without a routing layer nobody hears what happens: stop.
   self->monitor(routing);
   self->set_down_handler([self](const caf::down_msg& x) {
@@ -223,7 +286,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
         a.kind = alert_kind::listen_failure;
         a.reason = ec::invalid_argument;
         a.detail = "blacklist entry refused: " + *err;
-        self->send(st.routing, std::move(a));
+        raise_alert(self, std::move(a));
         return;
       }
       // En masse: every live connection the entry matches goes at once,
@@ -248,44 +311,25 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
     [self](stop_listening_atom) { stop_listening(self); },
     [self](shutdown_atom) { begin_shutdown(self); },
     [self](peers_atom) -> caf::result<std::vector<peer_info>> {
-      auto& st = self->state;
       auto rp = self->make_response_promise<std::vector<peer_info>>();
-      auto peers = st.table.connected();
-      auto results = std::make_shared<std::vector<peer_info>>();
-      auto pending = std::make_shared<size_t>(peers.size());
-      if (peers.empty()) {
-        rp.deliver(std::vector<peer_info>{});
-        return rp;
-      }
-      for (auto& peer : peers) {
-        auto link = st.table.active(peer);
-        peer_info base;
-        base.peer = peer;
-        base.remote = link->remote;
-        base.dir = link->dir;
-        base.role = link->role;
-        base.maintained = st.table.maintained(peer);
-        auto done = [rp, results, pending](peer_info info) mutable {
-          results->push_back(std::move(info));
-          if (--*pending == 0)
-            rp.deliver(std::move(*results));
-        };
-        auto i = st.connections.find(link->id);
-        if (i == st.connections.end()) {
-          done(base);
-          continue;
+      collect_peers(self, [rp](std::vector<peer_info> xs) mutable { rp.deliver(std::move(xs)); });
+      return rp;
+    },
+    [self](stats_atom) -> caf::result<node_stats> {
+      auto rp = self->make_response_promise<node_stats>();
+      auto base = self->state.counters;
+      collect_peers(self, [rp, base](std::vector<peer_info> xs) mutable {
+        base.connections = xs.size();
+        for (auto& x : xs) {
+          ++(x.dir == direction::inbound ? base.inbound : base.outbound);
+          base.messages_sent += x.messages_sent;
+          base.messages_received += x.messages_received;
+          base.bytes_sent += x.bytes_sent;
+          base.bytes_received += x.bytes_received;
         }
-        self->request(i->second.handle, std::chrono::seconds(1), peers_atom::value)
-          .then(
-            [done, base](peer_info info) mutable {
-              base.messages_sent = info.messages_sent;
-              base.messages_received = info.messages_received;
-              base.rtt_us = info.rtt_us;
-              base.observed = info.observed;
-              done(base);
-            },
-            [done, base](caf::error&) mutable { done(base); });
-      }
+        base.peers = std::move(xs);
+        rp.deliver(std::move(base));
+      });
       return rp;
     },
     [self](info_atom) {
@@ -312,9 +356,14 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       auto& st = self->state;
       // Cheap rejection before any cryptography.
       if (st.shutting_down || st.blacklist.blocks_address(x.remote.address)) {
+        ++st.counters.refused;
+        CRUST_LOG(st.log, debug, nullptr, "manager",
+                  "refused " << to_string(x.remote)
+                             << (st.shutting_down ? " (shutting down)" : " (blacklisted)"));
         x.stream->close();
         return;
       }
+      ++st.counters.accepted;
       auto conn = self->spawn<caf::linked>(connection, params_for(self), direction::inbound,
                                            x.remote, std::move(x.stream));
       st.connections.emplace(conn.id(), manager_state::live_connection{conn, x.remote, {}});
@@ -331,7 +380,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       a.kind = alert_kind::listen_failure;
       a.reason = ec::address_in_use;
       a.detail = x.what;
-      self->send(st.routing, std::move(a));
+      raise_alert(self, std::move(a));
     },
     // -- from connections -------------------------------------------------------
     [self](handshake_done& x) {
@@ -342,6 +391,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
                                    manager_state::live_connection{x.conn, x.remote, {}})
               .first;
       i->second.peer = x.peer;
+      ++st.counters.handshakes;
       // The dial is done: a new `connect` to this endpoint dials again.
       if (x.dir == direction::outbound)
         st.dialing.erase(x.remote);
@@ -360,8 +410,12 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
         case connection_table::verdict::admit:
           // Up first, then admit: the routing layer hears of the peer before
           // any of its messages.
-          if (adm.report_up)
-            self->send(st.routing, connection_up{x.peer, x.remote, x.dir, protocol::tcp, x.role});
+          if (adm.report_up) {
+            CRUST_LOG(st.log, info, &x.peer, "manager",
+                      "connection up: " << to_string(x.dir) << " tcp " << to_string(x.remote));
+            self->send(st.routing, connection_up{x.peer, x.remote, x.dir, protocol::tcp, x.role,
+                                                 path_kind::direct});
+          }
           self->send(x.conn, admit_atom::value);
           release_held(self, x.peer, &x.conn, ec::none);
           break;
@@ -392,8 +446,19 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
           st.dialing.erase(i);
         }
       }
+      auto& c = st.counters;
+      c.messages_sent += x.messages_sent;
+      c.messages_received += x.messages_received;
+      c.bytes_sent += x.bytes_sent;
+      c.bytes_received += x.bytes_received;
       if (!x.authenticated) {
+        if (x.dir == direction::outbound)
+          ++c.dials_failed;
+        else if (is_handshake_failure(x.reason))
+          ++c.handshakes_failed;
         if (x.dir == direction::outbound && !st.shutting_down) {
+          CRUST_LOG(st.log, info, nullptr, "manager",
+                    "dial " << to_string(x.remote) << " failed: " << to_string(x.reason));
           self->send(st.routing, connect_failed{x.remote, x.reason});
           if (redial_of)
             schedule_redial(self, *redial_of);
@@ -403,9 +468,10 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
           a.reason = x.reason;
           a.address = x.remote.address;
           a.detail = "inbound handshake from " + to_string(x.remote) + " failed";
-          self->send(st.routing, std::move(a));
+          raise_alert(self, std::move(a));
         }
       } else {
+        ++c.connections_closed;
         if (is_protocol_violation(x.reason)) {
           alert a;
           a.kind = alert_kind::protocol_violation;
@@ -413,7 +479,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
           a.address = x.remote.address;
           a.peer = x.peer;
           a.detail = x.by_peer ? "peer reported it" : "peer sent it";
-          self->send(st.routing, std::move(a));
+          raise_alert(self, std::move(a));
         }
         apply_closure(self, x.peer, x.reason, st.table.on_closed(x.peer, x.conn.id(), x.reason));
       }

@@ -46,6 +46,10 @@ struct manager_state {
   size_t held_bytes = 0;
   bool shutting_down = false;
 
+  logger_ptr log;
+  /// Node-level counters; per-link figures of closed links are added here.
+  node_stats counters;
+
   explicit manager_state(caf::local_actor*) : table(peer_id{}) {
   }
 

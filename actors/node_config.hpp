@@ -2,6 +2,7 @@
 
 #include "messages/endpoint.hpp"
 #include "messages/node_role.hpp"
+#include "transport/logger.hpp"
 #include "transport/session_config.hpp"
 
 #include <chrono>
@@ -41,6 +42,10 @@ struct node_config {
 
   // -- runtime ----------------------------------------------------------------
   size_t io_threads = 1; ///< threads running the node's Asio event loop
+
+  // -- logging ----------------------------------------------------------------
+  log_level log = log_level::warning;
+  logger::sink log_sink;  ///< where lines go; empty = stderr
 
   /// The part of this config one stream session needs.
   session_config session(uint16_t listen_port) const {

@@ -10,6 +10,9 @@ using peers_atom = caf::atom_constant<caf::atom("peers")>;
 /// Asks the node for its `node_info`.
 using info_atom = caf::atom_constant<caf::atom("info")>;
 
+/// Asks the node for its `node_stats`: counters and every live connection.
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+
 /// Asks whether a peer is connected (answers bool).
 using is_connected_atom = caf::atom_constant<caf::atom("isconn")>;
 

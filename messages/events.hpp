@@ -7,6 +7,7 @@
 #include "messages/ec.hpp"
 #include "messages/endpoint.hpp"
 #include "messages/node_role.hpp"
+#include "messages/path_kind.hpp"
 #include "messages/peer_id.hpp"
 
 #include <caf/meta/type_name.hpp>
@@ -25,6 +26,7 @@ struct connection_up {
   direction dir = direction::outbound;
   protocol transport = protocol::tcp;
   node_role role = node_role::node;
+  path_kind path = path_kind::direct; ///< how the connection got through
 };
 
 /// A peer is no longer connected, and why.
@@ -85,7 +87,8 @@ struct send_failed {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, connection_up& x) {
-  return f(caf::meta::type_name("connection_up"), x.peer, x.remote, x.dir, x.transport, x.role);
+  return f(caf::meta::type_name("connection_up"), x.peer, x.remote, x.dir, x.transport, x.role,
+           x.path);
 }
 
 template <class Inspector>

@@ -9,6 +9,7 @@ struct endpoint;
 struct connection_info;
 struct peer_info;
 struct node_info;
+struct node_stats;
 struct blacklist_entry;
 
 // To the routing layer.

@@ -38,6 +38,7 @@ using node_actor = caf::typed_actor<
   caf::reacts_to<shutdown_atom>,
   caf::replies_to<peers_atom>::with<std::vector<peer_info>>,
   caf::replies_to<info_atom>::with<node_info>,
+  caf::replies_to<stats_atom>::with<node_stats>,
   caf::replies_to<is_connected_atom, peer_id>::with<bool>,
   caf::replies_to<peer_address_atom, peer_id>::with<endpoint>>;
 

@@ -3,6 +3,7 @@
 #include "messages/direction.hpp"
 #include "messages/endpoint.hpp"
 #include "messages/node_role.hpp"
+#include "messages/path_kind.hpp"
 #include "messages/peer_id.hpp"
 
 #include <caf/meta/type_name.hpp>
@@ -19,17 +20,22 @@ struct peer_info {
   endpoint remote;
   direction dir = direction::outbound;
   node_role role = node_role::node;
+  protocol transport = protocol::tcp;
+  path_kind path = path_kind::direct;
   bool maintained = false;         ///< the routing layer asked to keep it
   uint64_t messages_sent = 0;
   uint64_t messages_received = 0;
+  uint64_t bytes_sent = 0;         ///< on the wire, framing and encryption included
+  uint64_t bytes_received = 0;
   uint64_t rtt_us = 0;             ///< last keepalive round trip; 0 when unknown
   endpoint observed;               ///< where the peer sees us (port 0: it did not say)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_info& x) {
-  return f(caf::meta::type_name("peer_info"), x.peer, x.remote, x.dir, x.role, x.maintained,
-           x.messages_sent, x.messages_received, x.rtt_us, x.observed);
+  return f(caf::meta::type_name("peer_info"), x.peer, x.remote, x.dir, x.role, x.transport,
+           x.path, x.maintained, x.messages_sent, x.messages_received, x.bytes_sent,
+           x.bytes_received, x.rtt_us, x.observed);
 }
 
 /// The node itself, as the `info` request reports it.
@@ -46,6 +52,35 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_info& x) {
   return f(caf::meta::type_name("node_info"), x.id, x.role, x.network, x.listening,
            x.connections, x.protocol_version);
+}
+
+/// Counters of a node since it started, and its live connections: what the
+/// `stats` request reports.
+struct node_stats {
+  uint64_t connections = 0;           ///< peers connected now
+  uint64_t inbound = 0;               ///< ... of which the peer dialled
+  uint64_t outbound = 0;              ///< ... of which we dialled
+  uint64_t dials = 0;                 ///< outbound attempts started
+  uint64_t dials_failed = 0;          ///< ... that ended before authentication
+  uint64_t accepted = 0;              ///< inbound sockets taken on
+  uint64_t refused = 0;               ///< inbound sockets refused before any crypto
+  uint64_t handshakes = 0;            ///< handshakes completed (either direction)
+  uint64_t handshakes_failed = 0;     ///< inbound handshakes that failed
+  uint64_t alerts = 0;                ///< alerts sent to the routing layer
+  uint64_t connections_closed = 0;    ///< authenticated links that ended
+  uint64_t messages_sent = 0;         ///< all links, closed ones included
+  uint64_t messages_received = 0;
+  uint64_t bytes_sent = 0;
+  uint64_t bytes_received = 0;
+  std::vector<peer_info> peers;       ///< one per connected peer
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_stats& x) {
+  return f(caf::meta::type_name("node_stats"), x.connections, x.inbound, x.outbound, x.dials,
+           x.dials_failed, x.accepted, x.refused, x.handshakes, x.handshakes_failed, x.alerts,
+           x.connections_closed, x.messages_sent, x.messages_received, x.bytes_sent,
+           x.bytes_received, x.peers);
 }
 
 } // namespace crust

@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <thread>
 #include <variant>
 
 using namespace crust;
@@ -222,6 +223,74 @@ CAF_TEST(queries answer about peers and the node) {
       [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
 }
 
+namespace {
+
+node_stats stats_of(caf::actor_system& sys, const node_actor& node) {
+  caf::scoped_actor self{sys};
+  node_stats result;
+  self->request(node, 5s, stats_atom::value)
+    .receive([&](node_stats& x) { result = std::move(x); },
+             [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
+  return result;
+}
+
+/// Asks for stats until `ok` holds (write completions reach the counters
+/// asynchronously), at most 50 times 20 ms.
+template <class Predicate>
+node_stats stats_until(caf::actor_system& sys, const node_actor& node, Predicate ok) {
+  auto x = stats_of(sys, node);
+  for (int i = 0; i < 50 && !ok(x); ++i) {
+    std::this_thread::sleep_for(20ms);
+    x = stats_of(sys, node);
+  }
+  return x;
+}
+
+} // namespace
+
+CAF_TEST(stats count messages and bytes each way and keep totals of closed links) {
+  connect_a_to_b();
+  for (int i = 0; i < 10; ++i)
+    caf::anon_send(a.node, crust::send{b.id.id(), bytes(1000, uint8_t(i)), 0});
+  CAF_REQUIRE_EQUAL(b.events->messages(10, 5000ms).size(), 10u);
+  auto sa = stats_until(sys, a.node, [](const node_stats& x) {
+    return !x.peers.empty() && x.peers[0].bytes_sent >= 10000;
+  });
+  auto sb = stats_of(sys, b.node);
+  CAF_CHECK_EQUAL(sa.connections, 1u);
+  CAF_CHECK_EQUAL(sa.outbound, 1u);
+  CAF_CHECK_EQUAL(sb.inbound, 1u);
+  CAF_CHECK_EQUAL(sa.dials, 1u);
+  CAF_CHECK_EQUAL(sb.accepted, 1u);
+  CAF_CHECK_EQUAL(sa.handshakes, 1u);
+  CAF_CHECK_EQUAL(sb.handshakes, 1u);
+  CAF_REQUIRE_EQUAL(sa.peers.size(), 1u);
+  CAF_REQUIRE_EQUAL(sb.peers.size(), 1u);
+  auto& pa = sa.peers[0];
+  auto& pb = sb.peers[0];
+  CAF_CHECK_EQUAL(pa.peer, b.id.id());
+  CAF_CHECK(pa.transport == protocol::tcp);
+  CAF_CHECK(pa.path == path_kind::direct);
+  CAF_CHECK_EQUAL(pa.messages_sent, 10u);
+  CAF_CHECK_EQUAL(pb.messages_received, 10u);
+  // Ciphertext, framing and the handshake included: more than the payload.
+  CAF_CHECK_GREATER(pa.bytes_sent, 10000u);
+  CAF_CHECK_GREATER(pb.bytes_received, 10000u);
+  CAF_CHECK_GREATER(pb.bytes_sent, 0u);
+  CAF_CHECK_EQUAL(sa.bytes_sent, pa.bytes_sent);
+  // After the link is gone its totals stay in the node's counters.
+  caf::anon_send(a.node, drop{b.id.id()});
+  CAF_REQUIRE(a.events->next<connection_down>());
+  CAF_REQUIRE(b.events->next<connection_down>());
+  auto after = stats_until(sys, a.node,
+                           [](const node_stats& x) { return x.connections_closed == 1; });
+  CAF_CHECK_EQUAL(after.connections, 0u);
+  CAF_CHECK_EQUAL(after.connections_closed, 1u);
+  CAF_CHECK_EQUAL(after.messages_sent, 10u);
+  CAF_CHECK_GREATER_OR_EQUAL(after.bytes_sent, pa.bytes_sent);
+  CAF_CHECK(after.peers.empty());
+}
+
 CAF_TEST(dropping a peer closes both ends with the reason) {
   connect_a_to_b();
   caf::anon_send(a.node, drop{b.id.id()});
@@ -273,3 +342,38 @@ CAF_TEST(shutdown tells the other side) {
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
+
+CAF_TEST(log lines name the node and the peer and honour the level) {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto lines = std::make_shared<std::vector<std::string>>();
+  auto mtx = std::make_shared<std::mutex>();
+  node_config with_log;
+  with_log.log = log_level::info;
+  with_log.log_sink = [lines, mtx](log_level, const std::string& line) {
+    std::lock_guard<std::mutex> guard{*mtx};
+    lines->push_back(line);
+  };
+  test_node a, b;
+  a.start(sys, with_log);
+  b.start(sys, node_config{});
+  caf::anon_send(a.node, crust::connect{b.listen_ep});
+  CAF_REQUIRE(a.events->next<connection_up>());
+  caf::anon_send(a.node, drop{b.id.id()});
+  CAF_REQUIRE(a.events->next<connection_down>());
+  a.stop();
+  b.stop();
+  std::lock_guard<std::mutex> guard{*mtx};
+  auto tag = "node=" + short_string(a.id.id()) + " peer=" + short_string(b.id.id());
+  auto has = [&](const std::string& what) {
+    for (auto& line : *lines)
+      if (line.find(tag) != std::string::npos && line.find(what) != std::string::npos)
+        return true;
+    return false;
+  };
+  CAF_CHECK(has("INFO  "));
+  CAF_CHECK(has("connection up: outbound tcp"));
+  CAF_CHECK(has("connection down: dropped"));
+  for (auto& line : *lines)
+    CAF_CHECK(line.find("DEBUG") == std::string::npos); // below the level
+}

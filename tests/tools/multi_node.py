@@ -192,7 +192,60 @@ def case_bad_input(binary, workdir):
     check(r.returncode == 0 and b"protocol version 1" in r.stdout, r.stdout.decode().strip())
 
 
+def case_observability(binary, workdir):
+    with Swarm(binary, workdir, COMMON) as swarm:
+        a = swarm.add("a", args=["--log-level=info"])
+        b = swarm.add("b")
+        connected_pair(a, b)
+        step("a sends b 20 messages of 1000 bytes; stats count them each way")
+        a.send(b, "x" * 1000, count=20)
+        b.wait_count("message", 20, peer=a.peer)
+        sa = sb = None
+        for _ in range(50):  # write completions reach the counters asynchronously
+            sa = a.request({"cmd": "stats"}, "stats")
+            if sa["peers"] and sa["peers"][0]["bytes_sent"] > 20000:
+                break
+            time.sleep(0.02)
+        sb = b.request({"cmd": "stats"}, "stats")
+        check(sa["connections"] == 1 and sa["outbound"] == 1 and sb["inbound"] == 1,
+              "connection counts: a %d out, b %d in" % (sa["outbound"], sb["inbound"]))
+        check(sa["handshakes"] == 1 and sb["handshakes"] == 1 and sa["dials"] == 1,
+              "handshakes and dials counted")
+        pa, pb = sa["peers"][0], sb["peers"][0]
+        check(pa["transport"] == "tcp" and pa["path"] == "direct", "transport tcp, path direct")
+        check(pa["messages_sent"] >= 20 and pb["messages_received"] >= 20,
+              "messages: a sent %d, b received %d" % (pa["messages_sent"], pb["messages_received"]))
+        check(pa["bytes_sent"] > 20000 and pb["bytes_received"] > 20000,
+              "bytes on the wire: a sent %d, b received %d" % (pa["bytes_sent"], pb["bytes_received"]))
+        step("after a drop the node keeps the totals")
+        a.command({"cmd": "drop", "peer": b.peer})
+        a.wait_for("connection_down", peer=b.peer)
+        for _ in range(50):
+            after = a.request({"cmd": "stats"}, "stats")
+            if after["connections_closed"] == 1:
+                break
+            time.sleep(0.02)
+        check(after["connections"] == 0 and after["connections_closed"] == 1
+              and after["bytes_sent"] >= pa["bytes_sent"], "totals kept: %d bytes sent"
+              % after["bytes_sent"])
+        a.quit()
+        with open(a.err_path) as f:
+            log = f.read()
+        tag = "node=%s peer=%s" % (a.peer[:8], b.peer[:8])
+        check(any(tag in line and "connection up" in line for line in log.splitlines()),
+              "a's log names both ends: %s" % tag)
+        check(any(tag in line and "connection down: dropped" in line for line in log.splitlines()),
+              "a's log reports the drop")
+        with open(b.err_path) as f:
+            check("INFO" not in f.read(), "b logs nothing at the default level (warning)")
+    r = __import__("subprocess").run([binary, "--log-level=loud"], capture_output=True,
+                                     timeout=20, stdin=__import__("subprocess").DEVNULL)
+    check(r.returncode == 2 and b"log-level" in r.stderr, "bad log level: %s"
+          % r.stderr.decode().strip())
+
+
 CASES = {
+    "observability": case_observability,
     "three_nodes": case_three_nodes,
     "simultaneous_dial": case_simultaneous_dial,
     "maintain_redial": case_maintain_redial,

@@ -143,6 +143,8 @@ std::variant<command, std::string> parse_command(const std::string& line) {
     result.body = peers_request{};
   else if (cmd == "info")
     result.body = info_request{};
+  else if (cmd == "stats")
+    result.body = stats_request{};
   else if (cmd == "listen")
     result.body = listen_request{};
   else if (cmd == "unlisten")
@@ -151,7 +153,7 @@ std::variant<command, std::string> parse_command(const std::string& line) {
     result.body = quit_request{};
   else
     return "unknown command \"" + cmd
-           + "\" (connect, send, maintain, drop, blacklist, peers, info, listen, unlisten, quit)";
+           + "\" (connect, send, maintain, drop, blacklist, peers, info, stats, listen, unlisten, quit)";
   return result;
 }
 
@@ -181,7 +183,8 @@ void put_payload(json& j, const bytes& payload) {
 json to_json(const connection_up& x) {
   return {{"event", "connection_up"},     {"peer", to_string(x.peer)},
           {"endpoint", to_string(x.remote)}, {"direction", to_string(x.dir)},
-          {"transport", to_string(x.transport)}, {"role", to_string(x.role)}};
+          {"transport", to_string(x.transport)}, {"role", to_string(x.role)},
+          {"path", to_string(x.path)}};
 }
 
 json to_json(const connection_down& x) {
@@ -222,19 +225,51 @@ json to_json(const send_failed& x) {
           {"reason", to_string(x.reason)}, {"size", x.payload.size()}};
 }
 
-json to_json(const std::vector<peer_info>& xs) {
+namespace {
+
+json peer_array(const std::vector<peer_info>& xs) {
   json peers = json::array();
   for (auto& x : xs)
     peers.push_back({{"peer", to_string(x.peer)},
                      {"endpoint", to_string(x.remote)},
                      {"direction", to_string(x.dir)},
                      {"role", to_string(x.role)},
+                     {"transport", to_string(x.transport)},
+                     {"path", to_string(x.path)},
                      {"maintained", x.maintained},
                      {"messages_sent", x.messages_sent},
                      {"messages_received", x.messages_received},
+                     {"bytes_sent", x.bytes_sent},
+                     {"bytes_received", x.bytes_received},
                      {"rtt_us", x.rtt_us},
                      {"observed", x.observed.port == 0 ? std::string() : to_string(x.observed)}});
-  return {{"event", "peers"}, {"peers", peers}};
+  return peers;
+}
+
+} // namespace
+
+json to_json(const std::vector<peer_info>& xs) {
+  return {{"event", "peers"}, {"peers", peer_array(xs)}};
+}
+
+json to_json(const node_stats& x) {
+  return {{"event", "stats"},
+          {"connections", x.connections},
+          {"inbound", x.inbound},
+          {"outbound", x.outbound},
+          {"dials", x.dials},
+          {"dials_failed", x.dials_failed},
+          {"accepted", x.accepted},
+          {"refused", x.refused},
+          {"handshakes", x.handshakes},
+          {"handshakes_failed", x.handshakes_failed},
+          {"alerts", x.alerts},
+          {"connections_closed", x.connections_closed},
+          {"messages_sent", x.messages_sent},
+          {"messages_received", x.messages_received},
+          {"bytes_sent", x.bytes_sent},
+          {"bytes_received", x.bytes_received},
+          {"peers", peer_array(x.peers)}};
 }
 
 json to_json(const node_info& x) {

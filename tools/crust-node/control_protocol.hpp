@@ -26,12 +26,13 @@ struct send_request {
 
 struct peers_request {};
 struct info_request {};
+struct stats_request {};
 struct listen_request {};
 struct unlisten_request {};
 struct quit_request {};
 
 using command_body = std::variant<crust::connect, send_request, crust::maintain, crust::drop,
-                                  crust::blacklist, peers_request, info_request,
+                                  crust::blacklist, peers_request, info_request, stats_request,
                                   listen_request, unlisten_request, quit_request>;
 
 struct command {
@@ -56,6 +57,7 @@ nlohmann::json to_json(const connect_failed& x);
 nlohmann::json to_json(const send_failed& x);
 nlohmann::json to_json(const std::vector<peer_info>& x);
 nlohmann::json to_json(const node_info& x);
+nlohmann::json to_json(const node_stats& x);
 nlohmann::json error_event(const std::string& what);
 
 /// Payload as "data" (printable ASCII) or "hex" (anything else).

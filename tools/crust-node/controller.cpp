@@ -60,6 +60,15 @@ struct dispatcher {
               emit(s, control::error_event("info: " + s->system().render(err)), i);
             });
   }
+  void operator()(control::stats_request&) {
+    auto s = self;
+    auto i = id;
+    self->request(self->state.node, std::chrono::seconds(5), stats_atom::value)
+      .then([s, i](const node_stats& x) { emit(s, control::to_json(x), i); },
+            [s, i](caf::error& err) {
+              emit(s, control::error_event("stats: " + s->system().render(err)), i);
+            });
+  }
   void operator()(control::listen_request&) {
     self->send(self->state.node, start_listening_atom::value);
   }

@@ -51,6 +51,7 @@ node_options::node_options() {
     .add(redial_min, "redial-min", "first re-dial delay for a maintained peer")
     .add(redial_max, "redial-max", "longest re-dial delay for a maintained peer")
     .add(io_threads, "io-threads", "threads running the socket event loop")
+    .add(log_level, "log-level", "off, error, warning, info, debug or trace (lines go to stderr)")
     .add(control, "control", "'stdio' (JSON lines on stdin/stdout) or 'none'")
     .add(version, "version", "print the version and protocol version, then exit");
 }
@@ -117,6 +118,11 @@ std::variant<node_config, std::vector<std::string>> node_options::to_node_config
   cfg.redial_max = duration(redial_max, "redial-max");
   if (cfg.keepalive_interval >= cfg.peer_timeout)
     problems.push_back("keepalive-interval: must be shorter than peer-timeout");
+  if (auto lvl = parse_log_level(log_level))
+    cfg.log = *lvl;
+  else
+    problems.push_back("log-level: must be off, error, warning, info, debug or trace, not '"
+                       + log_level + "'");
   if (control != "stdio" && control != "none")
     problems.push_back("control: must be 'stdio' or 'none'");
   if (!problems.empty())

@@ -39,6 +39,7 @@ public:
   caf::timespan redial_min{std::chrono::milliseconds(500)};
   caf::timespan redial_max{std::chrono::seconds(30)};
   int64_t io_threads = 1;
+  std::string log_level = "warning";
   std::string control = "stdio";
   bool version = false;
 
