@@ -108,6 +108,11 @@ bool drain_events(connection_pointer self) {
     } else if (auto m = std::get_if<session_message>(&*ev)) {
       if (!st.rejected)
         self->send(st.params.routing, message{session.remote(), std::move(m->payload)});
+    } else if (auto s = std::get_if<session_service>(&*ev)) {
+      if (!st.rejected)
+        self->send(st.params.manager, service_in{session.remote(),
+                                                 static_cast<service_id>(s->service),
+                                                 std::move(s->body)});
     } else {
       auto& closed = std::get<session_closed>(*ev);
       finish(self, closed.reason, closed.by_peer);
@@ -203,6 +208,21 @@ connection_actor::behavior_type connection(connection_pointer self, connection_p
       }
       // Flush once the messages already in the mailbox are queued too, so a
       // burst of small messages shares frames.
+      if (!st.flush_pending) {
+        st.flush_pending = true;
+        self->send(self, flush_atom::value);
+      }
+    },
+    [self](service_out& x) {
+      auto& st = self->state;
+      if (!st.session || st.done || !st.admitted)
+        return; // best effort: discovery does not depend on any one message
+      auto err = st.session->send_service(static_cast<uint8_t>(x.service), std::move(x.body));
+      if (err != ec::none) {
+        CRUST_LOG(st.params.log, debug, &x.peer, "connection",
+                  "service message not sent: " << to_string(err));
+        return;
+      }
       if (!st.flush_pending) {
         st.flush_pending = true;
         self->send(self, flush_atom::value);

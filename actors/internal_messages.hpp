@@ -104,6 +104,7 @@ using connection_actor = caf::typed_actor<
   caf::reacts_to<stream_written>,
   caf::reacts_to<stream_ended>,
   caf::reacts_to<stop_atom>,
+  caf::reacts_to<service_out>,
   caf::replies_to<peers_atom>::with<peer_info>>;
 
 /// A connection finished its handshake; the manager answers with `admit` or
@@ -173,6 +174,8 @@ using manager_actor = node_actor::extend<
   caf::reacts_to<handshake_done>,
   caf::reacts_to<connection_closing>,
   caf::reacts_to<connection_closed>,
+  caf::reacts_to<service_in>,
+  caf::reacts_to<service_out>,
   caf::reacts_to<redial_atom, peer_id>,
   caf::reacts_to<grace_atom, peer_id, uint64_t>,
   caf::reacts_to<stop_atom>>;

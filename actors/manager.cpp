@@ -3,6 +3,9 @@
 #include "actors/acceptor.hpp"
 #include "actors/connection.hpp"
 #include "actors/error.hpp"
+#include "discovery/beacon.hpp"
+#include "discovery/bootstrap_store.hpp"
+#include "discovery/gossip.hpp"
 #include "transport/handshake_payload.hpp"
 #include "transport/tcp_stream.hpp"
 
@@ -103,12 +106,44 @@ void release_held(manager_pointer self, const peer_id& peer,
   st.held.erase(i);
 }
 
+/// Discovery hears of every link that comes and goes.
+template <class Event>
+void tell_discovery(manager_pointer self, const Event& x) {
+  auto& st = self->state;
+  if (st.store)
+    self->send(st.store, x);
+  if (st.gossiper)
+    self->send(st.gossiper, x);
+}
+
+void start_discovery(manager_pointer self) {
+  auto& st = self->state;
+  auto dcfg = st.cfg.discovery;
+  for (auto& c : st.cfg.contacts)
+    dcfg.fallback_contacts.push_back(c);
+  // A client never listens: it is nobody's bootstrap contact and announces nothing.
+  if (st.cfg.role == node_role::client) {
+    dcfg.serve_bootstrap_list = false;
+    dcfg.beacon = beacon_mode::off;
+  }
+  discovery_host_actor host = self;
+  st.store = self->spawn<caf::linked>(bootstrap_store, dcfg, st.cfg.network, st.id->id(), host,
+                                      st.routing, st.log);
+  if (dcfg.gossip)
+    st.gossiper = self->spawn<caf::linked>(gossip, dcfg, st.cfg.network, st.id, host, st.store,
+                                           st.routing, st.log);
+  if (dcfg.beacon != beacon_mode::off)
+    st.beacon = self->spawn<caf::linked>(beacon, st.runtime, dcfg, st.cfg.network, st.id,
+                                         st.store, st.routing, st.log);
+}
+
 void apply_closure(manager_pointer self, const peer_id& peer, ec reason,
                    const connection_table::closure& c) {
   auto& st = self->state;
   if (c.report_down) {
     release_held(self, peer, nullptr, ec::not_connected);
     CRUST_LOG(st.log, info, &peer, "manager", "connection down: " << to_string(reason));
+    tell_discovery(self, connection_down{peer, reason});
     self->send(st.routing, connection_down{peer, reason});
   }
   if (c.grace_token)
@@ -148,6 +183,10 @@ void stop_listening(manager_pointer self) {
   self->send_exit(st.acceptor, caf::exit_reason::user_shutdown);
   st.acceptor = nullptr;
   st.listening.clear();
+  if (st.gossiper)
+    self->send(st.gossiper, listening{});
+  if (st.beacon)
+    self->send(st.beacon, listening{});
   self->send(st.routing, listening{});
 }
 
@@ -231,10 +270,9 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
     if (x.source == self->state.routing.address())
       begin_shutdown(self);
   });
+  start_discovery(self);
   if (st.cfg.listen)
     start_listening(self);
-  for (auto& contact : st.cfg.contacts)
-    dial(self, contact, std::nullopt);
   return {
     // -- commands from the routing layer --------------------------------------
     [self](connect& x) {
@@ -371,6 +409,10 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
     [self](listening& x) {
       auto& st = self->state;
       st.listening = x.endpoints;
+      if (st.gossiper)
+        self->send(st.gossiper, x);
+      if (st.beacon)
+        self->send(st.beacon, x);
       self->send(st.routing, std::move(x));
     },
     [self](listen_failed& x) {
@@ -413,8 +455,9 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
           if (adm.report_up) {
             CRUST_LOG(st.log, info, &x.peer, "manager",
                       "connection up: " << to_string(x.dir) << " tcp " << to_string(x.remote));
-            self->send(st.routing, connection_up{x.peer, x.remote, x.dir, protocol::tcp, x.role,
-                                                 path_kind::direct});
+            connection_up up{x.peer, x.remote, x.dir, protocol::tcp, x.role, path_kind::direct};
+            tell_discovery(self, up);
+            self->send(st.routing, std::move(up));
           }
           self->send(x.conn, admit_atom::value);
           release_held(self, x.peer, &x.conn, ec::none);
@@ -459,6 +502,8 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
         if (x.dir == direction::outbound && !st.shutting_down) {
           CRUST_LOG(st.log, info, nullptr, "manager",
                     "dial " << to_string(x.remote) << " failed: " << to_string(x.reason));
+          if (st.store)
+            self->send(st.store, connect_failed{x.remote, x.reason});
           self->send(st.routing, connect_failed{x.remote, x.reason});
           if (redial_of)
             schedule_redial(self, *redial_of);
@@ -498,6 +543,38 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
                     self->state.table.on_grace_expired(peer, token));
     },
     [self](stop_atom) { self->quit(); },
+    // -- discovery ----------------------------------------------------------------
+    [self](service_in& x) {
+      auto& st = self->state;
+      switch (x.service) {
+        case service_id::bootstrap_request:
+        case service_id::bootstrap_response:
+          if (st.store)
+            self->send(st.store, std::move(x));
+          break;
+        case service_id::gossip:
+          if (st.gossiper)
+            self->send(st.gossiper, std::move(x));
+          break;
+        default:
+          break; // a later version's service: ignored
+      }
+    },
+    [self](service_out& x) {
+      auto& st = self->state;
+      auto link = st.table.active(x.peer);
+      if (!link)
+        return;
+      if (auto i = st.connections.find(link->id); i != st.connections.end())
+        self->send(i->second.handle, std::move(x));
+    },
+    [self](bootstrap_list_atom) -> caf::result<std::vector<bootstrap_entry>> {
+      auto rp = self->make_response_promise<std::vector<bootstrap_entry>>();
+      self->request(self->state.store, std::chrono::seconds(5), bootstrap_list_atom::value)
+        .then([rp](std::vector<bootstrap_entry>& xs) mutable { rp.deliver(std::move(xs)); },
+              [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
+    },
   };
 }
 

@@ -47,6 +47,11 @@ struct manager_state {
   bool shutting_down = false;
 
   logger_ptr log;
+
+  // Discovery (discovery/): linked helpers, told what happens to links.
+  bootstrap_store_actor store;
+  gossip_actor gossiper;   ///< null when gossip is off
+  beacon_actor beacon;     ///< null when the beacon is off
   /// Node-level counters; per-link figures of closed links are added here.
   node_stats counters;
 

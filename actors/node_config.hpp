@@ -1,5 +1,6 @@
 #pragma once
 
+#include "discovery/discovery_config.hpp"
 #include "messages/endpoint.hpp"
 #include "messages/node_role.hpp"
 #include "transport/logger.hpp"
@@ -27,7 +28,9 @@ struct node_config {
   bool port_fallback = true;         ///< if tcp_port is taken, take a random one
 
   // -- connections ------------------------------------------------------------
-  std::vector<endpoint> contacts;    ///< dialled at start
+  /// Fallback contacts: dialled at start when the bootstrap cache yields
+  /// too few connections (see `discovery`).
+  std::vector<endpoint> contacts;
   size_t max_message_size = 2 * 1024 * 1024;
   size_t send_queue_limit = 16 * 1024 * 1024; ///< per connection, bytes
   std::chrono::milliseconds connect_timeout{5000};
@@ -42,6 +45,9 @@ struct node_config {
 
   // -- runtime ----------------------------------------------------------------
   size_t io_threads = 1; ///< threads running the node's Asio event loop
+
+  // -- discovery: bootstrap cache, LAN beacon, gossip -------------------------
+  discovery_config discovery;
 
   // -- logging ----------------------------------------------------------------
   log_level log = log_level::warning;

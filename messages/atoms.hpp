@@ -13,6 +13,9 @@ using info_atom = caf::atom_constant<caf::atom("info")>;
 /// Asks the node for its `node_stats`: counters and every live connection.
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 
+/// Asks the bootstrap store (or a node) for its bootstrap list.
+using bootstrap_list_atom = caf::atom_constant<caf::atom("bslist")>;
+
 /// Asks whether a peer is connected (answers bool).
 using is_connected_atom = caf::atom_constant<caf::atom("isconn")>;
 

@@ -40,12 +40,18 @@ enum class ec : uint8_t {
   invalid_argument = 41,      ///< a malformed endpoint, peer id or option
   too_many_connections = 42,  ///< the connection limit is reached
   not_listening = 43,         ///< stop_listening while no acceptor runs
+  unsupported = 44,           ///< the peer does not support what was asked
+  bad_record = 45,            ///< a discovery record or list failed validation
+  corrupt_file = 46,          ///< a file on disk is not what it should be
 };
 
 /// The name of `x`, e.g. "peer_timeout".
 inline std::string to_string(ec x) {
   switch (x) {
     case ec::none: return "none";
+    case ec::unsupported: return "unsupported";
+    case ec::bad_record: return "bad_record";
+    case ec::corrupt_file: return "corrupt_file";
     case ec::frame_too_large: return "frame_too_large";
     case ec::message_too_large: return "message_too_large";
     case ec::malformed_frame: return "malformed_frame";

@@ -51,6 +51,8 @@ enum class alert_kind : uint8_t {
   handshake_failure = 0, ///< a peer failed the handshake (bad identity, tampering)
   protocol_violation = 1, ///< malformed or oversized frames from an authenticated peer
   listen_failure = 2,     ///< the acceptor could not listen or accept
+  bad_cache_file = 3,     ///< the bootstrap cache file was corrupt or foreign (set aside)
+  discovery_abuse = 4,    ///< forged or malformed records, or a beacon/gossip flood
 };
 
 inline std::string to_string(alert_kind x) {
@@ -58,6 +60,8 @@ inline std::string to_string(alert_kind x) {
     case alert_kind::handshake_failure: return "handshake_failure";
     case alert_kind::protocol_violation: return "protocol_violation";
     case alert_kind::listen_failure: return "listen_failure";
+    case alert_kind::bad_cache_file: return "bad_cache_file";
+    case alert_kind::discovery_abuse: return "discovery_abuse";
   }
   return "unknown";
 }

@@ -11,6 +11,12 @@ struct peer_info;
 struct node_info;
 struct node_stats;
 struct blacklist_entry;
+struct bootstrap_entry;
+struct peer_record;
+struct service_in;
+struct service_out;
+struct peer_discovered;
+struct bootstrap_status;
 
 // To the routing layer.
 struct connection_up;

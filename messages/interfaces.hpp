@@ -4,8 +4,11 @@
 // the receiver does not handle is a compile error.
 
 #include "messages/atoms.hpp"
+#include "messages/bootstrap_entry.hpp"
 #include "messages/commands.hpp"
+#include "messages/discovery_events.hpp"
 #include "messages/events.hpp"
+#include "messages/service.hpp"
 #include "messages/peer_info.hpp"
 
 #include <caf/replies_to.hpp>
@@ -24,7 +27,9 @@ using routing_actor = caf::typed_actor<
   caf::reacts_to<listening>,
   caf::reacts_to<alert>,
   caf::reacts_to<connect_failed>,
-  caf::reacts_to<send_failed>>;
+  caf::reacts_to<send_failed>,
+  caf::reacts_to<peer_discovered>,
+  caf::reacts_to<bootstrap_status>>;
 
 /// A node: what the routing layer may ask of it.
 using node_actor = caf::typed_actor<
@@ -39,7 +44,34 @@ using node_actor = caf::typed_actor<
   caf::replies_to<peers_atom>::with<std::vector<peer_info>>,
   caf::replies_to<info_atom>::with<node_info>,
   caf::replies_to<stats_atom>::with<node_stats>,
+  caf::replies_to<bootstrap_list_atom>::with<std::vector<bootstrap_entry>>,
   caf::replies_to<is_connected_atom, peer_id>::with<bool>,
   caf::replies_to<peer_address_atom, peer_id>::with<endpoint>>;
+
+// -- discovery actors (discovery/), as the node's manager sees them ------------
+
+/// The bootstrap store: the cache file, bootstrapping, serving our list.
+using bootstrap_store_actor = caf::typed_actor<
+  caf::reacts_to<connection_up>,
+  caf::reacts_to<connection_down>,
+  caf::reacts_to<connect_failed>,
+  caf::reacts_to<service_in>,
+  caf::reacts_to<peer_discovered>,
+  caf::replies_to<bootstrap_list_atom>::with<std::vector<bootstrap_entry>>>;
+
+/// The LAN beacon: announces our listening endpoints, hears others'.
+using beacon_actor = caf::typed_actor<caf::reacts_to<listening>>;
+
+/// Gossip: exchanges signed peer records with connected peers.
+using gossip_actor = caf::typed_actor<
+  caf::reacts_to<connection_up>,
+  caf::reacts_to<connection_down>,
+  caf::reacts_to<service_in>,
+  caf::reacts_to<listening>>;
+
+/// What discovery may ask of the node: dial, and talk to connected peers.
+using discovery_host_actor = caf::typed_actor<
+  caf::reacts_to<connect>,
+  caf::reacts_to<service_out>>;
 
 } // namespace crust

@@ -16,7 +16,11 @@ enum class item_kind : uint8_t {
   ping = 0x10,      ///< keepalive; the peer answers with pong, echoing the body
   pong = 0x11,
   close = 0x20,     ///< graceful close; body: one byte, the reason (an `ec`)
+  service = 0x30,   ///< a crust service message (bootstrap list, gossip); channel: the service
 };
+
+/// Largest body of a service item: always fits one frame beside others.
+constexpr size_t max_service_body = 16384;
 
 /// Item header: kind (u8), channel (u8, the send priority 0..3), length (u16 BE).
 constexpr size_t item_header_size = 4;
@@ -64,6 +68,10 @@ inline ec read_item(const uint8_t*& pos, const uint8_t* end, item_view& out) {
       break;
     case item_kind::close:
       if (len != 1)
+        return ec::malformed_frame;
+      break;
+    case item_kind::service:
+      if (len > max_service_body)
         return ec::malformed_frame;
       break;
     default:

@@ -84,6 +84,7 @@ handshake_payload make_payload(const identity& self, const noise::public_key& st
   x.signature = self.sign(msg.data(), msg.size());
   x.listen_port = listen_port;
   x.observed = std::move(observed);
+  x.features = feature_services;
   return x;
 }
 

@@ -41,13 +41,16 @@ struct handshake_payload {
   identity::signature signature{}; ///< over `static_key_binding(noise static key)`
   uint16_t listen_port = 0;        ///< our TCP listening port; 0 when not listening
   std::optional<endpoint> observed; ///< where we see the peer connecting from (TCP)
-  uint32_t features = 0;           ///< feature bits; none are defined in version 1
+  uint32_t features = 0;           ///< feature bits (feature_services, ...)
 };
 
 /// The byte string a node signs to bind its identity to its Noise static key.
 bytes static_key_binding(const noise::public_key& static_key);
 
 /// Our payload: identity key and its signature over our Noise static key.
+/// Feature bit: the node understands service items (bootstrap lists, gossip).
+constexpr uint32_t feature_services = 1;
+
 handshake_payload make_payload(const identity& self, const noise::public_key& static_key,
                                node_role role, uint16_t listen_port,
                                std::optional<endpoint> observed = std::nullopt);

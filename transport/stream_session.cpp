@@ -13,6 +13,9 @@ namespace {
 /// that never reads cannot grow our memory.
 constexpr size_t max_pending_pongs = 16;
 
+/// Service message bytes queued, at most.
+constexpr size_t max_service_queue = 256 * 1024;
+
 /// Do not start a fragment in a frame with less room than this: a new frame
 /// serves it better than a sliver.
 constexpr size_t min_fragment = 512;
@@ -115,6 +118,20 @@ void stream_session::handle_timeout(time_point now) {
   }
   if (now - last_sent_ >= cfg_.keepalive_interval)
     ping_due_ = true;
+}
+
+ec stream_session::send_service(uint8_t service, bytes body) {
+  if (!accepting())
+    return ec::not_connected;
+  if ((remote_.features & feature_services) == 0)
+    return ec::unsupported;
+  if (body.size() > max_service_body)
+    return ec::message_too_large;
+  if (service_bytes_ + body.size() > max_service_queue)
+    return ec::send_queue_full;
+  service_bytes_ += body.size();
+  services_.push_back(session_service{service, std::move(body)});
+  return ec::none;
 }
 
 ec stream_session::send(bytes& payload, uint8_t priority) {
@@ -248,6 +265,9 @@ void stream_session::handle_transport_frame(uint8_t* body, size_t len, time_poin
           ++messages_received_;
         break;
       }
+      case item_kind::service:
+        events_.emplace_back(session_service{item.channel, bytes(item.body, item.body + item.len)});
+        break;
       case item_kind::ping:
         if (pongs_.size() < max_pending_pongs) {
           std::array<uint8_t, 8> token;
@@ -306,6 +326,8 @@ void stream_session::finish(ec reason, bool by_peer) {
     q.clear();
   queued_bytes_ = 0;
   pongs_.clear();
+  services_.clear();
+  service_bytes_ = 0;
   ping_due_ = false;
   events_.emplace_back(session_closed{reason, by_peer});
 }
@@ -320,7 +342,7 @@ bool stream_session::has_data() const {
 }
 
 bool stream_session::has_control() const {
-  return ping_due_ || !pongs_.empty();
+  return ping_due_ || !pongs_.empty() || !services_.empty();
 }
 
 bool stream_session::wants_transmit() const {
@@ -349,6 +371,15 @@ void stream_session::build_frame(bytes& out, time_point now) {
               static_cast<uint64_t>(now.time_since_epoch().count()));
     used += item_header_size + 8;
     ping_due_ = false;
+  }
+  while (!services_.empty() && room() >= item_header_size + services_.front().body.size()) {
+    auto& x = services_.front();
+    write_item_header(plain + used, item_kind::service, x.service, x.body.size());
+    if (!x.body.empty())
+      std::memcpy(plain + used + item_header_size, x.body.data(), x.body.size());
+    used += item_header_size + x.body.size();
+    service_bytes_ -= x.body.size();
+    services_.pop_front();
   }
   for (uint8_t prio = 0; prio < priority_levels; ++prio) {
     auto& q = queues_[prio];

@@ -35,7 +35,15 @@ struct session_closed {
   bool by_peer; ///< the peer closed it (or the stream ended), rather than us
 };
 
-using session_event = std::variant<session_established, session_message, session_closed>;
+/// A service message (crust's own: bootstrap lists, gossip), not for the
+/// routing layer.
+struct session_service {
+  uint8_t service;
+  bytes body;
+};
+
+using session_event =
+  std::variant<session_established, session_message, session_closed, session_service>;
 
 /// One encrypted, authenticated stream connection, sans-I/O: fed the bytes a
 /// socket read and the current time; answers with bytes to write, events and
@@ -73,6 +81,12 @@ public:
   /// (nothing queued; the caller keeps the payload) or `not_connected`.
   ec send(bytes& payload, uint8_t priority);
 
+  /// Queues a service message (body at most `max_service_body`). Fails with
+  /// `not_connected`, `message_too_large`, `send_queue_full` or
+  /// `unsupported` (the peer did not announce `feature_services`). Service
+  /// messages go before data, after keepalives.
+  ec send_service(uint8_t service, bytes body);
+
   /// Closes gracefully: queued messages go out first, then a CLOSE frame with
   /// `reason`; the session ends when the peer's CLOSE arrives. During the
   /// handshake it closes at once.
@@ -106,6 +120,7 @@ public:
   const peer_id& remote() const { return remote_.identity_key; }
   node_role remote_role() const { return remote_.role; }
   uint16_t remote_listen_port() const { return remote_.listen_port; }
+  uint32_t remote_features() const { return remote_.features; }
   /// Where the peer says it sees us connecting from (our address as seen
   /// from outside: behind a NAT, the router's), if it told us.
   const std::optional<endpoint>& observed_by_peer() const { return remote_.observed; }
@@ -149,6 +164,8 @@ private:
   std::array<std::deque<outgoing>, priority_levels> queues_;
   std::array<bytes, priority_levels> reassembly_;
   std::deque<std::array<uint8_t, 8>> pongs_; ///< ping bodies to echo (bounded)
+  std::deque<session_service> services_;   ///< service messages to send
+  size_t service_bytes_ = 0;
   bool ping_due_ = false;
   std::optional<ec> closing_;              ///< close() called; CLOSE after the queues
   std::optional<ec> peer_closed_;          ///< the peer's CLOSE arrived first (its reason)

@@ -36,6 +36,8 @@ routing_actor::behavior_type recorder(routing_actor::pointer, log_ptr log, peer_
       log->push_back("send_failed " + to_string(x.reason) + " "
                      + std::string(x.payload.begin(), x.payload.end()));
     },
+    [](peer_discovered&) {},
+    [](bootstrap_status&) {},
   };
 }
 
@@ -54,6 +56,7 @@ connection_actor::behavior_type fake_connection(connection_actor::pointer, log_p
     [](stream_ended&) {},
     [](stop_atom) {},
     [](peers_atom) { return peer_info{}; },
+    [](service_out&) {}, // bootstrap-list requests and gossip: not what this test is about
   };
 }
 
@@ -74,6 +77,13 @@ struct fixture : test_coordinator_fixture<> {
     c3 = sys.spawn(fake_connection, log, "c3");
     sched.run();
     log->clear();
+  }
+
+  ~fixture() {
+    // The manager and its discovery helpers hold each other: stop it
+    // explicitly, as a node's owner does.
+    self->send_exit(mgr, caf::exit_reason::user_shutdown);
+    sched.run();
   }
 
   void handshake(const connection_actor& c, const peer_id& peer, direction dir,

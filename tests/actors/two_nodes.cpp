@@ -25,7 +25,7 @@ using namespace std::chrono_literals;
 namespace {
 
 using event = std::variant<connection_up, connection_down, message, listening, alert,
-                           connect_failed, send_failed>;
+                           connect_failed, send_failed, peer_discovered, bootstrap_status>;
 
 /// Events from a routing actor, waited for by the test thread.
 class event_queue {
@@ -87,6 +87,8 @@ routing_actor::behavior_type queue_routing(routing_actor::pointer,
     [q](alert& x) { q->push(std::move(x)); },
     [q](connect_failed& x) { q->push(std::move(x)); },
     [q](send_failed& x) { q->push(std::move(x)); },
+    [q](peer_discovered& x) { q->push(std::move(x)); },
+    [q](bootstrap_status& x) { q->push(std::move(x)); },
   };
 }
 

@@ -35,6 +35,8 @@ crust::routing_actor::behavior_type routing(crust::routing_actor::pointer,
     [](crust::alert&) {},
     [](crust::connect_failed&) {},
     [](crust::send_failed&) {},
+    [](crust::peer_discovered&) {},
+    [](crust::bootstrap_status&) {},
   };
 }
 

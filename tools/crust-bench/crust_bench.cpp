@@ -76,6 +76,8 @@ crust::routing_actor::behavior_type probe(crust::routing_actor::pointer self,
     [](crust::alert&) {},
     [](crust::connect_failed&) {},
     [](crust::send_failed&) {},
+    [](crust::peer_discovered&) {},
+    [](crust::bootstrap_status&) {},
   };
 }
 

@@ -145,6 +145,8 @@ std::variant<command, std::string> parse_command(const std::string& line) {
     result.body = info_request{};
   else if (cmd == "stats")
     result.body = stats_request{};
+  else if (cmd == "bootstrap")
+    result.body = bootstrap_request{};
   else if (cmd == "listen")
     result.body = listen_request{};
   else if (cmd == "unlisten")
@@ -153,7 +155,7 @@ std::variant<command, std::string> parse_command(const std::string& line) {
     result.body = quit_request{};
   else
     return "unknown command \"" + cmd
-           + "\" (connect, send, maintain, drop, blacklist, peers, info, stats, listen, unlisten, quit)";
+           + "\" (connect, send, maintain, drop, blacklist, peers, info, stats, bootstrap, listen, unlisten, quit)";
   return result;
 }
 
@@ -283,6 +285,30 @@ json to_json(const node_info& x) {
           {"listening", eps},
           {"connections", x.connections},
           {"protocol_version", x.protocol_version}};
+}
+
+json to_json(const peer_discovered& x) {
+  json eps = json::array();
+  for (auto& ep : x.endpoints)
+    eps.push_back(to_string(ep));
+  return {{"event", "peer_discovered"}, {"peer", to_string(x.peer)}, {"endpoints", eps},
+          {"source", to_string(x.source)}};
+}
+
+json to_json(const bootstrap_status& x) {
+  return {{"event", "bootstrap"},     {"state", to_string(x.state)},
+          {"connected", x.connected}, {"tried", x.tried},
+          {"remaining", x.remaining}, {"cached", x.cached}};
+}
+
+json to_json(const std::vector<bootstrap_entry>& xs) {
+  json entries = json::array();
+  for (auto& x : xs)
+    entries.push_back({{"endpoint", to_string(x.remote)},
+                       {"peer", x.peer.empty() ? std::string() : to_string(x.peer)},
+                       {"last_success", x.last_success},
+                       {"direct", x.direct}});
+  return {{"event", "bootstrap_list"}, {"entries", entries}};
 }
 
 json error_event(const std::string& what) {

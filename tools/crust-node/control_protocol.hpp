@@ -5,7 +5,9 @@
 // between those lines and crust's typed messages; see README.md for the
 // full list.
 
+#include "messages/bootstrap_entry.hpp"
 #include "messages/commands.hpp"
+#include "messages/discovery_events.hpp"
 #include "messages/events.hpp"
 #include "messages/peer_info.hpp"
 
@@ -27,12 +29,14 @@ struct send_request {
 struct peers_request {};
 struct info_request {};
 struct stats_request {};
+struct bootstrap_request {};
 struct listen_request {};
 struct unlisten_request {};
 struct quit_request {};
 
 using command_body = std::variant<crust::connect, send_request, crust::maintain, crust::drop,
                                   crust::blacklist, peers_request, info_request, stats_request,
+                                  bootstrap_request,
                                   listen_request, unlisten_request, quit_request>;
 
 struct command {
@@ -58,6 +62,9 @@ nlohmann::json to_json(const send_failed& x);
 nlohmann::json to_json(const std::vector<peer_info>& x);
 nlohmann::json to_json(const node_info& x);
 nlohmann::json to_json(const node_stats& x);
+nlohmann::json to_json(const peer_discovered& x);
+nlohmann::json to_json(const bootstrap_status& x);
+nlohmann::json to_json(const std::vector<bootstrap_entry>& xs);
 nlohmann::json error_event(const std::string& what);
 
 /// Payload as "data" (printable ASCII) or "hex" (anything else).

@@ -69,6 +69,15 @@ struct dispatcher {
               emit(s, control::error_event("stats: " + s->system().render(err)), i);
             });
   }
+  void operator()(control::bootstrap_request&) {
+    auto s = self;
+    auto i = id;
+    self->request(self->state.node, std::chrono::seconds(5), bootstrap_list_atom::value)
+      .then([s, i](const std::vector<bootstrap_entry>& xs) { emit(s, control::to_json(xs), i); },
+            [s, i](caf::error& err) {
+              emit(s, control::error_event("bootstrap: " + s->system().render(err)), i);
+            });
+  }
   void operator()(control::listen_request&) {
     self->send(self->state.node, start_listening_atom::value);
   }
@@ -97,6 +106,8 @@ controller_actor::behavior_type controller(controller_pointer self,
     [self](alert& x) { emit(self, control::to_json(x)); },
     [self](connect_failed& x) { emit(self, control::to_json(x)); },
     [self](send_failed& x) { emit(self, control::to_json(x)); },
+    [self](peer_discovered& x) { emit(self, control::to_json(x)); },
+    [self](bootstrap_status& x) { emit(self, control::to_json(x)); },
     [self](control_line& x) {
       if (self->state.stopping)
         return;

@@ -1,0 +1,76 @@
+#pragma once
+
+// Events discovery sends to the routing layer.
+
+#include "messages/endpoint.hpp"
+#include "messages/peer_id.hpp"
+
+#include <caf/meta/type_name.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace crust {
+
+/// How a peer was discovered.
+enum class discovery_source : uint8_t { beacon = 0, gossip = 1, bootstrap_list = 2 };
+
+inline std::string to_string(discovery_source x) {
+  switch (x) {
+    case discovery_source::beacon: return "beacon";
+    case discovery_source::gossip: return "gossip";
+    case discovery_source::bootstrap_list: return "bootstrap_list";
+  }
+  return "unknown";
+}
+
+/// A peer we are not connected to can be reached at these endpoints (its
+/// signed record, or for bootstrap lists an unsigned hint). The routing layer
+/// decides whether to `connect`; while bootstrapping, the node dials it itself.
+struct peer_discovered {
+  peer_id peer;
+  std::vector<endpoint> endpoints;
+  discovery_source source = discovery_source::gossip;
+};
+
+/// Where bootstrapping stands.
+enum class bootstrap_state : uint8_t {
+  running = 0, ///< dialling candidates
+  done = 1,    ///< the target number of connections is reached
+  exhausted = 2, ///< every candidate was tried; some connected, fewer than the target
+  failed = 3,  ///< every candidate was tried and none connected
+};
+
+inline std::string to_string(bootstrap_state x) {
+  switch (x) {
+    case bootstrap_state::running: return "running";
+    case bootstrap_state::done: return "done";
+    case bootstrap_state::exhausted: return "exhausted";
+    case bootstrap_state::failed: return "failed";
+  }
+  return "unknown";
+}
+
+/// Bootstrap progress: sent when it starts, after each attempt while it
+/// runs, and when it ends.
+struct bootstrap_status {
+  bootstrap_state state = bootstrap_state::running;
+  uint32_t connected = 0;  ///< connections now
+  uint32_t tried = 0;      ///< candidates dialled so far
+  uint32_t remaining = 0;  ///< candidates not yet dialled
+  uint32_t cached = 0;     ///< candidates that came from the cache file
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_discovered& x) {
+  return f(caf::meta::type_name("peer_discovered"), x.peer, x.endpoints, x.source);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, bootstrap_status& x) {
+  return f(caf::meta::type_name("bootstrap_status"), x.state, x.connected, x.tried, x.remaining,
+           x.cached);
+}
+
+} // namespace crust
