@@ -133,6 +133,7 @@ cache_writer_actor::behavior_type cache_writer(cache_writer_actor::pointer self,
                                                logger_ptr log) {
   return {
     [path](cache_load_atom) -> std::tuple<int, std::string> {
+      cache_file::remove_stale_temporaries(path);
       auto c = cache_file::read(path);
       switch (c.status) {
         case cache_file::contents::ok: return {0, std::move(c.text)};

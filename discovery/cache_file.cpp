@@ -1,6 +1,7 @@
 #include "discovery/cache_file.hpp"
 
 #include <cerrno>
+#include <dirent.h>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
@@ -109,6 +110,22 @@ std::optional<std::string> write_atomically(const std::string& path, const std::
     ::close(dfd);
   }
   return std::nullopt;
+}
+
+size_t remove_stale_temporaries(const std::string& path) {
+  auto dir = parent_of(path);
+  auto slash = path.rfind('/');
+  auto prefix = (slash == std::string::npos ? path : path.substr(slash + 1)) + ".tmp-";
+  size_t removed = 0;
+  if (auto d = ::opendir(dir.c_str())) {
+    while (auto e = ::readdir(d)) {
+      std::string name = e->d_name;
+      if (name.rfind(prefix, 0) == 0 && ::unlinkat(::dirfd(d), name.c_str(), 0) == 0)
+        ++removed;
+    }
+    ::closedir(d);
+  }
+  return removed;
 }
 
 std::string set_aside(const std::string& path) {

@@ -24,6 +24,10 @@ contents read(const std::string& path);
 /// the new file, never a torn one. Returns an error message on failure.
 std::optional<std::string> write_atomically(const std::string& path, const std::string& text);
 
+/// Removes temporary files a killed writer left beside `path`; returns how
+/// many.
+size_t remove_stale_temporaries(const std::string& path);
+
 /// Renames `path` to `path.bad-<unix time>` and returns the new name (or an
 /// error message prefixed with "error: ").
 std::string set_aside(const std::string& path);

@@ -33,11 +33,21 @@ std::vector<local_interface> local_interfaces() {
       ::inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf);
       x.address = buf;
       x.link_local = (ntohl(sin->sin_addr.s_addr) >> 16) == 0xa9fe;
-      if ((i->ifa_flags & IFF_BROADCAST) != 0 && i->ifa_broadaddr) {
-        auto* b = reinterpret_cast<sockaddr_in*>(i->ifa_broadaddr);
-        char bb[INET_ADDRSTRLEN] = {};
-        ::inet_ntop(AF_INET, &b->sin_addr, bb, sizeof bb);
-        x.broadcast = bb;
+      if ((i->ifa_flags & IFF_BROADCAST) != 0) {
+        in_addr b{};
+        if (i->ifa_broadaddr)
+          b = reinterpret_cast<sockaddr_in*>(i->ifa_broadaddr)->sin_addr;
+        // An address added without "brd" has none: derive it from the mask.
+        // (glibc then reports the address itself, or nothing.)
+        if ((b.s_addr == 0 || b.s_addr == sin->sin_addr.s_addr) && i->ifa_netmask) {
+          auto mask = reinterpret_cast<sockaddr_in*>(i->ifa_netmask)->sin_addr.s_addr;
+          b.s_addr = (sin->sin_addr.s_addr & mask) | ~mask;
+        }
+        if (b.s_addr != 0 && b.s_addr != sin->sin_addr.s_addr) {
+          char bb[INET_ADDRSTRLEN] = {};
+          ::inet_ntop(AF_INET, &b, bb, sizeof bb);
+          x.broadcast = bb;
+        }
       }
     } else {
       auto* sin6 = reinterpret_cast<sockaddr_in6*>(i->ifa_addr);

@@ -6,6 +6,7 @@ Each case prints its steps and exits non-zero on the first failed check.
 Every process is stopped when the case ends, pass or fail.
 """
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -244,7 +245,185 @@ def case_observability(binary, workdir):
           % r.stderr.decode().strip())
 
 
+def read_cache(path):
+    """The cache file as JSON, or None when absent."""
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def wait_cache(node, want, timeout=5.0):
+    """Waits (bounded) until the node's cache file lists exactly `want` endpoints."""
+    deadline = time.monotonic() + timeout
+    got = None
+    while time.monotonic() < deadline:
+        c = read_cache(node.cache_path)
+        got = sorted(e["endpoint"] for e in c["peers"]) if c else None
+        if got == sorted(want):
+            return c
+        time.sleep(0.05)
+    raise AssertionError("%s's cache lists %s, not %s" % (node.name, got, sorted(want)))
+
+
+def case_bootstrap_cache(binary, workdir):
+    with Swarm(binary, workdir, COMMON) as swarm:
+        a, b = swarm.add("a"), swarm.add("b")
+        c = swarm.add("c", args=["--cache-write-delay=20ms"])
+        step("c dials a and b; both go into c's cache file, as direct peers")
+        connected_pair(c, a)
+        connected_pair(c, b)
+        cache = wait_cache(c, [a.endpoint, b.endpoint])
+        check(cache["network"] == "crust" and all(e["direct"] for e in cache["peers"]),
+              "cache file: %d direct entries" % len(cache["peers"]))
+        check(read_cache(a.cache_path) is None or not read_cache(a.cache_path)["peers"],
+              "a, which only accepted, caches nobody (inbound peers are not known reachable)")
+        step("c restarts with no contacts and reconnects to both from its cache")
+        c.quit()
+        a.wait_for("connection_down", peer=c.peer)
+        c.start()
+        first = c.wait_for("bootstrap")
+        check(first["cached"] == 2, "bootstrap starts with 2 cached candidates")
+        c.wait_for("connection_up", peer=a.peer)
+        c.wait_for("connection_up", peer=b.peer)
+        end = c.wait_for("bootstrap", state="exhausted")
+        check(end["connected"] == 2, "bootstrap ends: %d connected (target 4)" % end["connected"])
+        listed = c.request({"cmd": "bootstrap"}, "bootstrap_list")["entries"]
+        check(sorted(e["endpoint"] for e in listed) == sorted([a.endpoint, b.endpoint]),
+              "the bootstrap command lists the cache")
+        step("with an empty cache, c falls back to its configured contacts")
+        c.quit()
+        os.unlink(c.cache_path)
+        c.args.append('--contacts=["%s"]' % a.endpoint)
+        c.start()
+        first = c.wait_for("bootstrap")
+        check(first["cached"] == 0, "nothing cached")
+        c.wait_for("connection_up", peer=a.peer)
+        end = c.wait_for("bootstrap", state="exhausted")
+        check(end["connected"] == 1 and end["tried"] == 1, "fallback contact a connected")
+        step("a passes on what it knows: c learns b again by gossip and, still bootstrapping, dials it")
+        c.wait_for("peer_discovered", peer=b.peer, source="gossip")
+        c.wait_for("connection_up", peer=b.peer)
+        wait_cache(c, [a.endpoint, b.endpoint])
+        check(True, "both are back in c's cache")
+        step("with neither cache nor contacts, bootstrap reports failure")
+        c.quit()
+        os.unlink(c.cache_path)
+        c.args.pop()
+        c.start()
+        c.wait_for("bootstrap", state="failed")
+        check(True, "bootstrap: failed")
+
+
+def case_corrupt_cache(binary, workdir):
+    import glob
+    with Swarm(binary, workdir, COMMON) as swarm:
+        a = swarm.add("a")
+        contacts = '--contacts=["%s"]' % a.endpoint
+        for label, content in [("garbage", "garbage{\n"),
+                               ("truncated", '{"crust_bootstrap_cache":1,"network":"crust","pe'),
+                               ("another network's",
+                                '{"crust_bootstrap_cache":1,"network":"other","peers":[]}\n')]:
+            step("a %s cache file is reported, kept aside, and replaced" % label)
+            x = swarm.add("x-" + label.split()[0].strip("'s"),
+                          args=[contacts, "--cache-write-delay=20ms"], start=False)
+            with open(x.cache_path, "w") as f:
+                f.write(content)
+            x.start()
+            alert = x.wait_for("alert", kind="bad_cache_file")
+            check("kept as" in alert["detail"], alert["detail"])
+            kept = glob.glob(x.cache_path + ".bad-*")
+            check(len(kept) == 1 and open(kept[0]).read() == content,
+                  "the bad file is kept, unchanged, as %s" % os.path.basename(kept[0]))
+            x.wait_for("connection_up", peer=a.peer)
+            wait_cache(x, [a.endpoint])
+            check(True, "the node fell back to its contact and wrote a good cache")
+            x.quit()
+
+
+def case_cache_sigkill(binary, workdir):
+    import random
+    rng = random.Random(5483)
+    with Swarm(binary, workdir, COMMON) as swarm:
+        peers = [swarm.add("p%d" % i) for i in range(3)]
+        allowed = set(p.endpoint for p in peers)
+        x = swarm.add("x", args=["--cache-write-delay=1ms"], start=False)
+        step("20 rounds: x churns connections (a cache write each) and is SIGKILLed at random")
+        loaded = 0
+        for round_ in range(20):
+            x.start()
+            for p in peers:
+                x.connect(p)
+            for _ in range(3):
+                for p in peers:
+                    x.command({"cmd": "drop", "peer": p.peer})
+                    x.connect(p)
+            time.sleep(rng.uniform(0.0, 0.15))
+            x.kill()
+            c = read_cache(x.cache_path)  # raises if torn: the test fails
+            if c is not None:
+                loaded += 1
+                check(c["crust_bootstrap_cache"] == 1
+                      and set(e["endpoint"] for e in c["peers"]) <= allowed,
+                      "round %d: the cache loads (%d entries)" % (round_, len(c["peers"])))
+        check(loaded >= 10, "%d of 20 kills found a cache file already written" % loaded)
+        step("x restarts: its cache loads without complaint and it reconnects")
+        x.start()
+        first = x.wait_for("bootstrap")
+        check(first["cached"] >= 1, "%d cached candidates" % first["cached"])
+        x.wait_for("connection_up")
+        time.sleep(0.3)
+        check(x.count("alert", kind="bad_cache_file") == 0, "no bad_cache_file alert")
+        import glob
+        check(not glob.glob(x.cache_path + ".bad-*"), "nothing was set aside")
+        check(not glob.glob(x.cache_path + ".tmp-*"), "no temporary file left behind")
+
+
+def case_bootstrap_list(binary, workdir):
+    with Swarm(binary, workdir, COMMON) as swarm:
+        a, b = swarm.add("a"), swarm.add("b")
+        c = swarm.add("c")
+        step("b dials a; c, knowing only b, asks b for its list and is introduced to a")
+        connected_pair(b, a)
+        connected_pair(c, b)
+        d = c.wait_for("peer_discovered", peer=a.peer, source="bootstrap_list")
+        check(d["endpoints"] == [a.endpoint], "b's list names a at %s" % a.endpoint)
+        c.wait_for("connection_up", peer=a.peer)
+        check(True, "c, still bootstrapping (target 4), dialled a by itself")
+        listed = c.request({"cmd": "bootstrap"}, "bootstrap_list")["entries"]
+        check(any(e["endpoint"] == a.endpoint and e["direct"] for e in listed),
+              "a is now a direct entry of c's cache")
+
+
+def case_gossip_line(binary, workdir):
+    # Bootstrapping stops at one connection, so nobody dials what it learns:
+    # the line stays a line until the test connects A to D.
+    args = ["--bootstrap-target=1"]
+    with Swarm(binary, workdir, COMMON) as swarm:
+        a, b, c, d = (swarm.add(n, args=args) for n in "abcd")
+        step("a line a-b-c-d: each node connects only to its neighbour")
+        connected_pair(a, b)
+        connected_pair(b, c)
+        connected_pair(c, d)
+        ev = a.wait_for("peer_discovered", peer=d.peer, source="gossip")
+        check(ev["endpoints"] == [d.endpoint], "a learnt d's signed record: %s" % ev["endpoints"])
+        check(a.count("connection_up", peer=d.peer) == 0, "a is not connected to d yet")
+        check(len(a.peers()) == 1, "a still has one connection")
+        step("a connects to d directly, on the gossiped endpoint")
+        a.connect(ev["endpoints"][0])
+        a.wait_for("connection_up", peer=d.peer)
+        d.wait_for("connection_up", peer=a.peer)
+        a.send(d, "over the shortcut")
+        d.wait_for("message", peer=a.peer, data="over the shortcut")
+        check(True, "a and d exchange messages directly")
+
+
 CASES = {
+    "bootstrap_cache": case_bootstrap_cache,
+    "corrupt_cache": case_corrupt_cache,
+    "cache_sigkill": case_cache_sigkill,
+    "bootstrap_list": case_bootstrap_list,
+    "gossip_line": case_gossip_line,
     "observability": case_observability,
     "three_nodes": case_three_nodes,
     "simultaneous_dial": case_simultaneous_dial,

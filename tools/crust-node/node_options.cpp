@@ -51,6 +51,20 @@ node_options::node_options() {
     .add(redial_min, "redial-min", "first re-dial delay for a maintained peer")
     .add(redial_max, "redial-max", "longest re-dial delay for a maintained peer")
     .add(io_threads, "io-threads", "threads running the socket event loop")
+    .add(bootstrap_cache, "bootstrap-cache",
+         "bootstrap cache file ('none': keep it in memory); default ~/.cache/crust/<network>.bootstrap")
+    .add(bootstrap_cache_size, "bootstrap-cache-size", "entries the bootstrap cache keeps")
+    .add(cache_write_delay, "cache-write-delay", "coalesce bootstrap cache writes this long")
+    .add(bootstrap_target, "bootstrap-target", "stop bootstrapping at this many connections")
+    .add(bootstrap_parallel, "bootstrap-parallel", "bootstrap dials at once")
+    .add(bootstrap_attempt_timeout, "bootstrap-attempt-timeout", "give up one bootstrap dial after this long")
+    .add(beacon, "beacon", "LAN beacon: off, ipv4 (broadcast), ipv6 (multicast ff02::5483) or both")
+    .add(beacon_port, "beacon-port", "UDP port of the LAN beacon")
+    .add(beacon_interval, "beacon-interval", "announce on the LAN this often")
+    .add(no_gossip, "no-gossip", "do not exchange peer records with connected peers")
+    .add(gossip_interval, "gossip-interval", "re-announce our record to neighbours this often")
+    .add(gossip_ttl, "gossip-ttl", "hops a gossiped record travels")
+    .add(gossip_fanout, "gossip-fanout", "neighbours a new record is forwarded to")
     .add(log_level, "log-level", "off, error, warning, info, debug or trace (lines go to stderr)")
     .add(control, "control", "'stdio' (JSON lines on stdin/stdout) or 'none'")
     .add(version, "version", "print the version and protocol version, then exit");
@@ -67,6 +81,17 @@ std::string node_options::identity_path() const {
     return identity_file;
   const char* home = std::getenv("HOME");
   return std::string(home ? home : ".") + "/.config/crust/identity";
+}
+
+std::string node_options::bootstrap_cache_path() const {
+  if (bootstrap_cache == "none")
+    return {};
+  if (!bootstrap_cache.empty())
+    return bootstrap_cache;
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  std::string base = xdg && *xdg ? std::string(xdg) : std::string(home ? home : ".") + "/.cache";
+  return base + "/crust/" + network + ".bootstrap";
 }
 
 std::variant<node_config, std::vector<std::string>> node_options::to_node_config() const {
@@ -118,6 +143,32 @@ std::variant<node_config, std::vector<std::string>> node_options::to_node_config
   cfg.redial_max = duration(redial_max, "redial-max");
   if (cfg.keepalive_interval >= cfg.peer_timeout)
     problems.push_back("keepalive-interval: must be shorter than peer-timeout");
+  auto& d = cfg.discovery;
+  d.cache_path = bootstrap_cache_path();
+  d.cache_capacity = positive(bootstrap_cache_size, "bootstrap-cache-size", 100000);
+  d.cache_write_delay = duration(cache_write_delay, "cache-write-delay");
+  d.bootstrap_target = positive(bootstrap_target, "bootstrap-target", 10000);
+  d.bootstrap_parallel = positive(bootstrap_parallel, "bootstrap-parallel", 256);
+  d.bootstrap_attempt_timeout = duration(bootstrap_attempt_timeout, "bootstrap-attempt-timeout");
+  if (beacon == "off")
+    d.beacon = beacon_mode::off;
+  else if (beacon == "ipv4")
+    d.beacon = beacon_mode::ipv4;
+  else if (beacon == "ipv6")
+    d.beacon = beacon_mode::ipv6;
+  else if (beacon == "both")
+    d.beacon = beacon_mode::both;
+  else
+    problems.push_back("beacon: must be off, ipv4, ipv6 or both, not '" + beacon + "'");
+  if (beacon_port <= 0 || beacon_port > 65535)
+    problems.push_back("beacon-port: must be 1 to 65535");
+  else
+    d.beacon_port = static_cast<uint16_t>(beacon_port);
+  d.beacon_interval = duration(beacon_interval, "beacon-interval");
+  d.gossip = !no_gossip;
+  d.gossip_interval = duration(gossip_interval, "gossip-interval");
+  d.gossip_ttl = static_cast<uint8_t>(positive(gossip_ttl, "gossip-ttl", 16));
+  d.gossip_fanout = positive(gossip_fanout, "gossip-fanout", 64);
   if (auto lvl = parse_log_level(log_level))
     cfg.log = *lvl;
   else

@@ -39,6 +39,20 @@ public:
   caf::timespan redial_min{std::chrono::milliseconds(500)};
   caf::timespan redial_max{std::chrono::seconds(30)};
   int64_t io_threads = 1;
+  // Discovery.
+  std::string bootstrap_cache;  ///< empty: the per-user default; "none": no file
+  int64_t bootstrap_cache_size = 64;
+  caf::timespan cache_write_delay{std::chrono::seconds(1)};
+  int64_t bootstrap_target = 4;
+  int64_t bootstrap_parallel = 4;
+  caf::timespan bootstrap_attempt_timeout{std::chrono::seconds(10)};
+  std::string beacon = "both";
+  int64_t beacon_port = 5483;
+  caf::timespan beacon_interval{std::chrono::seconds(10)};
+  bool no_gossip = false;
+  caf::timespan gossip_interval{std::chrono::seconds(30)};
+  int64_t gossip_ttl = 4;
+  int64_t gossip_fanout = 4;
   std::string log_level = "warning";
   std::string control = "stdio";
   bool version = false;
@@ -52,6 +66,11 @@ public:
 
   /// The identity file path: the option, or ~/.config/crust/identity.
   std::string identity_path() const;
+
+  /// The bootstrap cache path: the option, or
+  /// $XDG_CACHE_HOME/crust/<network>.bootstrap (~/.cache/... without it);
+  /// empty for "none".
+  std::string bootstrap_cache_path() const;
 };
 
 } // namespace crust

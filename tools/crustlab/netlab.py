@@ -127,6 +127,10 @@ class Lab:
         self.run("ip", "link", "set", b, "netns", host_ns)
         self.run("ip", "netns", "exec", seg.ns, "ip", "link", "set", a, "master", "br0", "up")
         self.run("ip", "netns", "exec", host_ns, "ip", "link", "set", b, "name", ifname)
+        # No duplicate address detection: the IPv6 link-local address is
+        # usable (e.g. for beacon multicast) the moment the link is up.
+        self.run("ip", "netns", "exec", host_ns, "sysctl", "-qw",
+                 "net.ipv6.conf.%s.accept_dad=0" % ifname, check=False)
         self.run("ip", "netns", "exec", host_ns, "ip", "link", "set", ifname, "up")
 
     # -- topology ------------------------------------------------------------------

@@ -35,6 +35,7 @@ class Node:
         self.log_path = os.path.join(workdir, name + ".events")
         self.err_path = os.path.join(workdir, name + ".stderr")
         self.key_path = os.path.join(workdir, name + ".key")
+        self.cache_path = os.path.join(workdir, name + ".bootstrap")
         self._reader = None
         self._err = None
 
@@ -42,6 +43,13 @@ class Node:
 
     def start(self, timeout=10.0):
         cmd = self.prefix + [self.binary, "--identity-file=" + self.key_path] + self.args
+        # Each node keeps its bootstrap cache in the work directory, and
+        # nothing broadcasts unless a test asks for it (the root namespace
+        # must stay quiet).
+        if not any(a.startswith("--bootstrap-cache=") for a in self.args):
+            cmd.append("--bootstrap-cache=" + self.cache_path)
+        if not any(a.startswith("--beacon=") for a in self.args):
+            cmd.append("--beacon=off")
         if self._reader:
             # A restart: the previous process's reader must be done before the
             # new event list is used, or its end marker could land there.

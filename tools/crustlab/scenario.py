@@ -76,6 +76,7 @@ STEPS = {
     "wait": (1, 1, set()),
     "exec": (2, None, {"expect"}),
     "stun-probe": (2, None, {"port", "mapped", "ports"}),
+    "forge-beacon": (2, 2, {"peer", "port", "network"}),
 }
 
 
@@ -205,7 +206,7 @@ class Scenario:
                 raise ScenarioError("%s: expect-none needs for=DURATION" % where)
             if key in s.opts:
                 parse_duration(s.opts[key], where)
-        elif s.verb in ("partition", "heal", "exec", "stun-probe"):
+        elif s.verb in ("partition", "heal", "exec", "stun-probe", "forge-beacon"):
             for h in s.args[:2 if s.verb in ("partition", "heal") else 1]:
                 need("host", h)
         elif s.verb == "wait":
@@ -465,6 +466,15 @@ class Runner:
         line_start = r.stdout.rfind("\n", 0, m.start()) + 1
         line_end = r.stdout.find("\n", m.end())
         return r.stdout[line_start:line_end if line_end >= 0 else None].strip()
+
+    def do_forge_beacon(self, s):
+        """forge-beacon HOST TARGET peer=NODE|HEX [port=5483] [network=crust]"""
+        host = self.lab.get(s.args[0])
+        tool = os.path.join(os.path.dirname(__file__), "beacon_forge.py")
+        peer = self.value(s.opts.get("peer", "00" * 32))
+        r = host.run(sys.executable, tool, self.subst(s.args[1]), s.opts.get("port", "5483"),
+                     s.opts.get("network", "crust"), peer, timeout=30)
+        return r.stdout.strip()
 
     def do_stun_probe(self, s):
         """stun-probe HOST SERVER:PORT... port=LOCAL mapped=IP ports=same|different"""
