@@ -380,7 +380,8 @@ def case_cache_sigkill(binary, workdir):
 
 
 def case_bootstrap_list(binary, workdir):
-    with Swarm(binary, workdir, COMMON) as swarm:
+    # Gossip off: c must learn of a from b's bootstrap list alone.
+    with Swarm(binary, workdir, COMMON + ["--no-gossip"]) as swarm:
         a, b = swarm.add("a"), swarm.add("b")
         c = swarm.add("c")
         step("b dials a; c, knowing only b, asks b for its list and is introduced to a")
