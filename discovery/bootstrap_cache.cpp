@@ -1,6 +1,6 @@
 #include "discovery/bootstrap_cache.hpp"
 
-#include "discovery/wire.hpp"
+#include "transport/wire.hpp"
 #include "transport/address.hpp"
 #include "transport/hex.hpp"
 

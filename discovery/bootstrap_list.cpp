@@ -1,6 +1,6 @@
 #include "discovery/bootstrap_list.hpp"
 
-#include "discovery/wire.hpp"
+#include "transport/wire.hpp"
 
 namespace crust {
 

@@ -1,7 +1,7 @@
 #include "discovery/gossip_table.hpp"
 
 #include "discovery/peer_record_codec.hpp"
-#include "discovery/wire.hpp"
+#include "transport/wire.hpp"
 
 #include <algorithm>
 

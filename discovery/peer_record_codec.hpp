@@ -3,7 +3,7 @@
 // The signed peer record's wire format and checks.
 //
 //   record := version u8 (1) | peer (32) | seq u64 | expires u64 | n u8 (1..8)
-//             | n × endpoint (discovery/wire.hpp) | signature (64)
+//             | n × endpoint (transport/wire.hpp) | signature (64)
 //
 // The signature is Ed25519 by `peer` over
 //   "crust-peer-record-v1" | len u8 | network | every record byte before it,
@@ -11,7 +11,7 @@
 
 #include "messages/ec.hpp"
 #include "messages/peer_record.hpp"
-#include "discovery/wire.hpp"
+#include "transport/wire.hpp"
 #include "transport/identity.hpp"
 
 #include <string>

@@ -1,4 +1,4 @@
-#include "discovery/wire.hpp"
+#include "transport/wire.hpp"
 
 #include <boost/asio/ip/address.hpp>
 

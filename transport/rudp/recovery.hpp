@@ -1,0 +1,84 @@
+#pragma once
+
+// Loss recovery and congestion control for reliable UDP, after RFC 9002:
+// an RTT estimator, NewReno congestion control, and a pacer that spreads a
+// window's packets over a round trip instead of bursting them.
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace crust::rudp {
+
+using clock = std::chrono::steady_clock;
+using time_point = clock::time_point;
+using duration = clock::duration;
+
+class rtt_estimator {
+public:
+  static constexpr duration initial_rtt = std::chrono::milliseconds(250);
+
+  /// A sample: `latest` from send to ack, `ack_delay` what the peer held it.
+  void update(duration latest, duration ack_delay);
+
+  duration smoothed() const { return srtt_; }
+  duration variance() const { return rttvar_; }
+  duration min() const { return min_; }
+  duration latest() const { return latest_; }
+  bool has_sample() const { return sampled_; }
+
+  /// Probe timeout before backoff: srtt + max(4 rttvar, 1 ms) + max_ack_delay.
+  duration pto(duration max_ack_delay) const;
+
+private:
+  bool sampled_ = false;
+  duration srtt_ = initial_rtt;
+  duration rttvar_ = initial_rtt / 2;
+  duration min_ = duration::max();
+  duration latest_ = initial_rtt;
+};
+
+/// NewReno in bytes: slow start, congestion avoidance, one window reduction
+/// per round trip of losses.
+class new_reno {
+public:
+  explicit new_reno(size_t max_datagram)
+    : mss_(max_datagram), cwnd_(10 * max_datagram), ssthresh_(SIZE_MAX) {}
+
+  size_t window() const { return cwnd_; }
+  size_t in_flight() const { return in_flight_; }
+  bool can_send(size_t bytes) const { return in_flight_ + bytes <= cwnd_; }
+
+  void on_sent(size_t bytes) { in_flight_ += bytes; }
+  void on_acked(size_t bytes, time_point sent);
+  /// A packet sent at `sent` was lost; `now` starts the recovery period.
+  void on_lost(size_t bytes, time_point sent, time_point now);
+  /// Not acked and not lost either (e.g. discarded at close).
+  void forget(size_t bytes) { in_flight_ -= std::min(bytes, in_flight_); }
+
+private:
+  size_t mss_;
+  size_t cwnd_;
+  size_t ssthresh_;
+  size_t in_flight_ = 0;
+  size_t acked_in_ca_ = 0;
+  time_point recovery_start_{};
+};
+
+/// Spaces packets at 1.25 × cwnd / srtt, allowing short bursts.
+class pacer {
+public:
+  static constexpr size_t burst = 10; ///< packets that may leave back to back
+
+  /// When the next packet of `bytes` may leave (now or later).
+  time_point next(time_point now) const { return std::max(now, next_); }
+
+  void on_sent(size_t bytes, size_t cwnd, duration srtt, time_point now);
+
+private:
+  time_point next_{};
+  size_t credit_ = burst; ///< packets left in the current burst
+};
+
+} // namespace crust::rudp

@@ -1,0 +1,795 @@
+#include "transport/rudp/session.hpp"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace crust::rudp {
+
+namespace {
+
+constexpr size_t tag_len = noise::tag_len;
+constexpr size_t max_received_ranges = 32;
+constexpr size_t item_chunk = 16 * 1024; ///< data items carry at most this much
+constexpr size_t max_out_of_order = 8 * 1024 * 1024;
+constexpr int64_t time_threshold_num = 9;
+constexpr int64_t time_threshold_den = 8;
+constexpr uint64_t packet_threshold = 3;
+
+cid random_cid() {
+  cid x;
+  randombytes_buf(x.data(), x.size());
+  return x;
+}
+
+uint64_t load_u64(const uint8_t* p) {
+  uint64_t x = 0;
+  for (int i = 0; i < 8; ++i)
+    x = x << 8 | p[i];
+  return x;
+}
+
+void store_u64(uint8_t* p, uint64_t x) {
+  for (int i = 7; i >= 0; --i) {
+    p[i] = static_cast<uint8_t>(x);
+    x >>= 8;
+  }
+}
+
+} // namespace
+
+// -- construction ----------------------------------------------------------------
+
+session::session(const session_config& cfg, const config& rcfg, const identity& self,
+                 bool initiator, time_point now)
+  : cfg_(cfg),
+    rcfg_(rcfg),
+    self_(self),
+    initiator_(initiator),
+    local_cid_(random_cid()),
+    hs_rto_(rcfg.initial_rto),
+    handshake_deadline_(now + cfg.handshake_timeout),
+    cc_(rcfg.max_datagram),
+    peer_max_data_(rcfg.receive_window),
+    max_data_sent_(rcfg.receive_window),
+    last_received_(now),
+    last_sent_(now) {
+  auto prologue = make_prologue(cfg_.network);
+  noise::handshake_keys keys;
+  keys.static_keys = noise::keypair::generate();
+  static_pub_ = keys.static_keys->pub;
+  handshake_.emplace(*noise::find_pattern(noise_pattern), initiator, prologue.data(),
+                     prologue.size(), keys);
+}
+
+session::session(const session_config& cfg, const config& rcfg, const identity& self,
+                 time_point now)
+  : session(cfg, rcfg, self, true, now) {
+  initial_.dcid = random_cid();
+  initial_.scid = local_cid_;
+  bytes version_payload{protocol_version};
+  if (handshake_->write_message(version_payload.data(), version_payload.size(), initial_.noise)
+      != ec::none) {
+    fail(ec::handshake_failed);
+    return;
+  }
+  hs_packet_ = encode(initial_);
+  hs_send_now_ = true;
+}
+
+std::unique_ptr<session> session::accept(const session_config& cfg, const config& rcfg,
+                                         const identity& self, const initial_packet& initial,
+                                         time_point now, ec& err) {
+  std::unique_ptr<session> s{new session(cfg, rcfg, self, false, now)};
+  s->initial_dcid_ = initial.dcid;
+  s->remote_cid_ = initial.scid;
+  bytes payload;
+  err = s->handshake_->read_message(initial.noise.data(), initial.noise.size(), payload);
+  if (err != ec::none)
+    return nullptr;
+  if (payload.size() != 1 || payload[0] != protocol_version) {
+    err = ec::protocol_version_mismatch;
+    return nullptr;
+  }
+  handshake_packet reply;
+  reply.dcid = s->remote_cid_;
+  reply.scid = s->local_cid_;
+  s->write_noise(reply.noise);
+  if (s->state_ == state::closed) {
+    err = ec::handshake_failed;
+    return nullptr;
+  }
+  s->hs_packet_ = encode(reply);
+  s->hs_send_now_ = true;
+  err = ec::none;
+  return s;
+}
+
+// -- handshake ---------------------------------------------------------------------
+
+void session::write_noise(bytes& out) {
+  auto payload = encode_payload(make_payload(self_, static_pub_, cfg_.role, cfg_.listen_port,
+                                             cfg_.observed));
+  if (handshake_->write_message(payload.data(), payload.size(), out) != ec::none)
+    fail(ec::handshake_failed);
+}
+
+ec session::read_noise(const bytes& msg) {
+  bytes payload;
+  if (auto err = handshake_->read_message(msg.data(), msg.size(), payload); err != ec::none)
+    return err == ec::decrypt_failed ? ec::handshake_failed : err;
+  if (auto err = decode_and_verify_payload(payload.data(), payload.size(),
+                                           *handshake_->remote_static(), remote_);
+      err != ec::none)
+    return err;
+  if (remote_.identity_key == self_.id())
+    return ec::self_connection;
+  return ec::none;
+}
+
+void session::handle_retry(const retry_packet& p, time_point now) {
+  // One retry, for our first INITIAL, before the responder answered.
+  if (!initiator_ || state_ != state::handshaking || retried_ || p.dcid != local_cid_
+      || p.scid != initial_.dcid || p.token.empty())
+    return;
+  retried_ = true;
+  initial_.token = p.token;
+  hs_packet_ = encode(initial_);
+  hs_send_now_ = true;
+  (void) now;
+}
+
+void session::handle_handshake(const handshake_packet& p, time_point now) {
+  if (p.dcid != local_cid_)
+    return;
+  if (initiator_) {
+    if (state_ != state::handshaking) {
+      // Our message 3 was lost: the responder repeats message 2.
+      if (!confirmed_ && p.scid == remote_cid_)
+        hs_send_now_ = true;
+      return;
+    }
+    if (auto err = read_noise(p.noise); err != ec::none) {
+      fail(err);
+      return;
+    }
+    remote_cid_ = p.scid;
+    handshake_packet reply;
+    reply.dcid = remote_cid_;
+    reply.scid = local_cid_;
+    write_noise(reply.noise);
+    if (state_ == state::closed)
+      return;
+    hs_packet_ = encode(reply);
+    hs_send_now_ = true;
+    hs_rto_ = rtt_.has_sample() ? rtt_.pto(rcfg_.max_ack_delay) : rcfg_.initial_rto;
+    become_established(now);
+    return;
+  }
+  // Responder: message 3.
+  if (state_ != state::handshaking || p.scid != remote_cid_)
+    return;
+  if (auto err = read_noise(p.noise); err != ec::none) {
+    fail(err);
+    return;
+  }
+  hs_packet_.clear();
+  hs_send_now_ = false;
+  hs_resend_at_ = time_point::max();
+  become_established(now);
+  confirmed_ = true; // message 3 arrived: nothing left to confirm on this side
+  ping_due_ = true;  // confirms the handshake to the initiator at once
+}
+
+void session::become_established(time_point now) {
+  auto [send, receive] = handshake_->split(); // already (ours, theirs)
+  send_key_ = send;
+  recv_key_ = receive;
+  handshake_hash_ = handshake_->handshake_hash();
+  handshake_.reset();
+  state_ = state::established;
+  last_received_ = now;
+  events_.emplace_back(session_established{});
+}
+
+// -- input ---------------------------------------------------------------------------
+
+void session::handle_datagram(const uint8_t* data, size_t len, time_point now) {
+  if (state_ == state::closed || len == 0)
+    return;
+  switch (static_cast<packet_type>(data[0])) {
+    case packet_type::initial: {
+      // A repeat of the client's INITIAL: our message 2 was lost.
+      initial_packet p;
+      if (!initiator_ && state_ == state::handshaking && decode(data, len, p) == ec::none
+          && p.scid == remote_cid_)
+        hs_send_now_ = true;
+      return;
+    }
+    case packet_type::retry: {
+      retry_packet p;
+      if (decode(data, len, p) == ec::none)
+        handle_retry(p, now);
+      return;
+    }
+    case packet_type::handshake: {
+      handshake_packet p;
+      if (decode(data, len, p) == ec::none)
+        handle_handshake(p, now);
+      return;
+    }
+    case packet_type::data:
+      handle_data(data, len, now);
+      return;
+  }
+}
+
+void session::handle_data(const uint8_t* data, size_t len, time_point now) {
+  if (state_ == state::handshaking || len < data_header_size + tag_len) {
+    ++dropped_;
+    return;
+  }
+  if (std::memcmp(data + 1, local_cid_.data(), local_cid_.size()) != 0) {
+    ++dropped_;
+    return;
+  }
+  auto pn = load_u64(data + 9);
+  // Replay window: a number seen before (or too old to tell) is dropped
+  // before any cryptography.
+  if (pn < replay_floor_) {
+    ++dropped_;
+    return;
+  }
+  auto it = received_.upper_bound(pn);
+  if (it != received_.begin() && std::prev(it)->second >= pn) {
+    ++dropped_;
+    return;
+  }
+  bytes plain;
+  recv_key_.set_nonce(pn);
+  if (recv_key_.decrypt_with_ad(data, data_header_size, data + data_header_size,
+                                len - data_header_size, plain)
+      != ec::none) {
+    ++dropped_; // spoofed or corrupt: UDP is not authenticated, we are
+    return;
+  }
+  frames f;
+  if (auto err = parse_frames(plain.data(), plain.size(), f); err != ec::none) {
+    fail(err); // authenticated garbage: a protocol violation
+    return;
+  }
+  // Record the number (merging ranges, bounded).
+  {
+    uint64_t low = pn, high = pn;
+    auto next = received_.find(pn + 1);
+    if (next != received_.end()) {
+      high = next->second;
+      received_.erase(next);
+    }
+    auto prev = received_.lower_bound(pn);
+    if (prev != received_.begin()) {
+      --prev;
+      if (prev->second + 1 == pn) {
+        low = prev->first;
+        received_.erase(prev);
+      }
+    }
+    received_[low] = high;
+    while (received_.size() > max_received_ranges) {
+      replay_floor_ = received_.begin()->second + 1;
+      received_.erase(received_.begin());
+    }
+  }
+  if (pn >= largest_received_) {
+    largest_received_ = pn;
+    largest_received_at_ = now;
+  }
+  last_received_ = now;
+  confirmed_ = true;
+  if (initiator_ && !hs_packet_.empty()) {
+    hs_packet_.clear();
+    hs_send_now_ = false;
+    hs_resend_at_ = time_point::max();
+  }
+  if (f.ack)
+    on_ack(*f.ack, now);
+  if (f.max_data)
+    peer_max_data_ = std::max(peer_max_data_, *f.max_data);
+  for (auto& part : f.stream) {
+    receive_stream(part.offset, part.data, part.len);
+    if (state_ == state::closed)
+      return;
+  }
+  if (f.ack_eliciting) {
+    ack_pending_ = true;
+    if (++unacked_eliciting_ >= 2)
+      ack_deadline_ = now;
+    else
+      ack_deadline_ = std::min(ack_deadline_, now + rcfg_.max_ack_delay);
+  }
+  check_closed();
+}
+
+void session::on_ack(const ack_frame& a, time_point now) {
+  auto largest = a.ranges.front().high;
+  if (largest >= next_pn_)
+    return; // acknowledges what we never sent: ignore the frame
+  bool newly_largest = !any_acked_ || largest > largest_acked_;
+  bool any_new = false;
+  std::optional<time_point> largest_sent;
+  for (auto& r : a.ranges) {
+    auto it = sent_.lower_bound(r.low);
+    while (it != sent_.end() && it->first <= r.high) {
+      auto& p = it->second;
+      any_new = true;
+      if (it->first == largest && p.ack_eliciting)
+        largest_sent = p.sent;
+      for (auto& [off, n] : p.stream)
+        mark_acked(off, off + n);
+      if (p.ack_eliciting)
+        cc_.on_acked(p.size, p.sent);
+      it = sent_.erase(it);
+    }
+  }
+  if (!any_new)
+    return;
+  if (newly_largest) {
+    largest_acked_ = largest;
+    any_acked_ = true;
+    if (largest_sent)
+      rtt_.update(now - *largest_sent,
+                  std::min<duration>(std::chrono::microseconds(a.delay_us), rcfg_.max_ack_delay));
+  }
+  pto_count_ = 0;
+  detect_losses(now);
+  check_closed();
+}
+
+void session::detect_losses(time_point now) {
+  if (!any_acked_)
+    return;
+  auto window = std::max(rtt_.smoothed(), rtt_.latest()) * time_threshold_num / time_threshold_den;
+  window = std::max<duration>(window, std::chrono::milliseconds(1));
+  for (auto it = sent_.begin(); it != sent_.end() && it->first < largest_acked_;) {
+    auto& p = it->second;
+    if (largest_acked_ >= it->first + packet_threshold || p.sent + window <= now) {
+      ++lost_;
+      for (auto& [off, n] : p.stream)
+        retransmit_.emplace_back(off, off + n);
+      if (p.max_data)
+        max_data_due_ = true;
+      if (p.ack_eliciting)
+        cc_.on_lost(p.size, p.sent, now);
+      it = sent_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void session::mark_acked(uint64_t offset, uint64_t end) {
+  if (end <= send_acked_)
+    return;
+  offset = std::max(offset, send_acked_);
+  // Merge into the range map.
+  auto it = acked_ranges_.upper_bound(offset);
+  if (it != acked_ranges_.begin()) {
+    auto prev = std::prev(it);
+    if (prev->second >= offset) {
+      offset = prev->first;
+      end = std::max(end, prev->second);
+      acked_ranges_.erase(prev);
+    }
+  }
+  it = acked_ranges_.lower_bound(offset);
+  while (it != acked_ranges_.end() && it->first <= end) {
+    end = std::max(end, it->second);
+    it = acked_ranges_.erase(it);
+  }
+  acked_ranges_[offset] = end;
+  // Advance the fully acknowledged prefix and free what it covers.
+  auto first = acked_ranges_.begin();
+  if (first->first <= send_acked_) {
+    send_acked_ = first->second;
+    acked_ranges_.erase(first);
+    auto drop = send_acked_ - send_base_;
+    if (drop >= 64 * 1024 || drop == send_buf_.size()) {
+      send_buf_.erase(send_buf_.begin(), send_buf_.begin() + static_cast<ptrdiff_t>(drop));
+      send_base_ = send_acked_;
+    }
+  }
+}
+
+bool session::stream_acked(uint64_t offset, uint64_t end) const {
+  if (end <= send_acked_)
+    return true;
+  auto it = acked_ranges_.upper_bound(offset);
+  if (it == acked_ranges_.begin())
+    return false;
+  --it;
+  return it->first <= offset && it->second >= end;
+}
+
+void session::receive_stream(uint64_t offset, const uint8_t* data, size_t len) {
+  auto end = offset + len;
+  if (end > max_data_sent_) {
+    fail(ec::frame_too_large); // beyond the window we granted
+    return;
+  }
+  if (end <= recv_next_ || len == 0)
+    return; // a repeat
+  if (offset > recv_next_) {
+    if (out_of_order_bytes_ + len > max_out_of_order)
+      return; // dropped; the sender resends
+    auto& slot = out_of_order_[offset];
+    if (slot.size() < len) {
+      out_of_order_bytes_ += len - slot.size();
+      slot.assign(data, data + len);
+    }
+    return;
+  }
+  auto skip = static_cast<size_t>(recv_next_ - offset);
+  items_.insert(items_.end(), data + skip, data + len);
+  recv_next_ = end;
+  // Anything buffered that now connects.
+  while (!out_of_order_.empty() && out_of_order_.begin()->first <= recv_next_) {
+    auto node = out_of_order_.begin();
+    auto o = node->first;
+    auto& b = node->second;
+    if (o + b.size() > recv_next_) {
+      auto s = static_cast<size_t>(recv_next_ - o);
+      items_.insert(items_.end(), b.begin() + static_cast<ptrdiff_t>(s), b.end());
+      recv_next_ = o + b.size();
+    }
+    out_of_order_bytes_ -= b.size();
+    out_of_order_.erase(node);
+  }
+  parse_items();
+  // Grant more once half the window is used.
+  auto limit = recv_next_ + rcfg_.receive_window;
+  if (limit - max_data_sent_ >= rcfg_.receive_window / 2) {
+    max_data_sent_ = limit;
+    max_data_due_ = true;
+  }
+}
+
+void session::parse_items() {
+  size_t pos = 0;
+  while (items_.size() - pos >= item_header_size && state_ != state::closed) {
+    const uint8_t* p = items_.data() + pos;
+    item_view item;
+    const uint8_t* cursor = p;
+    const uint8_t* end = items_.data() + items_.size();
+    size_t n = static_cast<size_t>(p[2]) << 8 | p[3];
+    if (items_.size() - pos - item_header_size < n)
+      break; // not complete yet
+    if (auto err = read_item(cursor, end, item); err != ec::none) {
+      fail(err);
+      return;
+    }
+    pos += item_header_size + n;
+    switch (item.kind) {
+      case item_kind::data_more:
+      case item_kind::data_last:
+        if (reassembly_.size() + item.len > cfg_.max_message_size) {
+          fail(ec::message_too_large);
+          return;
+        }
+        reassembly_.insert(reassembly_.end(), item.body, item.body + item.len);
+        if (item.kind == item_kind::data_last) {
+          ++messages_received_;
+          if (!peer_closed_)
+            events_.emplace_back(session_message{std::move(reassembly_)});
+          reassembly_ = bytes{};
+        }
+        break;
+      case item_kind::service:
+        if (!peer_closed_)
+          events_.emplace_back(session_service{item.channel, bytes(item.body, item.body + item.len)});
+        break;
+      case item_kind::close: {
+        auto reason = static_cast<ec>(item.body[0]);
+        peer_closed_ = reason == ec::none ? ec::closed_by_peer : reason;
+        if (!closing_)
+          close(*peer_closed_);
+        break;
+      }
+      case item_kind::ping:
+      case item_kind::pong:
+        break; // keepalive is the datagram layer's here
+    }
+  }
+  items_.erase(items_.begin(), items_.begin() + static_cast<ptrdiff_t>(pos));
+}
+
+void session::handle_timeout(time_point now) {
+  if (state_ == state::closed)
+    return;
+  if (state_ == state::handshaking) {
+    if (now >= handshake_deadline_) {
+      fail(ec::handshake_timeout);
+      return;
+    }
+  } else if (!confirmed_ && now >= handshake_deadline_) {
+    fail(ec::handshake_timeout);
+    return;
+  }
+  if (!hs_packet_.empty() && now >= hs_resend_at_)
+    hs_send_now_ = true;
+  if (state_ == state::handshaking)
+    return;
+  if (now - last_received_ >= cfg_.peer_timeout) {
+    fail(ec::peer_timeout);
+    return;
+  }
+  if (closing_ && now >= close_deadline_) {
+    finish(*closing_, peer_closed_.has_value());
+    return;
+  }
+  if (now - last_sent_ >= cfg_.keepalive_interval)
+    ping_due_ = true;
+  // Probe timeout: nothing acknowledged for a while.
+  bool eliciting_in_flight = std::any_of(sent_.begin(), sent_.end(),
+                                         [](auto& x) { return x.second.ack_eliciting; });
+  if (eliciting_in_flight) {
+    auto pto = rtt_.pto(rcfg_.max_ack_delay) * (int64_t{1} << std::min(pto_count_, 10u));
+    if (now >= last_eliciting_sent_ + pto) {
+      ++pto_count_;
+      probe_due_ = true;
+      // Resend the oldest unacknowledged data as the probe.
+      auto& oldest = sent_.begin()->second;
+      for (auto& [off, n] : oldest.stream)
+        retransmit_.emplace_front(off, off + n);
+    }
+  }
+  detect_losses(now);
+}
+
+// -- commands ----------------------------------------------------------------------
+
+void session::append_item(item_kind kind, uint8_t channel, const uint8_t* body, size_t len) {
+  uint8_t header[item_header_size];
+  write_item_header(header, kind, channel, len);
+  send_buf_.insert(send_buf_.end(), header, header + item_header_size);
+  send_buf_.insert(send_buf_.end(), body, body + len);
+  send_end_ += item_header_size + len;
+}
+
+ec session::send(bytes& payload, uint8_t) {
+  if (!accepting())
+    return ec::not_connected;
+  if (payload.size() > cfg_.max_message_size)
+    return ec::message_too_large;
+  if (queued_bytes() + payload.size() > cfg_.send_queue_limit)
+    return ec::send_queue_full;
+  size_t pos = 0;
+  do {
+    auto n = std::min(item_chunk, payload.size() - pos);
+    bool last = pos + n == payload.size();
+    append_item(last ? item_kind::data_last : item_kind::data_more, 0, payload.data() + pos, n);
+    pos += n;
+  } while (pos < payload.size());
+  ++messages_sent_;
+  return ec::none;
+}
+
+ec session::send_service(uint8_t service, bytes body) {
+  if (!accepting())
+    return ec::not_connected;
+  if ((remote_.features & feature_services) == 0)
+    return ec::unsupported;
+  if (body.size() > max_service_body)
+    return ec::message_too_large;
+  append_item(item_kind::service, service, body.data(), body.size());
+  return ec::none;
+}
+
+void session::close(ec reason) {
+  if (state_ == state::closed || closing_)
+    return;
+  if (state_ == state::handshaking) {
+    finish(reason, false);
+    return;
+  }
+  closing_ = reason;
+  uint8_t r = static_cast<uint8_t>(reason);
+  append_item(item_kind::close, 0, &r, 1);
+  close_end_ = send_end_;
+  close_deadline_ = last_received_ + cfg_.close_timeout;
+  close_deadline_ = std::max(close_deadline_, last_sent_ + cfg_.close_timeout);
+}
+
+void session::check_closed() {
+  // Done when our CLOSE is acknowledged and the peer's has arrived.
+  if (closing_ && peer_closed_ && send_acked_ >= close_end_ && state_ != state::closed)
+    finish(*peer_closed_, true);
+}
+
+void session::fail(ec reason) {
+  if (state_ == state::closed)
+    return;
+  finish(reason, false);
+}
+
+void session::finish(ec reason, bool by_peer) {
+  state_ = state::closed;
+  final_ack_ = ack_pending_ && send_key_.has_key();
+  for (auto& [pn, p] : sent_)
+    if (p.ack_eliciting)
+      cc_.forget(p.size);
+  sent_.clear();
+  retransmit_.clear();
+  hs_packet_.clear();
+  events_.emplace_back(session_closed{reason, by_peer});
+}
+
+// -- output --------------------------------------------------------------------------
+
+bool session::build_data(bytes& out, time_point now, bool ack_only) {
+  out.clear();
+  out.reserve(rcfg_.max_datagram);
+  out.push_back(static_cast<uint8_t>(packet_type::data));
+  out.insert(out.end(), remote_cid_.begin(), remote_cid_.end());
+  auto pn = next_pn_;
+  out.resize(data_header_size);
+  store_u64(out.data() + 9, pn);
+  bytes plain;
+  auto room = rcfg_.max_datagram - data_header_size - tag_len;
+  sent_packet rec;
+  rec.sent = now;
+  bool with_ack = ack_pending_ && (ack_only || now >= ack_deadline_ || true);
+  if (with_ack && !received_.empty()) {
+    ack_frame a;
+    for (auto it = received_.rbegin(); it != received_.rend() && a.ranges.size() < max_ack_ranges;
+         ++it)
+      a.ranges.push_back({it->first, it->second});
+    auto delay = std::chrono::duration_cast<std::chrono::microseconds>(now - largest_received_at_);
+    a.delay_us = static_cast<uint32_t>(std::min<int64_t>(delay.count(), UINT32_MAX));
+    put_ack(plain, a);
+  }
+  if (!ack_only) {
+    if (max_data_due_) {
+      put_max_data(plain, max_data_sent_);
+      rec.max_data = true;
+      rec.ack_eliciting = true;
+      max_data_due_ = false;
+    }
+    if (ping_due_ || probe_due_) {
+      put_ping(plain);
+      rec.ack_eliciting = true;
+      ping_due_ = false;
+    }
+    // Lost data first, then new data, as the peer's window allows.
+    while (!retransmit_.empty() && plain.size() + stream_frame_overhead + 1 < room) {
+      auto [start, end] = retransmit_.front();
+      retransmit_.pop_front();
+      start = std::max(start, send_acked_);
+      if (start >= end || stream_acked(start, end))
+        continue;
+      auto n = std::min<uint64_t>(end - start, room - plain.size() - stream_frame_overhead);
+      put_stream(plain, start, send_buf_.data() + (start - send_base_), static_cast<size_t>(n));
+      rec.stream.emplace_back(start, static_cast<uint16_t>(n));
+      rec.ack_eliciting = true;
+      if (start + n < end)
+        retransmit_.emplace_front(start + n, end);
+    }
+    while (send_next_ < send_end_ && send_next_ < peer_max_data_
+           && plain.size() + stream_frame_overhead + 1 < room) {
+      auto n = std::min<uint64_t>({send_end_ - send_next_, peer_max_data_ - send_next_,
+                                   room - plain.size() - stream_frame_overhead});
+      put_stream(plain, send_next_, send_buf_.data() + (send_next_ - send_base_),
+                 static_cast<size_t>(n));
+      rec.stream.emplace_back(send_next_, static_cast<uint16_t>(n));
+      rec.ack_eliciting = true;
+      send_next_ += n;
+    }
+    probe_due_ = false;
+  }
+  if (plain.empty())
+    return false;
+  if (with_ack) {
+    ack_pending_ = false;
+    unacked_eliciting_ = 0;
+    ack_deadline_ = time_point::max();
+  }
+  uint8_t header[data_header_size]; // `out` grows below: the AD must not move
+  std::memcpy(header, out.data(), data_header_size);
+  send_key_.set_nonce(pn);
+  if (send_key_.encrypt_with_ad(header, data_header_size, plain.data(), plain.size(), out)
+      != ec::none) {
+    fail(ec::nonce_exhausted);
+    return false;
+  }
+  ++next_pn_;
+  rec.size = out.size();
+  last_sent_ = now;
+  if (rec.ack_eliciting) {
+    last_eliciting_sent_ = now;
+    cc_.on_sent(rec.size);
+    pacer_.on_sent(rec.size, cc_.window(), rtt_.smoothed(), now);
+    sent_.emplace(pn, std::move(rec));
+  }
+  return true;
+}
+
+bool session::poll_datagram(bytes& out, time_point now) {
+  if (state_ == state::closed) {
+    if (final_ack_) {
+      final_ack_ = false;
+      state_ = state::established; // just for this one ACK
+      bool ok = build_data(out, now, true);
+      state_ = state::closed;
+      return ok;
+    }
+    return false;
+  }
+  if (hs_send_now_ && !hs_packet_.empty()) {
+    hs_send_now_ = false;
+    out = hs_packet_;
+    hs_resend_at_ = now + hs_rto_;
+    hs_rto_ = std::min<duration>(hs_rto_ * 2, std::chrono::seconds(2));
+    return true;
+  }
+  if (state_ != state::established)
+    return false;
+  bool has_new = send_next_ < send_end_ && send_next_ < peer_max_data_;
+  bool wants_eliciting = ping_due_ || probe_due_ || max_data_due_ || !retransmit_.empty() || has_new;
+  if (wants_eliciting) {
+    bool window_ok = probe_due_ || cc_.can_send(rcfg_.max_datagram);
+    bool pace_ok = probe_due_ || pacer_.next(now) <= now;
+    if (window_ok && pace_ok && build_data(out, now, false))
+      return true;
+  }
+  if (ack_pending_ && now >= ack_deadline_)
+    return build_data(out, now, true);
+  return false;
+}
+
+std::optional<session_event> session::poll_event() {
+  if (events_.empty())
+    return std::nullopt;
+  auto ev = std::move(events_.front());
+  events_.pop_front();
+  return ev;
+}
+
+time_point session::next_deadline() const {
+  if (state_ == state::closed)
+    return time_point::max();
+  auto t = handshake_deadline_;
+  if (state_ != state::handshaking && confirmed_)
+    t = time_point::max();
+  if (!hs_packet_.empty())
+    t = std::min(t, hs_resend_at_);
+  if (state_ == state::handshaking)
+    return t;
+  t = std::min(t, last_received_ + cfg_.peer_timeout);
+  t = std::min(t, last_sent_ + cfg_.keepalive_interval);
+  t = std::min(t, ack_deadline_);
+  if (closing_)
+    t = std::min(t, close_deadline_);
+  bool eliciting_in_flight = std::any_of(sent_.begin(), sent_.end(),
+                                         [](auto& x) { return x.second.ack_eliciting; });
+  if (eliciting_in_flight)
+    t = std::min(t, last_eliciting_sent_
+                      + rtt_.pto(rcfg_.max_ack_delay) * (int64_t{1} << std::min(pto_count_, 10u)));
+  bool has_new = send_next_ < send_end_ && send_next_ < peer_max_data_;
+  if ((has_new || !retransmit_.empty()) && cc_.can_send(rcfg_.max_datagram))
+    t = std::min(t, pacer_.next(time_point{}));
+  // Time-threshold losses.
+  if (any_acked_ && !sent_.empty() && sent_.begin()->first < largest_acked_) {
+    auto window = std::max(rtt_.smoothed(), rtt_.latest()) * time_threshold_num
+                  / time_threshold_den;
+    t = std::min(t, sent_.begin()->second.sent + window);
+  }
+  return t;
+}
+
+std::optional<std::chrono::nanoseconds> session::last_rtt() const {
+  if (!rtt_.has_sample())
+    return std::nullopt;
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(rtt_.smoothed());
+}
+
+} // namespace crust::rudp
