@@ -1,8 +1,11 @@
 #include "actors/connection.hpp"
 
+#include "actors/udp_mux.hpp"
 #include "transport/tcp_stream.hpp"
 
 #include <caf/send.hpp>
+
+#include <boost/asio/ip/address.hpp>
 
 namespace crust {
 
@@ -12,6 +15,10 @@ namespace {
 /// drains below it, messages wait in the session queue, where small ones
 /// coalesce into shared frames.
 constexpr size_t max_unflushed = 256 * 1024;
+
+/// Datagrams sent per pump at most, so one busy link cannot starve the
+/// actor's mailbox (the rest go at the next tick or flush).
+constexpr size_t max_datagrams_per_pump = 64;
 
 /// Callbacks that turn the stream's I/O events into messages to `self`. They
 /// hold only a weak reference, so a stream never keeps its actor alive.
@@ -31,30 +38,58 @@ tcp_stream::callbacks stream_callbacks(connection_pointer self) {
   return cbs;
 }
 
+void set_route(connection_pointer self, bool on) {
+  auto& st = self->state;
+  if (!st.rsession || !st.params.mux || st.routed == on)
+    return;
+  st.routed = on;
+  udp_route r;
+  r.cid = cid_to_u64(st.rsession->local_cid());
+  if (st.dir == direction::inbound)
+    r.initial_dcid = cid_to_u64(st.rsession->initial_dcid());
+  if (on)
+    r.conn = self;
+  self->send(st.params.mux, std::move(r));
+}
+
 void report_closed(connection_pointer self, ec reason, bool by_peer) {
   auto& st = self->state;
   connection_closed msg;
   msg.conn = self;
   msg.authenticated = st.authenticated;
   if (msg.authenticated)
-    msg.peer = st.session->remote();
+    msg.peer = st.visit([](auto& s) { return s.remote(); });
   msg.reason = reason;
   msg.by_peer = by_peer;
   msg.remote = st.remote;
   msg.dir = st.dir;
-  if (st.session) {
-    msg.messages_sent = st.session->messages_sent();
-    msg.messages_received = st.session->messages_received();
+  if (st.has_session()) {
+    msg.messages_sent = st.visit([](auto& s) { return s.messages_sent(); });
+    msg.messages_received = st.visit([](auto& s) { return s.messages_received(); });
   }
   msg.bytes_sent = st.bytes_sent;
   msg.bytes_received = st.bytes_received;
   auto* peer = msg.authenticated ? &msg.peer : nullptr;
   CRUST_LOG(st.params.log, debug, peer, "connection",
-            to_string(st.dir) << " link with " << to_string(st.remote) << " closed: "
-                              << to_string(reason) << (by_peer ? " (by peer)" : "") << ", "
-                              << msg.bytes_sent << " bytes sent, " << msg.bytes_received
-                              << " received");
+            to_string(st.dir) << " " << to_string(st.transport) << " link with "
+                              << to_string(st.remote) << " closed: " << to_string(reason)
+                              << (by_peer ? " (by peer)" : "") << ", " << msg.bytes_sent
+                              << " bytes sent, " << msg.bytes_received << " received");
   self->send(st.params.manager, std::move(msg));
+}
+
+/// Sends what a reliable-UDP session has to say (at most a pump's worth).
+void send_datagrams(connection_pointer self) {
+  auto& st = self->state;
+  if (!st.rsession || !st.udp_remote || !st.params.udp_socket)
+    return;
+  bytes d;
+  auto now = self->clock().now();
+  for (size_t i = 0; i < max_datagrams_per_pump && st.rsession->poll_datagram(d, now); ++i) {
+    st.bytes_sent += d.size();
+    st.params.udp_socket->send_to(std::move(d), *st.udp_remote);
+    d = bytes{};
+  }
 }
 
 /// Ends the connection: flushes what the session still has to say, closes
@@ -72,13 +107,15 @@ void finish(connection_pointer self, ec reason, bool by_peer) {
     }
     st.stream->close();
   }
+  send_datagrams(self); // a final ACK, if the session owes one
+  set_route(self, false);
   // Linger until the manager's `stop`, handing late sends back to it.
   report_closed(self, reason, by_peer);
 }
 
 void schedule_tick(connection_pointer self) {
   auto& st = self->state;
-  auto deadline = st.session->next_deadline();
+  auto deadline = st.visit([](auto& s) { return s.next_deadline(); });
   if (deadline >= st.tick_at || deadline == stream_session::time_point::max())
     return;
   st.tick_at = deadline;
@@ -90,29 +127,33 @@ void schedule_tick(connection_pointer self) {
 /// Hands the session's events up. Returns false once the actor finished.
 bool drain_events(connection_pointer self) {
   auto& st = self->state;
-  auto& session = *st.session;
   while (!st.awaiting_admission) {
-    auto ev = session.poll_event();
+    auto ev = st.visit([](auto& s) { return s.poll_event(); });
     if (!ev)
       return true;
+    auto remote = st.visit([](auto& s) { return s.remote(); });
     if (std::holds_alternative<session_established>(*ev)) {
       // Hold everything that follows until the manager admits the link, so
       // the routing layer hears `connection_up` before any message.
       st.authenticated = true;
       st.awaiting_admission = true;
-      auto& hash = session.handshake_hash();
-      self->send(st.params.manager,
-                 handshake_done{session.remote(), st.remote, st.dir, session.remote_role(),
-                                session.remote_listen_port(), bytes(hash.begin(), hash.end()),
-                                self});
+      auto hash = st.visit([](auto& s) { return s.handshake_hash(); });
+      handshake_done hd{remote,
+                        st.remote,
+                        st.dir,
+                        st.visit([](auto& s) { return s.remote_role(); }),
+                        st.visit([](auto& s) { return s.remote_listen_port(); }),
+                        bytes(hash.begin(), hash.end()),
+                        self};
+      hd.transport = st.transport;
+      self->send(st.params.manager, std::move(hd));
     } else if (auto m = std::get_if<session_message>(&*ev)) {
       if (!st.rejected)
-        self->send(st.params.routing, message{session.remote(), std::move(m->payload)});
+        self->send(st.params.routing, message{remote, std::move(m->payload)});
     } else if (auto s = std::get_if<session_service>(&*ev)) {
       if (!st.rejected)
-        self->send(st.params.manager, service_in{session.remote(),
-                                                 static_cast<service_id>(s->service),
-                                                 std::move(s->body)});
+        self->send(st.params.manager,
+                   service_in{remote, static_cast<service_id>(s->service), std::move(s->body)});
     } else {
       auto& closed = std::get<session_closed>(*ev);
       finish(self, closed.reason, closed.by_peer);
@@ -126,31 +167,37 @@ bool drain_events(connection_pointer self) {
 /// back, and arms the next timer.
 void pump(connection_pointer self) {
   auto& st = self->state;
-  if (st.done || !st.session)
+  if (st.done || !st.has_session())
     return;
-  auto& session = *st.session;
   if (!drain_events(self))
     return;
-  if (st.admitted && !st.closing_reported && session.peer_close_reason()) {
+  auto peer_closing = st.visit([](auto& s) { return s.peer_close_reason(); });
+  if (st.admitted && !st.closing_reported && peer_closing) {
     st.closing_reported = true;
     self->send(st.params.manager,
-               connection_closing{self, session.remote(), *session.peer_close_reason()});
+               connection_closing{self, st.visit([](auto& s) { return s.remote(); }),
+                                  *peer_closing});
   }
-  if (!st.awaiting_admission && st.uncredited > 0 && st.stream) {
-    st.stream->consumed(st.uncredited);
-    st.uncredited = 0;
-  }
-  if (st.unflushed < max_unflushed && session.wants_transmit()) {
-    bytes out;
-    session.poll_transmit(out, max_unflushed - st.unflushed, self->clock().now());
-    if (!out.empty()) {
-      st.unflushed += out.size();
-      st.stream->write(std::move(out));
+  if (st.session) {
+    auto& session = *st.session;
+    if (!st.awaiting_admission && st.uncredited > 0 && st.stream) {
+      st.stream->consumed(st.uncredited);
+      st.uncredited = 0;
     }
-    // Sending our CLOSE may have ended the session.
-    if (!drain_events(self))
-      return;
+    if (st.unflushed < max_unflushed && session.wants_transmit()) {
+      bytes out;
+      session.poll_transmit(out, max_unflushed - st.unflushed, self->clock().now());
+      if (!out.empty()) {
+        st.unflushed += out.size();
+        st.stream->write(std::move(out));
+      }
+    }
+  } else {
+    send_datagrams(self);
   }
+  // Sending our CLOSE may have ended the session.
+  if (!drain_events(self))
+    return;
   schedule_tick(self);
 }
 
@@ -162,47 +209,32 @@ void start_session(connection_pointer self, bool initiator) {
   pump(self);
 }
 
-} // namespace
-
-connection_actor::behavior_type connection(connection_pointer self, connection_params params,
-                                           direction dir, endpoint remote,
-                                           std::shared_ptr<tcp_stream> stream) {
-  auto& st = self->state;
-  st.runtime = params.runtime;
-  st.self_id = params.self_id;
-  st.params = std::move(params);
-  st.dir = dir;
-  st.remote = remote;
-  if (stream) {
-    st.stream = std::move(stream);
-    st.stream->start(stream_callbacks(self));
-    start_session(self, false);
-  } else {
-    st.stream = tcp_stream::make(st.runtime->context());
-    st.stream->connect(remote, st.params.connect_timeout, stream_callbacks(self));
-  }
+connection_actor::behavior_type make_behavior(connection_pointer self) {
   self->set_exit_handler([self](const caf::exit_msg& x) {
     // The manager went away (links) or we are told to stop: close at once,
     // telling the peer why.
-    if (self->state.session)
-      self->state.session->close(ec::shutting_down);
+    if (self->state.has_session())
+      self->state.visit([](auto& s) { s.close(ec::shutting_down); });
+    send_datagrams(self);
     finish(self, ec::shutting_down, false);
     self->quit(x.reason);
   });
   return {
     [self](send& x) {
       auto& st = self->state;
-      if (st.admitted && (st.done || !st.session->accepting())) {
+      bool accepting = st.has_session() && st.visit([](auto& s) { return s.accepting(); });
+      if (st.admitted && (st.done || !accepting)) {
         // Closing: the manager has stopped (or is about to stop) routing to
         // us and knows where this belongs now.
         self->send(st.params.manager, std::move(x));
         return;
       }
-      if (!st.session || st.done) {
+      if (!st.has_session() || st.done) {
         self->send(st.params.routing, send_failed{x.peer, ec::not_connected, std::move(x.payload)});
         return;
       }
-      if (auto err = st.session->send(x.payload, x.priority); err != ec::none) {
+      if (auto err = st.visit([&](auto& s) { return s.send(x.payload, x.priority); });
+          err != ec::none) {
         self->send(st.params.routing, send_failed{x.peer, err, std::move(x.payload)});
         return;
       }
@@ -215,9 +247,11 @@ connection_actor::behavior_type connection(connection_pointer self, connection_p
     },
     [self](service_out& x) {
       auto& st = self->state;
-      if (!st.session || st.done || !st.admitted)
+      if (!st.has_session() || st.done || !st.admitted)
         return; // best effort: discovery does not depend on any one message
-      auto err = st.session->send_service(static_cast<uint8_t>(x.service), std::move(x.body));
+      auto err = st.visit([&](auto& s) {
+        return s.send_service(static_cast<uint8_t>(x.service), std::move(x.body));
+      });
       if (err != ec::none) {
         CRUST_LOG(st.params.log, debug, &x.peer, "connection",
                   "service message not sent: " << to_string(err));
@@ -239,7 +273,7 @@ connection_actor::behavior_type connection(connection_pointer self, connection_p
     },
     [self](close_atom, ec reason) {
       auto& st = self->state;
-      if (!st.session) {
+      if (!st.has_session()) {
         finish(self, reason, false);
         return;
       }
@@ -249,20 +283,20 @@ connection_actor::behavior_type connection(connection_pointer self, connection_p
       st.rejected = reason != ec::duplicate_connection;
       st.awaiting_admission = false;
       st.closing_reported = true; // the manager decided this itself
-      st.session->close(reason);
+      st.visit([&](auto& s) { s.close(reason); });
       pump(self);
     },
     [self](tick_atom) {
       auto& st = self->state;
       st.tick_at = stream_session::time_point::max();
-      if (st.session) {
-        st.session->handle_timeout(self->clock().now());
+      if (st.has_session() && !st.done) {
+        st.visit([&](auto& s) { s.handle_timeout(self->clock().now()); });
         pump(self);
       }
     },
     [self](stop_atom) { self->quit(); },
     [self](stream_connected) {
-      if (!self->state.done)
+      if (!self->state.done && self->state.stream)
         start_session(self, true);
     },
     [self](stream_data& x) {
@@ -282,6 +316,8 @@ connection_actor::behavior_type connection(connection_pointer self, connection_p
     },
     [self](stream_ended& x) {
       auto& st = self->state;
+      if (!st.stream)
+        return;
       if (!st.session) {
         finish(self, x.reason == ec::closed_by_peer ? ec::connect_failed : x.reason, true);
         return;
@@ -289,28 +325,99 @@ connection_actor::behavior_type connection(connection_pointer self, connection_p
       st.session->handle_stream_end(x.reason);
       pump(self);
     },
+    [self](datagram_in& x) {
+      auto& st = self->state;
+      if (!st.rsession || st.done)
+        return;
+      st.bytes_received += x.data.size();
+      st.rsession->handle_datagram(x.data.data(), x.data.size(), self->clock().now());
+      pump(self);
+    },
     [self](peers_atom) -> peer_info {
       auto& st = self->state;
       peer_info info;
-      if (st.session) {
-        info.peer = st.session->remote();
-        info.role = st.session->remote_role();
-        info.messages_sent = st.session->messages_sent();
-        info.messages_received = st.session->messages_received();
-        if (auto seen = st.session->observed_by_peer())
-          info.observed = *seen;
-        if (auto rtt = st.session->last_rtt())
-          info.rtt_us = static_cast<uint64_t>(
-            std::chrono::duration_cast<std::chrono::microseconds>(*rtt).count());
+      if (st.has_session()) {
+        st.visit([&](auto& s) {
+          info.peer = s.remote();
+          info.role = s.remote_role();
+          info.messages_sent = s.messages_sent();
+          info.messages_received = s.messages_received();
+          if (auto seen = s.observed_by_peer())
+            info.observed = *seen;
+          if (auto rtt = s.last_rtt())
+            info.rtt_us = static_cast<uint64_t>(
+              std::chrono::duration_cast<std::chrono::microseconds>(*rtt).count());
+        });
       }
       info.remote = st.remote;
       info.dir = st.dir;
-      info.transport = protocol::tcp;
+      info.transport = st.transport;
       info.bytes_sent = st.bytes_sent;
       info.bytes_received = st.bytes_received;
       return info;
     },
   };
+}
+
+void init_common(connection_pointer self, connection_params& params, direction dir,
+                 const endpoint& remote) {
+  auto& st = self->state;
+  st.runtime = params.runtime;
+  st.self_id = params.self_id;
+  st.params = std::move(params);
+  st.dir = dir;
+  st.remote = remote;
+}
+
+} // namespace
+
+connection_actor::behavior_type connection(connection_pointer self, connection_params params,
+                                           direction dir, endpoint remote,
+                                           std::shared_ptr<tcp_stream> stream) {
+  init_common(self, params, dir, remote);
+  auto& st = self->state;
+  st.transport = protocol::tcp;
+  if (stream) {
+    st.stream = std::move(stream);
+    st.stream->start(stream_callbacks(self));
+    start_session(self, false);
+  } else {
+    st.stream = tcp_stream::make(st.runtime->context());
+    st.stream->connect(remote, st.params.connect_timeout, stream_callbacks(self));
+  }
+  return make_behavior(self);
+}
+
+connection_actor::behavior_type
+udp_connection(connection_pointer self, connection_params params, direction dir, endpoint remote,
+               std::shared_ptr<rudp::initial_packet> initial) {
+  init_common(self, params, dir, remote);
+  auto& st = self->state;
+  st.transport = protocol::udp;
+  auto behavior = make_behavior(self);
+  boost::system::error_code err;
+  auto addr = boost::asio::ip::make_address(remote.address, err);
+  if (err || !st.params.udp_socket) {
+    finish(self, err ? ec::invalid_argument : ec::connect_failed, false);
+    return behavior;
+  }
+  st.udp_remote = datagram_socket::udp::endpoint(addr, remote.port);
+  auto cfg = st.params.session;
+  cfg.observed = remote;
+  auto now = self->clock().now();
+  if (initial) {
+    ec why = ec::none;
+    st.rsession = rudp::session::accept(cfg, st.params.rudp, *st.self_id, *initial, now, why);
+    if (!st.rsession) {
+      finish(self, why, true);
+      return behavior;
+    }
+  } else {
+    st.rsession = std::make_unique<rudp::session>(cfg, st.params.rudp, *st.self_id, now);
+  }
+  set_route(self, true);
+  pump(self);
+  return behavior;
 }
 
 } // namespace crust

@@ -1,9 +1,11 @@
 #pragma once
 
 #include "actors/internal_messages.hpp"
+#include "transport/datagram_socket.hpp"
 #include "transport/identity.hpp"
 #include "transport/io_runtime.hpp"
 #include "transport/logger.hpp"
+#include "transport/rudp/session.hpp"
 #include "transport/session_config.hpp"
 #include "transport/stream_session.hpp"
 
@@ -25,17 +27,26 @@ struct connection_params {
   manager_actor manager;
   routing_actor routing;
   logger_ptr log;
+  // Reliable UDP: the node's socket and its router.
+  std::shared_ptr<datagram_socket> udp_socket;
+  udp_mux_actor mux;
+  rudp::config rudp;
 };
 
-/// The state of one connection actor: a thin owner of a socket and the
-/// sans-I/O session that does the protocol.
+/// The state of one connection actor: a thin owner of one link — a TCP
+/// socket with a `stream_session`, or a reliable-UDP `rudp::session` on the
+/// node's UDP socket — that speaks the same protocol to the manager either
+/// way.
 struct connection_state {
-  // Declared first, destroyed last: the stream lives on the runtime's loop.
+  // Declared first, destroyed last: sockets live on the runtime's loop.
   std::shared_ptr<io_runtime> runtime;
   std::shared_ptr<const identity> self_id;
-  std::shared_ptr<tcp_stream> stream;
-  std::optional<stream_session> session;
+  std::shared_ptr<tcp_stream> stream;   ///< TCP
+  std::optional<stream_session> session; ///< TCP
+  std::unique_ptr<rudp::session> rsession; ///< UDP
+  std::optional<datagram_socket::udp::endpoint> udp_remote;
   connection_params params;
+  protocol transport = protocol::tcp;
   direction dir = direction::outbound;
   endpoint remote;
   bool admitted = false;           ///< the manager accepted it as the peer's link
@@ -44,22 +55,39 @@ struct connection_state {
   bool rejected = false;           ///< the manager closed it: drop what arrives
   bool closing_reported = false;   ///< the manager knows we stopped accepting
   bool flush_pending = false;      ///< a flush message is in our mailbox
+  bool routed = false;             ///< UDP: the mux routes our connection id to us
   bool done = false;
-  size_t unflushed = 0;            ///< bytes handed to the stream, not yet written
-  size_t uncredited = 0;           ///< bytes read but not yet returned as credit
+  size_t unflushed = 0;            ///< TCP: bytes handed to the stream, not yet written
+  size_t uncredited = 0;           ///< TCP: bytes read but not yet returned as credit
   uint64_t bytes_sent = 0;         ///< written to the socket
   uint64_t bytes_received = 0;     ///< read from the socket
   stream_session::time_point tick_at = stream_session::time_point::max();
+
+  bool has_session() const { return session.has_value() || rsession != nullptr; }
+
+  /// Runs `f` on whichever session this link has (call only when it has one).
+  template <class F>
+  decltype(auto) visit(F&& f) {
+    if (session)
+      return f(*session);
+    return f(*rsession);
+  }
 
   static inline const char* name = "crust.connection";
 };
 
 using connection_pointer = connection_actor::stateful_pointer<connection_state>;
 
-/// A connection actor. With `stream` set it serves an accepted socket as the
-/// responder; otherwise it dials `remote` and initiates.
+/// A TCP connection actor. With `stream` set it serves an accepted socket as
+/// the responder; otherwise it dials `remote` and initiates.
 connection_actor::behavior_type connection(connection_pointer self, connection_params params,
                                            direction dir, endpoint remote,
                                            std::shared_ptr<tcp_stream> stream);
+
+/// A reliable-UDP connection actor. With `initial` set it answers that
+/// (validated) INITIAL as the responder; otherwise it dials `remote`.
+connection_actor::behavior_type
+udp_connection(connection_pointer self, connection_params params, direction dir, endpoint remote,
+               std::shared_ptr<rudp::initial_packet> initial);
 
 } // namespace crust

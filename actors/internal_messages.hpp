@@ -27,6 +27,10 @@
 namespace crust {
 
 class tcp_stream;
+class datagram_socket;
+namespace rudp {
+struct initial_packet;
+} // namespace rudp
 
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
@@ -35,6 +39,7 @@ using close_atom = caf::atom_constant<caf::atom("close")>;
 using redial_atom = caf::atom_constant<caf::atom("redial")>;
 using grace_atom = caf::atom_constant<caf::atom("grace")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using udp_fallback_atom = caf::atom_constant<caf::atom("udpfb")>;
 
 // -- from an Asio adapter to its actor -----------------------------------------
 
@@ -57,6 +62,34 @@ struct stream_ended {
 /// manager. Carries a pointer, so it never leaves the process.
 struct incoming_stream {
   std::shared_ptr<tcp_stream> stream;
+  endpoint remote;
+};
+
+/// A datagram for one reliable-UDP connection, from the node's UDP socket.
+struct datagram_in {
+  bytes data;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, datagram_in& x) {
+  return f(caf::meta::type_name("datagram_in"), x.data);
+}
+
+/// A datagram the node's UDP socket received (socket -> mux).
+struct udp_datagram {
+  bytes data;
+  endpoint from;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, udp_datagram& x) {
+  return f(caf::meta::type_name("udp_datagram"), x.data, x.from);
+}
+
+/// An INITIAL that passed address validation: the manager spawns a
+/// responder for it. Carries a pointer, so it never leaves the process.
+struct incoming_udp {
+  std::shared_ptr<rudp::initial_packet> initial;
   endpoint remote;
 };
 
@@ -105,7 +138,26 @@ using connection_actor = caf::typed_actor<
   caf::reacts_to<stream_ended>,
   caf::reacts_to<stop_atom>,
   caf::reacts_to<service_out>,
+  caf::reacts_to<datagram_in>,
   caf::replies_to<peers_atom>::with<peer_info>>;
+
+/// A reliable-UDP connection announces (or withdraws) the connection ids
+/// that reach it: its own, and for a responder the client's first dcid.
+struct udp_route {
+  uint64_t cid = 0;
+  uint64_t initial_dcid = 0; ///< 0: none
+  connection_actor conn;     ///< null: withdraw
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, udp_route& x) {
+  return f(caf::meta::type_name("udp_route"), x.cid, x.initial_dcid, x.conn);
+}
+
+/// Owns the node's UDP socket and routes datagrams by connection id.
+using udp_mux_actor = caf::typed_actor<
+  caf::reacts_to<udp_datagram>,
+  caf::reacts_to<udp_route>>;
 
 /// A connection finished its handshake; the manager answers with `admit` or
 /// `close`.
@@ -117,6 +169,7 @@ struct handshake_done {
   uint16_t listen_port = 0;  ///< the peer's advertised listening port
   bytes handshake_hash;      ///< the same on both ends: a shared tie-breaker
   connection_actor conn;
+  protocol transport = protocol::tcp;
 };
 
 /// An admitted connection stopped accepting messages because the peer is
@@ -151,7 +204,7 @@ struct connection_closed {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, handshake_done& x) {
   return f(caf::meta::type_name("handshake_done"), x.peer, x.remote, x.dir, x.role,
-           x.listen_port, x.handshake_hash, x.conn);
+           x.listen_port, x.handshake_hash, x.conn, x.transport);
 }
 
 template <class Inspector>
@@ -169,6 +222,8 @@ using acceptor_actor = caf::typed_actor<caf::reacts_to<incoming_stream>>;
 /// The manager: the public node interface plus what its helpers tell it.
 using manager_actor = node_actor::extend<
   caf::reacts_to<incoming_stream>,
+  caf::reacts_to<incoming_udp>,
+  caf::reacts_to<udp_fallback_atom, endpoint>,
   caf::reacts_to<listening>,
   caf::reacts_to<listen_failed>,
   caf::reacts_to<handshake_done>,
@@ -183,3 +238,4 @@ using manager_actor = node_actor::extend<
 } // namespace crust
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crust::incoming_stream)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crust::incoming_udp)

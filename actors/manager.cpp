@@ -3,6 +3,8 @@
 #include "actors/acceptor.hpp"
 #include "actors/connection.hpp"
 #include "actors/error.hpp"
+#include "actors/udp_mux.hpp"
+#include "transport/address.hpp"
 #include "discovery/beacon.hpp"
 #include "discovery/bootstrap_store.hpp"
 #include "discovery/gossip.hpp"
@@ -53,18 +55,46 @@ bool is_protocol_violation(ec x) {
 connection_params params_for(manager_pointer self) {
   auto& st = self->state;
   uint16_t port = st.listening.empty() ? 0 : st.listening.front().port;
-  return connection_params{st.runtime, st.id, st.cfg.session(port), st.cfg.connect_timeout,
-                           self, st.routing, st.log};
+  return connection_params{st.runtime, st.id,        st.cfg.session(port),
+                           st.cfg.connect_timeout, self, st.routing,
+                           st.log,     st.udp_socket, st.mux,
+                           st.cfg.rudp};
+}
+
+/// Starts one attempt (TCP or reliable UDP) for the dial `key`.
+void start_attempt(manager_pointer self, const endpoint& key, protocol proto) {
+  auto& st = self->state;
+  auto& d = st.dialing[key];
+  auto target = key;
+  target.proto = proto;
+  connection_actor conn;
+  if (proto == protocol::udp) {
+    d.udp_live = true;
+    d.udp_tried = true;
+    conn = self->spawn<caf::linked>(udp_connection, params_for(self), direction::outbound, target,
+                                    std::shared_ptr<rudp::initial_packet>{});
+  } else {
+    d.tcp_live = true;
+    conn = self->spawn<caf::linked>(connection, params_for(self), direction::outbound, target,
+                                    std::shared_ptr<tcp_stream>{});
+  }
+  st.connections.emplace(conn.id(), manager_state::live_connection{conn, target, {}, key});
 }
 
 void dial(manager_pointer self, const endpoint& remote, std::optional<peer_id> redial_of) {
   auto& st = self->state;
   if (st.dialing.count(remote) > 0)
     return; // already under way
-  auto conn = self->spawn<caf::linked>(connection, params_for(self), direction::outbound,
-                                       remote, std::shared_ptr<tcp_stream>{});
-  st.connections.emplace(conn.id(), manager_state::live_connection{conn, remote, {}});
-  st.dialing.emplace(remote, redial_of);
+  st.dialing[remote].redial_of = redial_of;
+  using mode = node_config::transport_mode;
+  if (remote.proto == protocol::udp || st.cfg.transport == mode::udp_only) {
+    start_attempt(self, remote, protocol::udp);
+  } else {
+    start_attempt(self, remote, protocol::tcp);
+    // Happy eyeballs: reliable UDP joins the race if TCP is slow.
+    if (st.cfg.transport == mode::automatic && st.udp_socket)
+      self->delayed_send(self, st.cfg.udp_fallback_delay, udp_fallback_atom::value, remote);
+  }
   ++st.counters.dials;
   CRUST_LOG(st.log, debug, redial_of ? &*redial_of : nullptr, "manager",
             (redial_of ? "re-dialling " : "dialling ") << to_string(remote));
@@ -164,6 +194,49 @@ void close_link(manager_pointer self, const peer_id& peer, ec reason) {
   if (auto i = st.connections.find(id); i != st.connections.end())
     self->send(i->second.handle, close_atom::value, reason);
   apply_closure(self, peer, reason, st.table.on_closed(peer, id, reason));
+}
+
+/// Opens the node's UDP socket (once): on the UDP port of the same number
+/// as TCP's when it can, else a random one.
+void start_udp(manager_pointer self, uint16_t preferred) {
+  auto& st = self->state;
+  if (!st.cfg.udp || st.udp_socket || st.shutting_down)
+    return;
+  using udp = datagram_socket::udp;
+  boost::system::error_code err;
+  auto addr = boost::asio::ip::make_address(st.cfg.listen_address, err);
+  if (err)
+    addr = boost::asio::ip::make_address("::");
+  datagram_socket::options opts;
+  opts.v6_only = false; // "::" serves IPv4 too
+  std::vector<uint16_t> ports;
+  if (st.cfg.udp_port != 0)
+    ports.push_back(st.cfg.udp_port);
+  else if (preferred != 0)
+    ports.push_back(preferred);
+  ports.push_back(0);
+  for (auto port : ports) {
+    try {
+      st.udp_socket = datagram_socket::open(st.runtime->context(), udp::endpoint(addr, port), opts);
+      break;
+    } catch (const std::exception& e) {
+      CRUST_LOG(st.log, debug, nullptr, "manager",
+                "UDP port " << port << " unavailable: " << e.what());
+    }
+  }
+  if (!st.udp_socket) {
+    alert a;
+    a.kind = alert_kind::listen_failure;
+    a.reason = ec::address_in_use;
+    a.detail = "no UDP socket: reliable UDP is off";
+    raise_alert(self, std::move(a));
+    return;
+  }
+  auto local = st.udp_socket->local_endpoint();
+  st.udp_local = endpoint{protocol::udp, local.address().to_string(), local.port()};
+  st.mux = self->spawn<caf::linked>(udp_mux, st.runtime, st.udp_socket, manager_actor{self},
+                                    st.log);
+  CRUST_LOG(st.log, info, nullptr, "manager", "reliable UDP on " << to_string(*st.udp_local));
 }
 
 void start_listening(manager_pointer self) {
@@ -271,8 +344,10 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       begin_shutdown(self);
   });
   start_discovery(self);
-  if (st.cfg.listen)
+  if (st.cfg.listen && st.cfg.role != node_role::client)
     start_listening(self);
+  else
+    start_udp(self, 0); // still needed to dial over reliable UDP
   return {
     // -- commands from the routing layer --------------------------------------
     [self](connect& x) {
@@ -280,7 +355,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       auto fail = [&](ec reason) { self->send(st.routing, connect_failed{x.remote, reason}); };
       if (st.shutting_down)
         return fail(ec::shutting_down);
-      if (x.remote.proto != protocol::tcp || x.remote.port == 0)
+      if (x.remote.port == 0 || (x.remote.proto == protocol::udp && !st.udp_socket))
         return fail(ec::invalid_argument);
       if (st.blacklist.blocks_address(x.remote.address))
         return fail(ec::blacklisted);
@@ -408,6 +483,11 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
     },
     [self](listening& x) {
       auto& st = self->state;
+      if (!x.endpoints.empty()) {
+        start_udp(self, x.endpoints.front().port);
+        if (st.udp_local)
+          x.endpoints.push_back(*st.udp_local);
+      }
       st.listening = x.endpoints;
       if (st.gossiper)
         self->send(st.gossiper, x);
@@ -434,9 +514,17 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
               .first;
       i->second.peer = x.peer;
       ++st.counters.handshakes;
-      // The dial is done: a new `connect` to this endpoint dials again.
-      if (x.dir == direction::outbound)
-        st.dialing.erase(x.remote);
+      // The dial is done: a new `connect` to this endpoint dials again, and
+      // the attempt that lost the race goes.
+      if (x.dir == direction::outbound && i->second.dial) {
+        auto key = *i->second.dial;
+        st.dialing.erase(key);
+        for (auto& [id, c] : st.connections)
+          if (id != x.conn.id() && c.dial == key && !c.peer) {
+            c.dial.reset();
+            self->send(c.handle, close_atom::value, ec::duplicate_connection);
+          }
+      }
       if (st.shutting_down) {
         self->send(x.conn, close_atom::value, ec::shutting_down);
         return;
@@ -455,7 +543,8 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
           if (adm.report_up) {
             CRUST_LOG(st.log, info, &x.peer, "manager",
                       "connection up: " << to_string(x.dir) << " tcp " << to_string(x.remote));
-            connection_up up{x.peer, x.remote, x.dir, protocol::tcp, x.role, path_kind::direct};
+            CRUST_LOG(st.log, debug, &x.peer, "manager", "link over " << to_string(x.transport));
+            connection_up up{x.peer, x.remote, x.dir, x.transport, x.role, path_kind::direct};
             tell_discovery(self, up);
             self->send(st.routing, std::move(up));
           }
@@ -481,12 +570,26 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
     [self](connection_closed& x) {
       auto& st = self->state;
       self->send(x.conn, stop_atom::value); // it can go: we route nothing more to it
+      std::optional<endpoint> dial_key;
+      if (auto i = st.connections.find(x.conn.id()); i != st.connections.end())
+        dial_key = i->second.dial;
       st.connections.erase(x.conn.id());
       std::optional<peer_id> redial_of;
-      if (x.dir == direction::outbound) {
-        if (auto i = st.dialing.find(x.remote); i != st.dialing.end()) {
-          redial_of = i->second;
+      if (x.dir == direction::outbound && dial_key && !x.authenticated) {
+        auto i = st.dialing.find(*dial_key);
+        if (i != st.dialing.end()) {
+          auto& d = i->second;
+          (x.remote.proto == protocol::udp ? d.udp_live : d.tcp_live) = false;
+          if (!d.first_failure)
+            d.first_failure = x.reason;
+          // A TCP refusal before the fallback timer ends the dial: the host
+          // answered, nothing listens there. Otherwise wait for the other.
+          if (d.tcp_live || d.udp_live)
+            return;
+          x.reason = *d.first_failure;
+          redial_of = d.redial_of;
           st.dialing.erase(i);
+          x.remote = *dial_key; // report what was asked for
         }
       }
       auto& c = st.counters;
@@ -537,6 +640,26 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
         return;
       if (auto target = st.table.redial_target(peer))
         dial(self, *target, peer);
+    },
+    [self](udp_fallback_atom, const endpoint& key) {
+      auto& st = self->state;
+      auto i = st.dialing.find(key);
+      if (i == st.dialing.end() || i->second.udp_tried || !i->second.tcp_live || st.shutting_down)
+        return;
+      CRUST_LOG(st.log, debug, nullptr, "manager",
+                "TCP to " << to_string(key) << " is slow: reliable UDP joins");
+      start_attempt(self, key, protocol::udp);
+    },
+    [self](incoming_udp& x) {
+      auto& st = self->state;
+      if (st.shutting_down || st.blacklist.blocks_address(x.remote.address)) {
+        ++st.counters.refused;
+        return;
+      }
+      ++st.counters.accepted;
+      auto conn = self->spawn<caf::linked>(udp_connection, params_for(self), direction::inbound,
+                                           x.remote, std::move(x.initial));
+      st.connections.emplace(conn.id(), manager_state::live_connection{conn, x.remote, {}, {}});
     },
     [self](grace_atom, const peer_id& peer, uint64_t token) {
       apply_closure(self, peer, ec::duplicate_connection,

@@ -35,11 +35,26 @@ struct manager_state {
   struct live_connection {
     connection_actor handle;
     endpoint remote;
-    std::optional<peer_id> peer; ///< once authenticated
+    std::optional<peer_id> peer;     ///< once authenticated
+    std::optional<endpoint> dial;    ///< outbound: the dial it serves
   };
   std::unordered_map<caf::actor_id, live_connection> connections;
 
-  std::map<endpoint, std::optional<peer_id>> dialing; ///< outbound dials (re-dial: its peer)
+  /// An outbound dial: the endpoint the routing layer (or a re-dial) asked
+  /// for, and the attempts racing for it (TCP, then reliable UDP).
+  struct dial_attempt {
+    std::optional<peer_id> redial_of;
+    bool tcp_live = false;
+    bool udp_live = false;
+    bool udp_tried = false;
+    std::optional<ec> first_failure; ///< reported when every attempt failed
+  };
+  std::map<endpoint, dial_attempt> dialing;
+
+  // Reliable UDP: the node's socket and its router (null when off).
+  std::shared_ptr<datagram_socket> udp_socket;
+  udp_mux_actor mux;
+  std::optional<endpoint> udp_local;
 
   /// Sends held for peers whose replacement link is awaited, and their bytes.
   std::unordered_map<peer_id, std::vector<send>> held;

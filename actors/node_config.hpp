@@ -4,6 +4,7 @@
 #include "messages/endpoint.hpp"
 #include "messages/node_role.hpp"
 #include "transport/logger.hpp"
+#include "transport/rudp/session.hpp"
 #include "transport/session_config.hpp"
 
 #include <chrono>
@@ -26,6 +27,16 @@ struct node_config {
   std::string listen_address = "::"; ///< "::" = all IPv6 and IPv4 addresses
   uint16_t tcp_port = 0;             ///< 0 = a random port
   bool port_fallback = true;         ///< if tcp_port is taken, take a random one
+
+  // -- reliable UDP -------------------------------------------------------------
+  /// Which transport `connect` uses: TCP with reliable UDP started in parallel
+  /// after `udp_fallback_delay` (first authenticated link wins), or one only.
+  enum class transport_mode : uint8_t { automatic, tcp_only, udp_only };
+  transport_mode transport = transport_mode::automatic;
+  bool udp = true;                 ///< open the node's UDP socket
+  uint16_t udp_port = 0;           ///< 0: the TCP listening port's number (random when not listening)
+  std::chrono::milliseconds udp_fallback_delay{250};
+  rudp::config rudp;
 
   // -- connections ------------------------------------------------------------
   /// Fallback contacts: dialled at start when the bootstrap cache yields

@@ -15,8 +15,15 @@ bool bootstrap_plan::seen(const candidate& x) const {
     return true;
   if (!x.peer.empty() && connected_.count(x.peer) > 0)
     return true;
-  return std::any_of(queue_.begin(), queue_.end(),
-                     [&](const candidate& y) { return y.remote == x.remote; });
+  // One candidate per peer at a time (a peer lists TCP and UDP endpoints).
+  auto same = [&](const candidate& y) {
+    return y.remote == x.remote || (!x.peer.empty() && y.peer == x.peer);
+  };
+  if (std::any_of(queue_.begin(), queue_.end(), same))
+    return true;
+  return !x.peer.empty()
+         && std::any_of(in_flight_.begin(), in_flight_.end(),
+                        [&](const auto& f) { return f.second.second == x.peer; });
 }
 
 void bootstrap_plan::add(const std::vector<candidate>& xs, bool from_cache) {
@@ -54,7 +61,7 @@ std::vector<endpoint> bootstrap_plan::next_dials(clock::time_point now) {
     if (!x.peer.empty() && connected_.count(x.peer) > 0)
       continue;
     tried_.insert(x.remote);
-    in_flight_.emplace(x.remote, now);
+    in_flight_.emplace(x.remote, std::make_pair(now, x.peer));
     result.push_back(x.remote);
   }
   return result;
@@ -63,6 +70,9 @@ std::vector<endpoint> bootstrap_plan::next_dials(clock::time_point now) {
 void bootstrap_plan::on_up(const peer_id& peer, const endpoint& remote) {
   connected_.insert(peer);
   in_flight_.erase(remote);
+  // Other attempts at the same peer are moot now.
+  for (auto i = in_flight_.begin(); i != in_flight_.end();)
+    i = i->second.second == peer ? in_flight_.erase(i) : std::next(i);
   queue_.erase(std::remove_if(queue_.begin(), queue_.end(),
                               [&](const candidate& x) { return x.peer == peer; }),
                queue_.end());
@@ -78,7 +88,7 @@ void bootstrap_plan::on_failed(const endpoint& remote) {
 
 void bootstrap_plan::on_timeout(clock::time_point now) {
   for (auto i = in_flight_.begin(); i != in_flight_.end();) {
-    if (now - i->second >= attempt_timeout_)
+    if (now - i->second.first >= attempt_timeout_)
       i = in_flight_.erase(i);
     else
       ++i;

@@ -53,7 +53,7 @@ private:
   clock::duration attempt_timeout_;
   std::deque<candidate> queue_;
   std::vector<endpoint> fallbacks_;
-  std::map<endpoint, clock::time_point> in_flight_;
+  std::map<endpoint, std::pair<clock::time_point, peer_id>> in_flight_;
   std::set<endpoint> tried_;
   std::set<peer_id> connected_;
   uint32_t cached_ = 0;

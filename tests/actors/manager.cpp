@@ -57,6 +57,7 @@ connection_actor::behavior_type fake_connection(connection_actor::pointer, log_p
     [](stop_atom) {},
     [](peers_atom) { return peer_info{}; },
     [](service_out&) {}, // bootstrap-list requests and gossip: not what this test is about
+    [](datagram_in&) {},
   };
 }
 
@@ -69,6 +70,7 @@ struct fixture : test_coordinator_fixture<> {
     routing = sys.spawn(recorder, log, p, q);
     node_config cfg;
     cfg.listen = false;
+    cfg.udp = false; // fake connections only: no socket
     cfg.duplicate_grace = 3s;
     mgr = sys.spawn(manager, std::make_shared<io_runtime>(1), cfg,
                     std::make_shared<const identity>(self_id), routing);

@@ -220,7 +220,10 @@ CAF_TEST(queries answer about peers and the node) {
       [&](const node_info& x) {
         CAF_CHECK_EQUAL(x.id, a.id.id());
         CAF_CHECK_EQUAL(x.connections, 1u);
-        CAF_CHECK_EQUAL(x.listening.size(), 1u);
+        CAF_REQUIRE_EQUAL(x.listening.size(), 2u); // TCP, and reliable UDP on the same port
+        CAF_CHECK(x.listening[0].proto == protocol::tcp);
+        CAF_CHECK(x.listening[1].proto == protocol::udp);
+        CAF_CHECK_EQUAL(x.listening[1].port, x.listening[0].port);
       },
       [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
 }

@@ -51,6 +51,11 @@ node_options::node_options() {
     .add(redial_min, "redial-min", "first re-dial delay for a maintained peer")
     .add(redial_max, "redial-max", "longest re-dial delay for a maintained peer")
     .add(io_threads, "io-threads", "threads running the socket event loop")
+    .add(transport, "transport",
+         "auto (TCP, reliable UDP joins after udp-fallback-delay), tcp or udp")
+    .add(no_udp, "no-udp", "no UDP socket: TCP only")
+    .add(udp_port, "udp-port", "UDP port; 0 = the TCP port's number (random when not listening)")
+    .add(udp_fallback_delay, "udp-fallback-delay", "start reliable UDP when TCP has not connected by then")
     .add(bootstrap_cache, "bootstrap-cache",
          "bootstrap cache file ('none': keep it in memory); default ~/.cache/crust/<network>.bootstrap")
     .add(bootstrap_cache_size, "bootstrap-cache-size", "entries the bootstrap cache keeps")
@@ -143,6 +148,22 @@ std::variant<node_config, std::vector<std::string>> node_options::to_node_config
   cfg.redial_max = duration(redial_max, "redial-max");
   if (cfg.keepalive_interval >= cfg.peer_timeout)
     problems.push_back("keepalive-interval: must be shorter than peer-timeout");
+  if (transport == "auto")
+    cfg.transport = node_config::transport_mode::automatic;
+  else if (transport == "tcp")
+    cfg.transport = node_config::transport_mode::tcp_only;
+  else if (transport == "udp")
+    cfg.transport = node_config::transport_mode::udp_only;
+  else
+    problems.push_back("transport: must be auto, tcp or udp, not '" + transport + "'");
+  cfg.udp = !no_udp;
+  if (udp_port < 0 || udp_port > 65535)
+    problems.push_back("udp-port: must be 0 to 65535");
+  else
+    cfg.udp_port = static_cast<uint16_t>(udp_port);
+  cfg.udp_fallback_delay = duration(udp_fallback_delay, "udp-fallback-delay");
+  if (no_udp && transport == "udp")
+    problems.push_back("transport: 'udp' needs the UDP socket (drop no-udp)");
   auto& d = cfg.discovery;
   d.cache_path = bootstrap_cache_path();
   d.cache_capacity = positive(bootstrap_cache_size, "bootstrap-cache-size", 100000);

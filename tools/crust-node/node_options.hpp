@@ -39,6 +39,11 @@ public:
   caf::timespan redial_min{std::chrono::milliseconds(500)};
   caf::timespan redial_max{std::chrono::seconds(30)};
   int64_t io_threads = 1;
+  // Reliable UDP.
+  std::string transport = "auto";
+  bool no_udp = false;
+  int64_t udp_port = 0;
+  caf::timespan udp_fallback_delay{std::chrono::milliseconds(250)};
   // Discovery.
   std::string bootstrap_cache;  ///< empty: the per-user default; "none": no file
   int64_t bootstrap_cache_size = 64;

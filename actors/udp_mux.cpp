@@ -1,0 +1,128 @@
+#include "actors/udp_mux.hpp"
+
+#include "transport/rudp/packet.hpp"
+
+#include <caf/send.hpp>
+
+#include <boost/asio/ip/address.hpp>
+
+#include <ctime>
+
+namespace crust {
+
+uint64_t cid_to_u64(const rudp::cid& x) {
+  uint64_t v = 0;
+  for (auto b : x)
+    v = v << 8 | b;
+  return v;
+}
+
+rudp::cid u64_to_cid(uint64_t v) {
+  rudp::cid x;
+  for (int i = 7; i >= 0; --i) {
+    x[static_cast<size_t>(i)] = static_cast<uint8_t>(v);
+    v >>= 8;
+  }
+  return x;
+}
+
+namespace {
+
+constexpr auto pending_timeout = std::chrono::seconds(10);
+
+void on_initial(udp_mux_pointer self, udp_datagram& x, uint64_t dcid) {
+  auto& st = self->state;
+  if (auto i = st.initials.find(dcid); i != st.initials.end()) {
+    self->send(i->second, datagram_in{std::move(x.data)}); // a repeat: its responder answers
+    return;
+  }
+  if (st.pending.count(dcid) > 0)
+    return; // being set up
+  auto initial = std::make_shared<rudp::initial_packet>();
+  if (rudp::decode(x.data.data(), x.data.size(), *initial) != ec::none) {
+    ++st.refused;
+    return;
+  }
+  auto now = static_cast<uint32_t>(std::time(nullptr));
+  if (!st.tokens.valid(initial->token, x.from.address, x.from.port, initial->scid, initial->dcid,
+                       now)) {
+    // Prove you receive at that address first: no state, no cryptography.
+    ++st.retries;
+    rudp::retry_packet r{initial->scid, initial->dcid,
+                         st.tokens.mint(x.from.address, x.from.port, initial->scid,
+                                        initial->dcid, now)};
+    boost::system::error_code err;
+    auto addr = boost::asio::ip::make_address(x.from.address, err);
+    if (!err)
+      st.socket->send_to(rudp::encode(r), datagram_socket::udp::endpoint(addr, x.from.port));
+    return;
+  }
+  // Validated; clear out stale entries, then bound the set-ups in flight.
+  auto t = std::chrono::steady_clock::now();
+  for (auto i = st.pending.begin(); i != st.pending.end();)
+    i = t - i->second > pending_timeout ? st.pending.erase(i) : std::next(i);
+  if (st.pending.size() >= st.max_pending) {
+    ++st.refused;
+    return;
+  }
+  st.pending.emplace(dcid, t);
+  self->send(st.manager, incoming_udp{std::move(initial), x.from});
+}
+
+} // namespace
+
+udp_mux_actor::behavior_type udp_mux(udp_mux_pointer self, std::shared_ptr<io_runtime> runtime,
+                                     std::shared_ptr<datagram_socket> socket,
+                                     manager_actor manager, logger_ptr log) {
+  auto& st = self->state;
+  st.runtime = std::move(runtime);
+  st.socket = std::move(socket);
+  st.manager = std::move(manager);
+  st.log = std::move(log);
+  caf::weak_actor_ptr weak = self->ctrl();
+  st.socket->start([weak](bytes data, datagram_socket::udp::endpoint from) {
+    if (auto strong = weak.lock()) {
+      auto addr = from.address();
+      if (addr.is_v6() && addr.to_v6().is_v4_mapped())
+        addr = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, addr.to_v6());
+      caf::anon_send(caf::actor_cast<udp_mux_actor>(strong),
+                     udp_datagram{std::move(data),
+                                  endpoint{protocol::udp, addr.to_string(), from.port()}});
+    }
+  });
+  self->set_exit_handler([self](const caf::exit_msg& x) { self->quit(x.reason); });
+  return {
+    [self](udp_datagram& x) {
+      auto& st = self->state;
+      auto p = rudp::peek(x.data.data(), x.data.size());
+      if (!p)
+        return; // not ours (STUN and friends arrive here later)
+      auto dcid = cid_to_u64(p->dcid);
+      if (p->type == rudp::packet_type::initial) {
+        on_initial(self, x, dcid);
+        return;
+      }
+      auto i = st.routes.find(dcid);
+      if (i != st.routes.end())
+        self->send(i->second, datagram_in{std::move(x.data)});
+    },
+    [self](udp_route& x) {
+      auto& st = self->state;
+      if (x.conn) {
+        st.routes[x.cid] = x.conn;
+        if (x.initial_dcid != 0) {
+          st.initials[x.initial_dcid] = x.conn;
+          st.pending.erase(x.initial_dcid);
+        }
+        return;
+      }
+      st.routes.erase(x.cid);
+      if (x.initial_dcid != 0) {
+        st.initials.erase(x.initial_dcid);
+        st.pending.erase(x.initial_dcid);
+      }
+    },
+  };
+}
+
+} // namespace crust
