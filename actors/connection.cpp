@@ -85,11 +85,14 @@ void send_datagrams(connection_pointer self) {
     return;
   bytes d;
   auto now = self->clock().now();
+  std::vector<bytes> batch;
   for (size_t i = 0; i < max_datagrams_per_pump && st.rsession->poll_datagram(d, now); ++i) {
     st.bytes_sent += d.size();
-    st.params.udp_socket->send_to(std::move(d), *st.udp_remote);
+    batch.push_back(std::move(d));
     d = bytes{};
   }
+  if (!batch.empty())
+    st.params.udp_socket->send_batch(std::move(batch), *st.udp_remote);
 }
 
 /// Ends the connection: flushes what the session still has to say, closes
@@ -323,6 +326,17 @@ connection_actor::behavior_type make_behavior(connection_pointer self) {
         return;
       }
       st.session->handle_stream_end(x.reason);
+      pump(self);
+    },
+    [self](datagram_batch& x) {
+      auto& st = self->state;
+      if (!st.rsession || st.done)
+        return;
+      auto now = self->clock().now();
+      for (auto& d : x.data) {
+        st.bytes_received += d.size();
+        st.rsession->handle_datagram(d.data(), d.size(), now);
+      }
       pump(self);
     },
     [self](datagram_in& x) {

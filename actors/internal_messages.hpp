@@ -75,6 +75,16 @@ typename Inspector::result_type inspect(Inspector& f, datagram_in& x) {
   return f(caf::meta::type_name("datagram_in"), x.data);
 }
 
+/// Datagrams for one reliable-UDP connection, in arrival order.
+struct datagram_batch {
+  std::vector<bytes> data;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, datagram_batch& x) {
+  return f(caf::meta::type_name("datagram_batch"), x.data);
+}
+
 /// A datagram the node's UDP socket received (socket -> mux).
 struct udp_datagram {
   bytes data;
@@ -84,6 +94,16 @@ struct udp_datagram {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, udp_datagram& x) {
   return f(caf::meta::type_name("udp_datagram"), x.data, x.from);
+}
+
+/// Datagrams the socket had waiting at once.
+struct udp_batch {
+  std::vector<udp_datagram> datagrams;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, udp_batch& x) {
+  return f(caf::meta::type_name("udp_batch"), x.datagrams);
 }
 
 /// An INITIAL that passed address validation: the manager spawns a
@@ -139,6 +159,7 @@ using connection_actor = caf::typed_actor<
   caf::reacts_to<stop_atom>,
   caf::reacts_to<service_out>,
   caf::reacts_to<datagram_in>,
+  caf::reacts_to<datagram_batch>,
   caf::replies_to<peers_atom>::with<peer_info>>;
 
 /// A reliable-UDP connection announces (or withdraws) the connection ids
@@ -157,7 +178,10 @@ typename Inspector::result_type inspect(Inspector& f, udp_route& x) {
 /// Owns the node's UDP socket and routes datagrams by connection id.
 using udp_mux_actor = caf::typed_actor<
   caf::reacts_to<udp_datagram>,
-  caf::reacts_to<udp_route>>;
+  caf::reacts_to<udp_batch>,
+  caf::reacts_to<udp_route>,
+  /// (RETRYs sent, INITIALs refused, half-open set-ups)
+  caf::replies_to<stats_atom>::with<uint64_t, uint64_t, uint64_t>>;
 
 /// A connection finished its handshake; the manager answers with `admit` or
 /// `close`.

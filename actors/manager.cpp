@@ -209,6 +209,7 @@ void start_udp(manager_pointer self, uint16_t preferred) {
     addr = boost::asio::ip::make_address("::");
   datagram_socket::options opts;
   opts.v6_only = false; // "::" serves IPv4 too
+  opts.buffer_bytes = 4 * 1024 * 1024; // bursts of a whole window must not overflow it
   std::vector<uint16_t> ports;
   if (st.cfg.udp_port != 0)
     ports.push_back(st.cfg.udp_port);
@@ -430,8 +431,8 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
     },
     [self](stats_atom) -> caf::result<node_stats> {
       auto rp = self->make_response_promise<node_stats>();
-      auto base = self->state.counters;
-      collect_peers(self, [rp, base](std::vector<peer_info> xs) mutable {
+      auto finish = [self, rp](node_stats base) mutable {
+        collect_peers(self, [rp, base](std::vector<peer_info> xs) mutable {
         base.connections = xs.size();
         for (auto& x : xs) {
           ++(x.dir == direction::inbound ? base.inbound : base.outbound);
@@ -442,7 +443,22 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
         }
         base.peers = std::move(xs);
         rp.deliver(std::move(base));
-      });
+        });
+      };
+      auto base = self->state.counters;
+      if (!self->state.mux) {
+        finish(base);
+        return rp;
+      }
+      self->request(self->state.mux, std::chrono::seconds(1), stats_atom::value)
+        .then(
+          [finish, base](uint64_t retries, uint64_t refused, uint64_t half_open) mutable {
+            base.udp_retries = retries;
+            base.udp_refused = refused;
+            base.udp_half_open = half_open;
+            finish(base);
+          },
+          [finish, base](caf::error&) mutable { finish(base); });
       return rp;
     },
     [self](info_atom) {

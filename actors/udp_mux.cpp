@@ -6,6 +6,7 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include <algorithm>
 #include <ctime>
 
 namespace crust {
@@ -69,6 +70,24 @@ void on_initial(udp_mux_pointer self, udp_datagram& x, uint64_t dcid) {
   self->send(st.manager, incoming_udp{std::move(initial), x.from});
 }
 
+/// Finds the connection a datagram belongs to (appending it to `out`), or
+/// deals with it here (INITIALs, unknown ids).
+void route(udp_mux_pointer self, udp_datagram& x,
+           std::vector<std::pair<connection_actor, bytes>>& out) {
+  auto& st = self->state;
+  auto p = rudp::peek(x.data.data(), x.data.size());
+  if (!p)
+    return; // not ours (STUN and friends arrive here later)
+  auto dcid = cid_to_u64(p->dcid);
+  if (p->type == rudp::packet_type::initial) {
+    on_initial(self, x, dcid);
+    return;
+  }
+  auto i = st.routes.find(dcid);
+  if (i != st.routes.end())
+    out.emplace_back(i->second, std::move(x.data));
+}
+
 } // namespace
 
 udp_mux_actor::behavior_type udp_mux(udp_mux_pointer self, std::shared_ptr<io_runtime> runtime,
@@ -80,31 +99,50 @@ udp_mux_actor::behavior_type udp_mux(udp_mux_pointer self, std::shared_ptr<io_ru
   st.manager = std::move(manager);
   st.log = std::move(log);
   caf::weak_actor_ptr weak = self->ctrl();
-  st.socket->start([weak](bytes data, datagram_socket::udp::endpoint from) {
-    if (auto strong = weak.lock()) {
-      auto addr = from.address();
-      if (addr.is_v6() && addr.to_v6().is_v4_mapped())
-        addr = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, addr.to_v6());
-      caf::anon_send(caf::actor_cast<udp_mux_actor>(strong),
-                     udp_datagram{std::move(data),
-                                  endpoint{protocol::udp, addr.to_string(), from.port()}});
-    }
-  });
+  st.socket->start_batched(
+    [weak](std::vector<std::pair<bytes, datagram_socket::udp::endpoint>> batch) {
+      auto strong = weak.lock();
+      if (!strong)
+        return;
+      udp_batch msg;
+      msg.datagrams.reserve(batch.size());
+      for (auto& [data, from] : batch) {
+        auto addr = from.address();
+        if (addr.is_v6() && addr.to_v6().is_v4_mapped())
+          addr = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, addr.to_v6());
+        msg.datagrams.push_back(
+          udp_datagram{std::move(data), endpoint{protocol::udp, addr.to_string(), from.port()}});
+      }
+      caf::anon_send(caf::actor_cast<udp_mux_actor>(strong), std::move(msg));
+    });
   self->set_exit_handler([self](const caf::exit_msg& x) { self->quit(x.reason); });
   return {
     [self](udp_datagram& x) {
-      auto& st = self->state;
-      auto p = rudp::peek(x.data.data(), x.data.size());
-      if (!p)
-        return; // not ours (STUN and friends arrive here later)
-      auto dcid = cid_to_u64(p->dcid);
-      if (p->type == rudp::packet_type::initial) {
-        on_initial(self, x, dcid);
-        return;
+      std::vector<std::pair<connection_actor, bytes>> out;
+      route(self, x, out);
+      for (auto& [conn, data] : out)
+        self->send(conn, datagram_in{std::move(data)});
+    },
+    [self](udp_batch& x) {
+      // One message per connection per batch: its session handles them all
+      // and answers once.
+      std::vector<std::pair<connection_actor, bytes>> out;
+      for (auto& d : x.datagrams)
+        route(self, d, out);
+      std::vector<std::pair<connection_actor, datagram_batch>> grouped;
+      for (auto& [conn, data] : out) {
+        auto g = std::find_if(grouped.begin(), grouped.end(),
+                              [&](auto& y) { return y.first == conn; });
+        if (g == grouped.end())
+          g = grouped.insert(grouped.end(), {conn, datagram_batch{}});
+        g->second.data.push_back(std::move(data));
       }
-      auto i = st.routes.find(dcid);
-      if (i != st.routes.end())
-        self->send(i->second, datagram_in{std::move(x.data)});
+      for (auto& [conn, batch] : grouped)
+        self->send(conn, std::move(batch));
+    },
+    [self](stats_atom) {
+      auto& st = self->state;
+      return std::make_tuple(st.retries, st.refused, static_cast<uint64_t>(st.pending.size()));
     },
     [self](udp_route& x) {
       auto& st = self->state;

@@ -72,6 +72,9 @@ struct node_stats {
   uint64_t messages_received = 0;
   uint64_t bytes_sent = 0;
   uint64_t bytes_received = 0;
+  uint64_t udp_retries = 0;           ///< stateless RETRYs sent (address checks)
+  uint64_t udp_refused = 0;           ///< INITIALs refused (malformed, over the limit)
+  uint64_t udp_half_open = 0;         ///< validated UDP handshakes being set up now
   std::vector<peer_info> peers;       ///< one per connected peer
 };
 
@@ -80,7 +83,7 @@ typename Inspector::result_type inspect(Inspector& f, node_stats& x) {
   return f(caf::meta::type_name("node_stats"), x.connections, x.inbound, x.outbound, x.dials,
            x.dials_failed, x.accepted, x.refused, x.handshakes, x.handshakes_failed, x.alerts,
            x.connections_closed, x.messages_sent, x.messages_received, x.bytes_sent,
-           x.bytes_received, x.peers);
+           x.bytes_received, x.udp_retries, x.udp_refused, x.udp_half_open, x.peers);
 }
 
 } // namespace crust

@@ -20,12 +20,16 @@ class datagram_socket : public std::enable_shared_from_this<datagram_socket> {
 public:
   using udp = boost::asio::ip::udp;
   using handler = std::function<void(bytes, udp::endpoint)>;
+  /// Several datagrams that were waiting at once (at most `max_batch`).
+  using batch_handler = std::function<void(std::vector<std::pair<bytes, udp::endpoint>>)>;
+  static constexpr size_t max_batch = 64;
 
   struct options {
     bool reuse = false;       ///< SO_REUSEADDR and SO_REUSEPORT: share the port
     bool broadcast = false;   ///< SO_BROADCAST
     bool v6_only = true;      ///< for IPv6 sockets
     int multicast_hops = 1;   ///< IPv6 multicast: stay on the link
+    int buffer_bytes = 0;     ///< SO_RCVBUF and SO_SNDBUF (0: the system's default)
   };
 
   /// Opens and binds; throws boost::system::system_error on failure.
@@ -39,8 +43,15 @@ public:
   /// ones are dropped).
   void start(handler on_datagram, size_t max_size = 2048);
 
+  /// Like `start`, but hands over every datagram already waiting in one call.
+  void start_batched(batch_handler on_batch, size_t max_size = 2048);
+
   /// Sends one datagram; failures are dropped (UDP is best effort).
   void send_to(bytes data, udp::endpoint to);
+
+  /// Sends several datagrams to one destination with one hand-off to the
+  /// socket's thread.
+  void send_batch(std::vector<bytes> data, udp::endpoint to);
 
   void close();
 
@@ -56,6 +67,7 @@ private:
   udp::endpoint from_;
   bytes buffer_;
   handler handler_;
+  batch_handler batch_handler_;
   bool closed_ = false;
 };
 

@@ -58,6 +58,7 @@ connection_actor::behavior_type fake_connection(connection_actor::pointer, log_p
     [](peers_atom) { return peer_info{}; },
     [](service_out&) {}, // bootstrap-list requests and gossip: not what this test is about
     [](datagram_in&) {},
+    [](datagram_batch&) {},
   };
 }
 

@@ -91,8 +91,10 @@ struct endpoint_pair {
   crust::node_actor a, b;
   crust::routing_actor a_routing, b_routing;
   crust::endpoint b_ep;
+  std::string impl; ///< "crust" (TCP) or "crust-udp" (reliable UDP)
 
-  endpoint_pair() {
+  explicit endpoint_pair(crust::protocol transport = crust::protocol::tcp)
+    : impl(transport == crust::protocol::udp ? "crust-udp" : "crust") {
     sys = std::make_unique<caf::actor_system>(cfg);
     crust::node_config nc;
     nc.listen_address = "127.0.0.1";
@@ -111,8 +113,9 @@ struct endpoint_pair {
         self->request(b, std::chrono::seconds(5), crust::info_atom::value)
           .receive(
             [&](const crust::node_info& x) {
-              if (!x.listening.empty())
-                b_ep = x.listening[0];
+              for (auto& ep : x.listening)
+                if (ep.proto == transport)
+                  b_ep = ep;
             },
             [&](caf::error&) {});
         if (b_ep.port == 0)
@@ -187,9 +190,9 @@ void throughput(const options& opt, endpoint_pair& p, size_t size, results& out)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   p.b_probe->listener = nullptr;
   caf::anon_send_exit(drv, caf::exit_reason::user_shutdown);
-  add_throughput(out, "crust", size, w);
+  add_throughput(out, p.impl, size, w);
   if (w.bytes > 0)
-    out.push_back({"cpu_per_gb", size, "crust", w.cpu_seconds / (static_cast<double>(w.bytes) / 1e9),
+    out.push_back({"cpu_per_gb", size, p.impl, w.cpu_seconds / (static_cast<double>(w.bytes) / 1e9),
                    "CPU s/GB"});
 }
 
@@ -235,8 +238,8 @@ void round_trips(const options& opt, endpoint_pair& p, results& out) {
   p.a_probe->listener = nullptr;
   p.a_probe->on_message = static_cast<int>(mode::count);
   p.b_probe->on_message = static_cast<int>(mode::count);
-  out.push_back({"rtt_p50_us", 64, "crust", percentile(samples, 50), "us"});
-  out.push_back({"rtt_p99_us", 64, "crust", percentile(samples, 99), "us"});
+  out.push_back({"rtt_p50_us", 64, p.impl, percentile(samples, 50), "us"});
+  out.push_back({"rtt_p99_us", 64, p.impl, percentile(samples, 99), "us"});
 }
 
 void setup_latency(const options& opt, endpoint_pair& p, results& out) {
@@ -281,22 +284,24 @@ void setup_latency(const options& opt, endpoint_pair& p, results& out) {
   p.a_probe->listener = nullptr;
   p.b_probe->listener = nullptr;
   p.b_probe->on_message = static_cast<int>(mode::count);
-  out.push_back({"setup_p50_ms", 0, "crust", percentile(samples, 50), "ms"});
+  out.push_back({"setup_p50_ms", 0, p.impl, percentile(samples, 50), "ms"});
 }
 
 } // namespace
 
 void run_crust(const options& opt, results& out) {
-  {
-    endpoint_pair p;
-    p.connect();
-    for (auto size : opt.sizes)
-      throughput(opt, p, size, out);
-    round_trips(opt, p, out);
-  }
-  {
-    endpoint_pair p;
-    setup_latency(opt, p, out);
+  for (auto transport : {crust::protocol::tcp, crust::protocol::udp}) {
+    {
+      endpoint_pair p{transport};
+      p.connect();
+      for (auto size : opt.sizes)
+        throughput(opt, p, size, out);
+      round_trips(opt, p, out);
+    }
+    {
+      endpoint_pair p{transport};
+      setup_latency(opt, p, out);
+    }
   }
 }
 

@@ -96,6 +96,8 @@ std::vector<target> targets(const bench::results& rs) {
   return {
     {"64 KiB throughput >= 75% of one-core ChaCha20-Poly1305 (MB/s)",
      f("throughput_mb", 65536, "crust"), scaled(f("aead_rate", 65536, "libsodium"), 0.75), true},
+    {"reliable UDP 64 KiB throughput >= 50% of encrypted TCP (MB/s)",
+     f("throughput_mb", 65536, "crust-udp"), scaled(f("throughput_mb", 65536, "crust"), 0.5), true},
     {"64 KiB throughput >= 2x ZeroMQ CURVE (MB/s)", f("throughput_mb", 65536, "crust"),
      scaled(f("throughput_mb", 65536, "zmq-curve"), 2), true},
     {"64 B messages/s >= 4x ZeroMQ CURVE", f("throughput_msgs", 64, "crust"),
@@ -119,10 +121,12 @@ void print_table(const bench::results& rs) {
   for (auto& r : rs)
     if (rows.insert({r.metric, r.size}).second)
       order.emplace_back(r.metric, r.size);
-  std::printf("\n%-22s %-8s %10s %10s %10s %10s %9s %9s  %s\n", "metric", "size", "crust", "raw tcp",
-              "zmq-curve", "bound", "crust/tcp", "crust/zmq", "unit");
+  std::printf("\n%-22s %-8s %10s %10s %10s %10s %10s %9s %9s %9s  %s\n", "metric", "size", "crust",
+              "crust-udp", "raw tcp", "zmq-curve", "bound", "crust/tcp", "crust/zmq", "udp/crust",
+              "unit");
   for (auto& [metric, size] : order) {
     auto c = find(rs, metric, size, "crust");
+    auto u = find(rs, metric, size, "crust-udp");
     auto t = find(rs, metric, size, "tcp");
     auto z = find(rs, metric, size, "zmq-curve");
     auto b = find(rs, metric, size, "bound");
@@ -132,9 +136,10 @@ void print_table(const bench::results& rs) {
     for (auto& r : rs)
       if (r.metric == metric && r.size == size)
         unit = r.unit;
-    std::printf("%-22s %-8s %10s %10s %10s %10s %9s %9s  %s\n", metric.c_str(),
-                size_name(metric, size).c_str(), fmt(c).c_str(), fmt(t).c_str(), fmt(z).c_str(),
-                fmt(b).c_str(), ratio(c, t).c_str(), ratio(c, z).c_str(), unit.c_str());
+    std::printf("%-22s %-8s %10s %10s %10s %10s %10s %9s %9s %9s  %s\n", metric.c_str(),
+                size_name(metric, size).c_str(), fmt(c).c_str(), fmt(u).c_str(), fmt(t).c_str(),
+                fmt(z).c_str(), fmt(b).c_str(), ratio(c, t).c_str(), ratio(c, z).c_str(),
+                ratio(u, c).c_str(), unit.c_str());
   }
   std::printf("\nTargets (issue 9):\n");
   for (auto& t : targets(rs)) {

@@ -6,8 +6,8 @@ bounded by.   usage: plot.py RESULTS.json OUT.svg"""
 import json
 import sys
 
-SYSTEMS = [("crust", "#d9534f"), ("tcp", "#999999"), ("zmq-curve", "#337ab7")]
-LABELS = {"crust": "crust (encrypted)", "tcp": "raw TCP (no crypto)", "zmq-curve": "ZeroMQ CURVE"}
+SYSTEMS = [("crust", "#d9534f"), ("crust-udp", "#f0ad4e"), ("tcp", "#999999"), ("zmq-curve", "#337ab7")]
+LABELS = {"crust": "crust (encrypted)", "crust-udp": "crust reliable UDP", "tcp": "raw TCP (no crypto)", "zmq-curve": "ZeroMQ CURVE"}
 
 
 def size_name(n):

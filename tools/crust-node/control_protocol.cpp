@@ -271,6 +271,9 @@ json to_json(const node_stats& x) {
           {"messages_received", x.messages_received},
           {"bytes_sent", x.bytes_sent},
           {"bytes_received", x.bytes_received},
+          {"udp_retries", x.udp_retries},
+          {"udp_refused", x.udp_refused},
+          {"udp_half_open", x.udp_half_open},
           {"peers", peer_array(x.peers)}};
 }
 

@@ -22,10 +22,15 @@ duration rtt_estimator::pto(duration max_ack_delay) const {
   return srtt_ + std::max<duration>(4 * rttvar_, std::chrono::milliseconds(1)) + max_ack_delay;
 }
 
-void new_reno::on_acked(size_t bytes, time_point sent) {
+void new_reno::on_acked(size_t bytes, time_point sent, bool queueing) {
   in_flight_ -= std::min(bytes, in_flight_);
+  loss_ewma_ *= 31.0 / 32.0;
   if (sent <= recovery_start_)
     return; // sent before the last reduction: no growth for it
+  if (queueing) {
+    ssthresh_ = std::min(ssthresh_, cwnd_); // a queue builds: no more slow start
+    return;
+  }
   if (cwnd_ < ssthresh_) {
     cwnd_ += bytes;
     return;
@@ -37,10 +42,13 @@ void new_reno::on_acked(size_t bytes, time_point sent) {
   }
 }
 
-void new_reno::on_lost(size_t bytes, time_point sent, time_point now) {
+void new_reno::on_lost(size_t bytes, time_point sent, time_point now, bool queueing) {
   in_flight_ -= std::min(bytes, in_flight_);
+  loss_ewma_ = loss_ewma_ * 31.0 / 32.0 + 1.0 / 32.0;
   if (sent <= recovery_start_)
     return; // this round trip was already answered with a reduction
+  if (!queueing && loss_ewma_ < 0.15)
+    return; // random loss: retransmit, keep the window
   recovery_start_ = now;
   cwnd_ = std::max(cwnd_ / 2, 2 * mss_);
   ssthresh_ = cwnd_;

@@ -16,6 +16,7 @@ constexpr size_t max_out_of_order = 8 * 1024 * 1024;
 constexpr int64_t time_threshold_num = 9;
 constexpr int64_t time_threshold_den = 8;
 constexpr uint64_t packet_threshold = 3;
+constexpr auto pacing_quantum = std::chrono::milliseconds(1);
 
 cid random_cid() {
   cid x;
@@ -328,7 +329,7 @@ void session::on_ack(const ack_frame& a, time_point now) {
       for (auto& [off, n] : p.stream)
         mark_acked(off, off + n);
       if (p.ack_eliciting)
-        cc_.on_acked(p.size, p.sent);
+        cc_.on_acked(p.size, p.sent, queueing());
       it = sent_.erase(it);
     }
   }
@@ -360,7 +361,7 @@ void session::detect_losses(time_point now) {
       if (p.max_data)
         max_data_due_ = true;
       if (p.ack_eliciting)
-        cc_.on_lost(p.size, p.sent, now);
+        cc_.on_lost(p.size, p.sent, now, queueing());
       it = sent_.erase(it);
     } else {
       ++it;
@@ -393,8 +394,10 @@ void session::mark_acked(uint64_t offset, uint64_t end) {
   if (first->first <= send_acked_) {
     send_acked_ = first->second;
     acked_ranges_.erase(first);
+    // Compact only when the acknowledged part is at least half the buffer:
+    // every byte moves at most once per halving (amortised O(1)).
     auto drop = send_acked_ - send_base_;
-    if (drop >= 64 * 1024 || drop == send_buf_.size()) {
+    if (drop == send_buf_.size() || (drop >= 64 * 1024 && drop >= send_buf_.size() / 2)) {
       send_buf_.erase(send_buf_.begin(), send_buf_.begin() + static_cast<ptrdiff_t>(drop));
       send_base_ = send_acked_;
     }
@@ -737,7 +740,8 @@ bool session::poll_datagram(bytes& out, time_point now) {
   bool wants_eliciting = ping_due_ || probe_due_ || max_data_due_ || !retransmit_.empty() || has_new;
   if (wants_eliciting) {
     bool window_ok = probe_due_ || cc_.can_send(rcfg_.max_datagram);
-    bool pace_ok = probe_due_ || pacer_.next(now) <= now;
+    // Timers are coarse: send what is due within the next pacing quantum.
+    bool pace_ok = probe_due_ || pacer_.next(now) <= now + pacing_quantum;
     if (window_ok && pace_ok && build_data(out, now, false))
       return true;
   }
@@ -784,6 +788,14 @@ time_point session::next_deadline() const {
     t = std::min(t, sent_.begin()->second.sent + window);
   }
   return t;
+}
+
+bool session::queueing() const {
+  if (!rtt_.has_sample())
+    return false;
+  // The smoothed RTT: one late sample (a busy scheduler) is not a queue.
+  auto margin = std::max<duration>(rtt_.min() / 8, std::chrono::milliseconds(4));
+  return rtt_.smoothed() > rtt_.min() + margin;
 }
 
 std::optional<std::chrono::nanoseconds> session::last_rtt() const {

@@ -126,6 +126,7 @@ private:
   void fail(ec reason);
   void finish(ec reason, bool by_peer);
   bool build_data(bytes& out, time_point now, bool ack_only);
+  bool queueing() const;
 
   session_config cfg_;
   config rcfg_;
