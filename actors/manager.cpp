@@ -495,7 +495,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       ++st.counters.accepted;
       auto conn = self->spawn<caf::linked>(connection, params_for(self), direction::inbound,
                                            x.remote, std::move(x.stream));
-      st.connections.emplace(conn.id(), manager_state::live_connection{conn, x.remote, {}});
+      st.connections.emplace(conn.id(), manager_state::live_connection{conn, x.remote, {}, {}});
     },
     [self](listening& x) {
       auto& st = self->state;
@@ -526,7 +526,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       auto i = st.connections.find(x.conn.id());
       if (i == st.connections.end())
         i = st.connections.emplace(x.conn.id(),
-                                   manager_state::live_connection{x.conn, x.remote, {}})
+                                   manager_state::live_connection{x.conn, x.remote, {}, {}})
               .first;
       i->second.peer = x.peer;
       ++st.counters.handshakes;

@@ -130,12 +130,13 @@ udp_mux_actor::behavior_type udp_mux(udp_mux_pointer self, std::shared_ptr<io_ru
       for (auto& d : x.datagrams)
         route(self, d, out);
       std::vector<std::pair<connection_actor, datagram_batch>> grouped;
-      for (auto& [conn, data] : out) {
+      for (auto& item : out) {
+        auto& conn = item.first;
         auto g = std::find_if(grouped.begin(), grouped.end(),
                               [&](auto& y) { return y.first == conn; });
         if (g == grouped.end())
           g = grouped.insert(grouped.end(), {conn, datagram_batch{}});
-        g->second.data.push_back(std::move(data));
+        g->second.data.push_back(std::move(item.second));
       }
       for (auto& [conn, batch] : grouped)
         self->send(conn, std::move(batch));

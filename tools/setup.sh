@@ -19,6 +19,8 @@ packages=(
   coturn              # the lab's STUN server (started only inside lab namespaces)
   libnetfilter-queue-dev # netem-lite: link delay in the lab (no netem on this kernel)
   libzmq3-dev         # crust-bench compares crust with ZeroMQ CURVE
+  clang libclang-rt-14-dev  # the sanitizer build and libFuzzer targets (tools/sanitize.sh)
+  dpkg-dev            # dpkg-shlibdeps for the .deb (CPack)
 )
 
 missing=()

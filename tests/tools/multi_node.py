@@ -177,6 +177,12 @@ def case_bad_input(binary, workdir):
                        stdin=subprocess.DEVNULL)
     check(r.returncode == 2 and b"unknown configuration key 'netwrok'" in r.stderr,
           "unknown ini key: %s" % r.stderr.decode().strip())
+    with open(ini, "w") as f:
+        f.write('[global]\nport{}\n')
+    r = subprocess.run([binary, key, "--config-file=" + ini], capture_output=True, timeout=20,
+                       stdin=subprocess.DEVNULL)
+    check(r.returncode == 2 and b"no map values" in r.stderr,
+          "a map value: %s" % r.stderr.decode().strip())
     r = subprocess.run([binary, key, "--port=99999"], capture_output=True, timeout=20,
                        stdin=subprocess.DEVNULL)
     check(r.returncode == 2 and b"port" in r.stderr, "bad value: %s" % r.stderr.decode().strip())

@@ -102,3 +102,12 @@ CAF_TEST(bad values are named) {
   CAF_CHECK(has("keepalive-interval:"));
   CAF_CHECK_EQUAL(problems.size(), 7u);
 }
+
+CAF_TEST(ini files with map values are refused before CAF parses them) {
+  CAF_CHECK(!node_options::precheck_ini("[global]\nport=5483\nnetwork=\"a{b}\" ; {ok}\n"));
+  auto err = node_options::precheck_ini("[global]\nport{}\n");
+  CAF_REQUIRE(err);
+  CAF_CHECK_EQUAL(*err, "line 2: '{': crust-node's configuration has no map values");
+  CAF_CHECK(node_options::precheck_ini("help{}"));
+  CAF_CHECK(node_options::precheck_ini("x=\"\\\"\" }"));
+}

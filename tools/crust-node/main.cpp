@@ -20,6 +20,8 @@
 
 #include <atomic>
 #include <cerrno>
+#include <fstream>
+#include <iterator>
 #include <cstdio>
 #include <iostream>
 #include <mutex>
@@ -118,6 +120,18 @@ void read_input(crust::controller_actor ctrl, bool read_stdin, const std::atomic
 } // namespace
 
 int main(int argc, char** argv) {
+  if (auto path = crust::node_options::config_file(argc, argv); !path.empty()) {
+    std::ifstream f{path, std::ios::binary};
+    if (!f) {
+      std::cerr << "crust-node: cannot read config file " << path << "\n";
+      return 2;
+    }
+    std::string text{std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+    if (auto problem = crust::node_options::precheck_ini(text)) {
+      std::cerr << "crust-node: " << path << ": " << *problem << "\n";
+      return 2;
+    }
+  }
   crust::node_options opts;
   if (auto err = opts.parse(argc, argv, "crust-node.ini")) {
     std::cerr << "crust-node: " << caf::actor_system_config::render(err) << "\n";

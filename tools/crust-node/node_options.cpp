@@ -1,5 +1,7 @@
 #include "node_options.hpp"
 
+#include <fstream>
+
 #include "transport/address.hpp"
 
 #include <caf/config_option_adder.hpp>
@@ -73,6 +75,53 @@ node_options::node_options() {
     .add(log_level, "log-level", "off, error, warning, info, debug or trace (lines go to stderr)")
     .add(control, "control", "'stdio' (JSON lines on stdin/stdout) or 'none'")
     .add(version, "version", "print the version and protocol version, then exit");
+}
+
+std::optional<std::string> node_options::precheck_ini(const std::string& text) {
+  size_t line = 1;
+  bool in_string = false;
+  bool in_comment = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '\n') {
+      ++line;
+      in_comment = false;
+      in_string = false;
+      continue;
+    }
+    if (in_comment)
+      continue;
+    if (in_string) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    if (c == '"')
+      in_string = true;
+    else if (c == ';' || c == '#')
+      in_comment = true;
+    else if (c == '{' || c == '}')
+      return "line " + std::to_string(line) + ": '" + std::string(1, c)
+             + "': crust-node's configuration has no map values";
+  }
+  return std::nullopt;
+}
+
+std::string node_options::config_file(int argc, char** argv) {
+  std::string path;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--config-file=", 0) == 0)
+      path = a.substr(14);
+  }
+  if (path.empty()) {
+    std::ifstream probe{"crust-node.ini"};
+    if (probe)
+      path = "crust-node.ini";
+  }
+  return path;
 }
 
 std::vector<std::string> node_options::unknown_keys() const {

@@ -62,6 +62,17 @@ public:
   std::string control = "stdio";
   bool version = false;
 
+  /// Checks an ini file's text before CAF parses it: crust-node has no
+  /// map-valued options, and CAF 0.17.6 silently drops a map given for a
+  /// scalar (`port{}`) — and, built with clang, crashes on one given for a
+  /// flag (`help{}`, found by the config fuzzer). So `{` and `}` outside
+  /// strings and comments are refused with the line they are on.
+  static std::optional<std::string> precheck_ini(const std::string& text);
+
+  /// The config file crust-node will read: `--config-file=X`, else
+  /// `crust-node.ini` (empty when that is absent).
+  static std::string config_file(int argc, char** argv);
+
   /// Names every key in the loaded configuration that no option declares
   /// (the ini file's typos; CAF itself accepts them silently).
   std::vector<std::string> unknown_keys() const;
