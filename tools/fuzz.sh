@@ -6,7 +6,7 @@
 #   tools/fuzz.sh [--seconds N] [--only NAME] [--jobs N]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=${CRUST_SAN_BUILD_DIR:-$root/build-san}
+build=${CRUST_FUZZ_BUILD_DIR:-$root/build-fuzz}
 seconds=5
 only=""
 while [ $# -gt 0 ]; do

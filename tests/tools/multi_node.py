@@ -195,6 +195,19 @@ def case_bad_input(binary, workdir):
           "corrupt identity: %s" % r.stderr.decode().strip())
     with open(bad_key) as f:
         check(f.read() == "garbage\n", "the corrupt identity file was left alone")
+    step("every file of the config fuzzer's corpus: a clean start or a clear refusal")
+    corpus = os.path.join(os.path.dirname(__file__), "..", "fuzz", "corpus", "config")
+    seen = 0
+    for name in sorted(os.listdir(corpus)):
+        r = subprocess.run([binary, key, "--config-file=" + os.path.join(corpus, name),
+                            "--beacon=off", "--bootstrap-cache=none", "--listen-address=127.0.0.1",
+                            "--control=stdio"],
+                           capture_output=True, timeout=20, stdin=subprocess.DEVNULL)
+        if r.returncode not in (0, 2):
+            raise AssertionError("config %s: exit %d: %s" % (name, r.returncode,
+                                                            r.stderr.decode()[-300:]))
+        seen += 1
+    check(seen > 10, "%d ini files from the fuzz corpus: exit 0 or 2, never a crash" % seen)
     r = subprocess.run([binary, "--version"], capture_output=True, timeout=20)
     check(r.returncode == 0 and b"protocol version 1" in r.stdout, r.stdout.decode().strip())
 

@@ -135,8 +135,14 @@ def case_flood(binary, lab, workdir, args):
         check(stats["udp_half_open"] == 0 and stats["connections"] == 0
               and stats["handshakes"] == 0, "no half-open state, no handshakes, no connections")
         rss_after = rss_kib(b)
-        check(rss_after - rss_before < 4096,
-              "resident memory %d KiB -> %d KiB" % (rss_before, rss_after))
+        if os.environ.get("CRUST_SANITIZED"):
+            # AddressSanitizer keeps freed memory in quarantine: RSS says
+            # nothing there. The plain build checks it.
+            print("  (sanitizer build: resident memory %d KiB -> %d KiB, not judged)"
+                  % (rss_before, rss_after))
+        else:
+            check(rss_after - rss_before < 4096,
+                  "resident memory %d KiB -> %d KiB" % (rss_before, rss_after))
         step("a legitimate peer still gets through")
         a = node_on(swarm, "a", h1, ["--transport=udp"])
         a.connect(b)
