@@ -22,11 +22,6 @@ constexpr auto report_interval = std::chrono::seconds(30);    // per peer, same 
 constexpr auto alert_interval = std::chrono::seconds(10);
 constexpr size_t max_tracked = 1024;
 
-uint64_t unix_ms() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 std::chrono::system_clock::now().time_since_epoch())
-                                 .count());
-}
 
 bool wants_v4(beacon_mode m) {
   return m == beacon_mode::ipv4 || m == beacon_mode::both;
@@ -237,25 +232,13 @@ beacon_impl::behavior_type beacon(beacon_pointer self, std::shared_ptr<io_runtim
   return {
     [self](listening& x) {
       auto& st = self->state;
-      if (x.endpoints.empty()) {
-        st.record.reset();
-        return;
-      }
-      auto eps = reachable_endpoints(x.endpoints);
-      auto expires = static_cast<uint64_t>(std::time(nullptr)) + st.cfg.record_lifetime.count();
-      st.record = make_peer_record(*st.id, st.network, std::move(eps), unix_ms(), expires);
+      st.record = own_record(*st.id, st.network, x.endpoints, st.cfg.record_lifetime);
       announce(self, true); // a query: those who hear it answer at once
     },
     [self](beacon_datagram& x) { handle(self, x); },
     [self](beacon_tick_atom) {
       auto& st = self->state;
-      if (st.record) {
-        // Refresh the record well before it expires.
-        auto now = static_cast<uint64_t>(std::time(nullptr));
-        if (st.record->expires < now + st.cfg.record_lifetime.count() / 2)
-          st.record = make_peer_record(*st.id, st.network, st.record->endpoints, unix_ms(),
-                                       now + st.cfg.record_lifetime.count());
-      }
+      refresh_own_record(st.record, *st.id, st.network, st.cfg.record_lifetime);
       announce(self, false);
       self->delayed_send(self, st.cfg.beacon_interval, beacon_tick_atom::value);
     },

@@ -15,16 +15,6 @@ constexpr auto rate_window = std::chrono::seconds(10);
 constexpr size_t max_records_per_window = 64; // per neighbour
 constexpr auto alert_interval = std::chrono::seconds(10);
 
-uint64_t unix_now() {
-  return static_cast<uint64_t>(std::time(nullptr));
-}
-
-uint64_t unix_ms() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 std::chrono::system_clock::now().time_since_epoch())
-                                 .count());
-}
-
 void send_records(gossip_pointer self, const peer_id& to, uint8_t ttl,
                   const std::vector<peer_record>& xs) {
   if (xs.empty())
@@ -97,7 +87,7 @@ void receive(gossip_pointer self, service_in& x) {
     if (peer != x.peer && nbr.node)
       relays.push_back(peer);
   for (auto& r : records) {
-    if (st.table->offer(r, unix_now()) != gossip_table::verdict::fresh)
+    if (st.table->offer(r, unix_seconds()) != gossip_table::verdict::fresh)
       continue;
     CRUST_LOG(st.log, debug, &x.peer, "gossip",
               "record of " << short_string(r.peer) << " (ttl " << int(ttl) << ")");
@@ -139,19 +129,14 @@ gossip_impl::behavior_type gossip(gossip_pointer self, discovery_config cfg, std
   st.store = std::move(store);
   st.routing = std::move(routing);
   st.log = std::move(log);
-  st.rng ^= reinterpret_cast<uintptr_t>(self) ^ unix_ms();
+  st.rng ^= reinterpret_cast<uintptr_t>(self) ^ unix_millis();
   // Linked to the node's manager: whenever it ends, so do we.
   self->set_exit_handler([self](const caf::exit_msg& x) { self->quit(x.reason); });
   self->delayed_send(self, st.cfg.gossip_interval, gossip_tick_atom::value);
   return {
     [self](listening& x) {
       auto& st = self->state;
-      if (x.endpoints.empty()) {
-        st.own.reset();
-        return;
-      }
-      st.own = make_peer_record(*st.id, st.network, reachable_endpoints(x.endpoints), unix_ms(),
-                                unix_now() + st.cfg.record_lifetime.count());
+      st.own = own_record(*st.id, st.network, x.endpoints, st.cfg.record_lifetime);
       announce_own(self);
     },
     [self](const connection_up& x) {
@@ -173,10 +158,8 @@ gossip_impl::behavior_type gossip(gossip_pointer self, discovery_config cfg, std
     },
     [self](gossip_tick_atom) {
       auto& st = self->state;
-      st.table->expire(unix_now());
-      if (st.own && st.own->expires < unix_now() + st.cfg.record_lifetime.count() / 2)
-        st.own = make_peer_record(*st.id, st.network, st.own->endpoints, unix_ms(),
-                                  unix_now() + st.cfg.record_lifetime.count());
+      st.table->expire(unix_seconds());
+      refresh_own_record(st.own, *st.id, st.network, st.cfg.record_lifetime);
       announce_own(self);
       self->delayed_send(self, st.cfg.gossip_interval, gossip_tick_atom::value);
     },

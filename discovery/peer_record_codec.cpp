@@ -1,5 +1,7 @@
 #include "discovery/peer_record_codec.hpp"
 
+#include "transport/local_interfaces.hpp"
+
 #include <algorithm>
 
 namespace crust {
@@ -47,6 +49,35 @@ peer_record make_peer_record(const identity& self, const std::string& network,
   auto sig = self.sign(msg.data(), msg.size());
   x.signature.assign(sig.begin(), sig.end());
   return x;
+}
+
+uint64_t unix_seconds() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count());
+}
+
+uint64_t unix_millis() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count());
+}
+
+std::optional<peer_record> own_record(const identity& self, const std::string& network,
+                                      const std::vector<endpoint>& listening,
+                                      std::chrono::seconds lifetime) {
+  if (listening.empty())
+    return std::nullopt;
+  return make_peer_record(self, network, reachable_endpoints(listening), unix_millis(),
+                          unix_seconds() + static_cast<uint64_t>(lifetime.count()));
+}
+
+void refresh_own_record(std::optional<peer_record>& record, const identity& self,
+                        const std::string& network, std::chrono::seconds lifetime) {
+  auto now = unix_seconds();
+  if (record && record->expires < now + static_cast<uint64_t>(lifetime.count()) / 2)
+    record = make_peer_record(self, network, record->endpoints, unix_millis(),
+                              now + static_cast<uint64_t>(lifetime.count()));
 }
 
 void encode_peer_record(bytes& out, const peer_record& x) {

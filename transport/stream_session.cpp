@@ -2,6 +2,8 @@
 
 #include "transport/handshake_payload.hpp"
 
+#include "transport/wire.hpp"
+
 #include <algorithm>
 #include <cstring>
 
@@ -26,20 +28,6 @@ constexpr size_t max_frame_plaintext = max_frame_size - noise::tag_len;
 /// Smallest handshake frame: a version reject (no Noise message is shorter
 /// than an ephemeral key).
 constexpr size_t min_handshake_message = version_reject_size;
-
-uint64_t load_u64(const uint8_t* p) {
-  uint64_t x = 0;
-  for (int i = 0; i < 8; ++i)
-    x = x << 8 | p[i];
-  return x;
-}
-
-void store_u64(uint8_t* p, uint64_t x) {
-  for (int i = 7; i >= 0; --i) {
-    p[i] = static_cast<uint8_t>(x & 0xff);
-    x >>= 8;
-  }
-}
 
 } // namespace
 
@@ -276,7 +264,7 @@ void stream_session::handle_transport_frame(uint8_t* body, size_t len, time_poin
         }
         break;
       case item_kind::pong: {
-        auto sent = load_u64(item.body);
+        auto sent = wire::load_u64(item.body);
         auto now_ns = static_cast<uint64_t>(now.time_since_epoch().count());
         if (now_ns >= sent)
           last_rtt_ = std::chrono::nanoseconds(now_ns - sent);
@@ -367,7 +355,7 @@ void stream_session::build_frame(bytes& out, time_point now) {
   }
   if (ping_due_ && room() >= item_header_size + 8) {
     write_item_header(plain + used, item_kind::ping, 0, 8);
-    store_u64(plain + used + item_header_size,
+    wire::store_u64(plain + used + item_header_size,
               static_cast<uint64_t>(now.time_since_epoch().count()));
     used += item_header_size + 8;
     ping_due_ = false;

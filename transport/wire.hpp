@@ -34,6 +34,21 @@ private:
   bool ok_ = true;
 };
 
+/// Big-endian u64 at `p` (the caller checked the length).
+inline uint64_t load_u64(const uint8_t* p) {
+  uint64_t x = 0;
+  for (int i = 0; i < 8; ++i)
+    x = x << 8 | p[i];
+  return x;
+}
+
+inline void store_u64(uint8_t* p, uint64_t x) {
+  for (int i = 7; i >= 0; --i) {
+    p[i] = static_cast<uint8_t>(x);
+    x >>= 8;
+  }
+}
+
 void put_u8(bytes& out, uint8_t x);
 void put_u16(bytes& out, uint16_t x);
 void put_u64(bytes& out, uint64_t x);

@@ -42,41 +42,24 @@ struct dispatcher {
                  crust::send{x.msg.peer, control::numbered_payload(x.msg.payload, i, x.count),
                              x.msg.priority});
   }
+  /// Asks the node `Atom` and emits its answer (of type `Reply`) as JSON.
+  template <class Reply, class Atom>
+  void ask(Atom atom, const char* what) {
+    auto s = self;
+    auto i = id;
+    self->request(self->state.node, std::chrono::seconds(5), atom)
+      .then([s, i](const Reply& x) { emit(s, control::to_json(x), i); },
+            [s, i, what](caf::error& err) {
+              emit(s, control::error_event(std::string(what) + ": " + s->system().render(err)), i);
+            });
+  }
   void operator()(control::peers_request&) {
-    auto s = self;
-    auto i = id;
-    self->request(self->state.node, std::chrono::seconds(5), peers_atom::value)
-      .then([s, i](const std::vector<peer_info>& xs) { emit(s, control::to_json(xs), i); },
-            [s, i](caf::error& err) {
-              emit(s, control::error_event("peers: " + s->system().render(err)), i);
-            });
+    ask<std::vector<peer_info>>(peers_atom::value, "peers");
   }
-  void operator()(control::info_request&) {
-    auto s = self;
-    auto i = id;
-    self->request(self->state.node, std::chrono::seconds(5), info_atom::value)
-      .then([s, i](const node_info& x) { emit(s, control::to_json(x), i); },
-            [s, i](caf::error& err) {
-              emit(s, control::error_event("info: " + s->system().render(err)), i);
-            });
-  }
-  void operator()(control::stats_request&) {
-    auto s = self;
-    auto i = id;
-    self->request(self->state.node, std::chrono::seconds(5), stats_atom::value)
-      .then([s, i](const node_stats& x) { emit(s, control::to_json(x), i); },
-            [s, i](caf::error& err) {
-              emit(s, control::error_event("stats: " + s->system().render(err)), i);
-            });
-  }
+  void operator()(control::info_request&) { ask<node_info>(info_atom::value, "info"); }
+  void operator()(control::stats_request&) { ask<node_stats>(stats_atom::value, "stats"); }
   void operator()(control::bootstrap_request&) {
-    auto s = self;
-    auto i = id;
-    self->request(self->state.node, std::chrono::seconds(5), bootstrap_list_atom::value)
-      .then([s, i](const std::vector<bootstrap_entry>& xs) { emit(s, control::to_json(xs), i); },
-            [s, i](caf::error& err) {
-              emit(s, control::error_event("bootstrap: " + s->system().render(err)), i);
-            });
+    ask<std::vector<bootstrap_entry>>(bootstrap_list_atom::value, "bootstrap");
   }
   void operator()(control::listen_request&) {
     self->send(self->state.node, start_listening_atom::value);

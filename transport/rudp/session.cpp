@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include "transport/wire.hpp"
+
 #include <algorithm>
 #include <cstring>
 
@@ -22,20 +24,6 @@ cid random_cid() {
   cid x;
   randombytes_buf(x.data(), x.size());
   return x;
-}
-
-uint64_t load_u64(const uint8_t* p) {
-  uint64_t x = 0;
-  for (int i = 0; i < 8; ++i)
-    x = x << 8 | p[i];
-  return x;
-}
-
-void store_u64(uint8_t* p, uint64_t x) {
-  for (int i = 7; i >= 0; --i) {
-    p[i] = static_cast<uint8_t>(x);
-    x >>= 8;
-  }
 }
 
 } // namespace
@@ -235,7 +223,7 @@ void session::handle_data(const uint8_t* data, size_t len, time_point now) {
     ++dropped_;
     return;
   }
-  auto pn = load_u64(data + 9);
+  auto pn = wire::load_u64(data + 9);
   // Replay window: a number seen before (or too old to tell) is dropped
   // before any cryptography.
   if (pn < replay_floor_) {
@@ -636,7 +624,7 @@ bool session::build_data(bytes& out, time_point now, bool ack_only) {
   out.insert(out.end(), remote_cid_.begin(), remote_cid_.end());
   auto pn = next_pn_;
   out.resize(data_header_size);
-  store_u64(out.data() + 9, pn);
+  wire::store_u64(out.data() + 9, pn);
   bytes plain;
   auto room = rcfg_.max_datagram - data_header_size - tag_len;
   sent_packet rec;
