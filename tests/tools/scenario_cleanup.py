@@ -3,6 +3,7 @@
 refuses namespace scenarios without root. Needs root (as CI has)."""
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -58,6 +59,7 @@ left = leftovers(r.stdout)
 check(left == [], "no namespace or process left (%s)" % left)
 kept = re.search(r"kept in (\S+)", r.stdout).group(1)
 check(os.path.exists(os.path.join(kept, "a.events")), "node events kept in " + kept)
+shutil.rmtree(kept, ignore_errors=True)  # kept for the user; this test has read them
 
 print("- Ctrl-C in the middle removes everything")
 path = scenario(LAB + "wait 60s\n")
@@ -73,6 +75,9 @@ out += rest
 check(p.returncode == 1 and "interrupted" in out, "stops with a message when interrupted")
 left = leftovers(out)
 check(left == [], "no namespace or process left (%s)" % left)
+m = re.search(r"kept in (\S+)", out)
+if m:
+    shutil.rmtree(m.group(1), ignore_errors=True)
 
 print("- namespace scenarios refuse to run without root")
 r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
