@@ -209,8 +209,7 @@ bootstrap_store(bootstrap_store_pointer self, discovery_config cfg, std::string 
       auto& st = self->state;
       if (st.plan) {
         st.plan->on_failed(x.remote);
-        pump(self);
-        report(self, false);
+        pump(self); // reports a change of state
       }
     },
     [self](service_in& x) {
@@ -284,8 +283,7 @@ bootstrap_store(bootstrap_store_pointer self, discovery_config cfg, std::string 
       auto& st = self->state;
       if (st.plan) {
         st.plan->on_timeout(std::chrono::steady_clock::now());
-        pump(self);
-        report(self, false);
+        pump(self); // reports a change of state
       }
       self->delayed_send(self, tick_interval, store_tick_atom::value);
     },

@@ -312,12 +312,11 @@ void session::on_ack(const ack_frame& a, time_point now) {
     while (it != sent_.end() && it->first <= r.high) {
       auto& p = it->second;
       any_new = true;
-      if (it->first == largest && p.ack_eliciting)
+      if (it->first == largest)
         largest_sent = p.sent;
       for (auto& [off, n] : p.stream)
         mark_acked(off, off + n);
-      if (p.ack_eliciting)
-        cc_.on_acked(p.size, p.sent, queueing());
+      cc_.on_acked(p.size, p.sent, queueing());
       it = sent_.erase(it);
     }
   }
@@ -348,8 +347,7 @@ void session::detect_losses(time_point now) {
         retransmit_.emplace_back(off, off + n);
       if (p.max_data)
         max_data_due_ = true;
-      if (p.ack_eliciting)
-        cc_.on_lost(p.size, p.sent, now, queueing());
+      cc_.on_lost(p.size, p.sent, now, queueing());
       it = sent_.erase(it);
     } else {
       ++it;
@@ -521,9 +519,7 @@ void session::handle_timeout(time_point now) {
   if (now - last_sent_ >= cfg_.keepalive_interval)
     ping_due_ = true;
   // Probe timeout: nothing acknowledged for a while.
-  bool eliciting_in_flight = std::any_of(sent_.begin(), sent_.end(),
-                                         [](auto& x) { return x.second.ack_eliciting; });
-  if (eliciting_in_flight) {
+  if (!sent_.empty()) { // ack-eliciting packets in flight
     auto pto = rtt_.pto(rcfg_.max_ack_delay) * (int64_t{1} << std::min(pto_count_, 10u));
     if (now >= last_eliciting_sent_ + pto) {
       ++pto_count_;
@@ -607,8 +603,7 @@ void session::finish(ec reason, bool by_peer) {
   state_ = state::closed;
   final_ack_ = ack_pending_ && send_key_.has_key();
   for (auto& [pn, p] : sent_)
-    if (p.ack_eliciting)
-      cc_.forget(p.size);
+    cc_.forget(p.size);
   sent_.clear();
   retransmit_.clear();
   hs_packet_.clear();
@@ -629,7 +624,10 @@ bool session::build_data(bytes& out, time_point now, bool ack_only) {
   auto room = rcfg_.max_datagram - data_header_size - tag_len;
   sent_packet rec;
   rec.sent = now;
-  bool with_ack = ack_pending_ && (ack_only || now >= ack_deadline_ || true);
+  bool eliciting = false; // only these are tracked (and count against cwnd)
+  // Any packet we send carries the ACK we owe; the deadline only decides
+  // when an ACK goes alone.
+  bool with_ack = ack_pending_;
   if (with_ack && !received_.empty()) {
     ack_frame a;
     for (auto it = received_.rbegin(); it != received_.rend() && a.ranges.size() < max_ack_ranges;
@@ -643,12 +641,12 @@ bool session::build_data(bytes& out, time_point now, bool ack_only) {
     if (max_data_due_) {
       put_max_data(plain, max_data_sent_);
       rec.max_data = true;
-      rec.ack_eliciting = true;
+      eliciting = true;
       max_data_due_ = false;
     }
     if (ping_due_ || probe_due_) {
       put_ping(plain);
-      rec.ack_eliciting = true;
+      eliciting = true;
       ping_due_ = false;
     }
     // Lost data first, then new data, as the peer's window allows.
@@ -661,7 +659,7 @@ bool session::build_data(bytes& out, time_point now, bool ack_only) {
       auto n = std::min<uint64_t>(end - start, room - plain.size() - stream_frame_overhead);
       put_stream(plain, start, send_buf_.data() + (start - send_base_), static_cast<size_t>(n));
       rec.stream.emplace_back(start, static_cast<uint16_t>(n));
-      rec.ack_eliciting = true;
+      eliciting = true;
       if (start + n < end)
         retransmit_.emplace_front(start + n, end);
     }
@@ -672,7 +670,7 @@ bool session::build_data(bytes& out, time_point now, bool ack_only) {
       put_stream(plain, send_next_, send_buf_.data() + (send_next_ - send_base_),
                  static_cast<size_t>(n));
       rec.stream.emplace_back(send_next_, static_cast<uint16_t>(n));
-      rec.ack_eliciting = true;
+      eliciting = true;
       send_next_ += n;
     }
     probe_due_ = false;
@@ -695,7 +693,7 @@ bool session::build_data(bytes& out, time_point now, bool ack_only) {
   ++next_pn_;
   rec.size = out.size();
   last_sent_ = now;
-  if (rec.ack_eliciting) {
+  if (eliciting) {
     last_eliciting_sent_ = now;
     cc_.on_sent(rec.size);
     pacer_.on_sent(rec.size, cc_.window(), rtt_.smoothed(), now);
@@ -761,9 +759,7 @@ time_point session::next_deadline() const {
   t = std::min(t, ack_deadline_);
   if (closing_)
     t = std::min(t, close_deadline_);
-  bool eliciting_in_flight = std::any_of(sent_.begin(), sent_.end(),
-                                         [](auto& x) { return x.second.ack_eliciting; });
-  if (eliciting_in_flight)
+  if (!sent_.empty())
     t = std::min(t, last_eliciting_sent_
                       + rtt_.pto(rcfg_.max_ack_delay) * (int64_t{1} << std::min(pto_count_, 10u)));
   bool has_new = send_next_ < send_end_ && send_next_ < peer_max_data_;

@@ -101,7 +101,6 @@ private:
   struct sent_packet {
     time_point sent;
     size_t size = 0;
-    bool ack_eliciting = false;
     std::vector<std::pair<uint64_t, uint16_t>> stream; ///< (offset, length)
     bool max_data = false;
   };
@@ -164,7 +163,7 @@ private:
   time_point ack_deadline_ = time_point::max();
 
   // Loss recovery and congestion control.
-  std::map<uint64_t, sent_packet> sent_;
+  std::map<uint64_t, sent_packet> sent_; ///< ack-eliciting packets in flight, by number
   rtt_estimator rtt_;
   new_reno cc_;
   pacer pacer_;
