@@ -532,8 +532,10 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       ++st.counters.handshakes;
       // The dial is done: a new `connect` to this endpoint dials again, and
       // the attempt that lost the race goes.
+      endpoint dialled;
       if (x.dir == direction::outbound && i->second.dial) {
         auto key = *i->second.dial;
+        dialled = key;
         st.dialing.erase(key);
         for (auto& [id, c] : st.connections)
           if (id != x.conn.id() && c.dial == key && !c.peer) {
@@ -560,7 +562,8 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
             CRUST_LOG(st.log, info, &x.peer, "manager",
                       "connection up: " << to_string(x.dir) << " tcp " << to_string(x.remote));
             CRUST_LOG(st.log, debug, &x.peer, "manager", "link over " << to_string(x.transport));
-            connection_up up{x.peer, x.remote, x.dir, x.transport, x.role, path_kind::direct};
+            connection_up up{x.peer,    x.remote,          x.dir,  x.transport,
+                             x.role,    path_kind::direct, dialled};
             tell_discovery(self, up);
             self->send(st.routing, std::move(up));
           }

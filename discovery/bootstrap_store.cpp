@@ -183,13 +183,16 @@ bootstrap_store(bootstrap_store_pointer self, discovery_config cfg, std::string 
       auto& st = self->state;
       st.connected.insert(x.peer);
       // Only peers we reached on an endpoint we dialled are known to be
-      // reachable there: those go into the cache.
+      // reachable there: those go into the cache, under the endpoint dialled
+      // (a TCP endpoint whose dial UDP won stays a TCP endpoint: the next dial
+      // races both again).
+      auto at = x.dialled.port != 0 ? x.dialled : x.remote;
       if (x.dir == direction::outbound && x.path == path_kind::direct) {
-        st.cache.record_success(x.remote, x.peer, unix_now());
+        st.cache.record_success(at, x.peer, unix_now());
         schedule_save(self);
       }
       if (st.plan) {
-        st.plan->on_up(x.peer, x.remote);
+        st.plan->on_up(x.peer, at);
         report(self, true);
         pump(self);
       }

@@ -27,6 +27,10 @@ struct connection_up {
   protocol transport = protocol::tcp;
   node_role role = node_role::node;
   path_kind path = path_kind::direct; ///< how the connection got through
+  /// Outbound: the endpoint the dial asked for. It differs from `remote` when
+  /// reliable UDP won a happy-eyeballs race to a TCP endpoint; the address to
+  /// remember for the next dial is this one. Inbound: empty (port 0).
+  endpoint dialled;
 };
 
 /// A peer is no longer connected, and why.
@@ -92,7 +96,7 @@ struct send_failed {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, connection_up& x) {
   return f(caf::meta::type_name("connection_up"), x.peer, x.remote, x.dir, x.transport, x.role,
-           x.path);
+           x.path, x.dialled);
 }
 
 template <class Inspector>

@@ -13,6 +13,7 @@ Namespaces (10.6.0.0/24 on one bridge) are created and removed by the test.
 """
 import argparse
 import hashlib
+import json
 import os
 import random
 import shutil
@@ -47,6 +48,18 @@ def node_on(swarm, name, host, args=()):
                      prefix=host.prefix())
 
 
+def wait_cached(node, timeout=5.0):
+    """The endpoints in the node's bootstrap cache once it has one (bounded wait)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(node.cache_path) as f:
+                return sorted(e["endpoint"] for e in json.load(f)["peers"])
+        except (OSError, ValueError):
+            time.sleep(0.05)
+    return None
+
+
 def case_happy_eyeballs(binary, lab, workdir, args):
     h1, h2 = two_hosts(lab)
     with Swarm(binary, workdir) as swarm:
@@ -60,7 +73,12 @@ def case_happy_eyeballs(binary, lab, workdir, args):
         up = a.wait_for("connection_up", peer=b.peer, timeout=15)
         took = time.monotonic() - t0
         check(up["transport"] == "udp", "a reached b over %s in %.2fs" % (up["transport"], took))
+        check(up["endpoint"].startswith("udp://") and up.get("dialled") == b.endpoint,
+              "the link runs to %s; the dial asked for %s" % (up["endpoint"], up.get("dialled")))
         check(b.wait_for("connection_up", peer=a.peer)["transport"] == "udp", "b agrees: udp")
+        cached = wait_cached(a)
+        check(cached == [b.endpoint],
+              "a's bootstrap cache keeps the endpoint it dialled: %s" % cached)
         a.send(b, "through reliable udp")
         b.wait_for("message", peer=a.peer, data="through reliable udp")
         check(True, "a message arrives")

@@ -183,10 +183,13 @@ void put_payload(json& j, const bytes& payload) {
 }
 
 json to_json(const connection_up& x) {
-  return {{"event", "connection_up"},     {"peer", to_string(x.peer)},
+  json j{{"event", "connection_up"},     {"peer", to_string(x.peer)},
           {"endpoint", to_string(x.remote)}, {"direction", to_string(x.dir)},
           {"transport", to_string(x.transport)}, {"role", to_string(x.role)},
           {"path", to_string(x.path)}};
+  if (x.dialled.port != 0)
+    j["dialled"] = to_string(x.dialled);
+  return j;
 }
 
 json to_json(const connection_down& x) {
