@@ -9,6 +9,8 @@ packages=(
   libsodium-dev       # every crypto primitive: X25519, Ed25519, ChaCha20-Poly1305, SHA-256
   libboost-dev        # Boost.Asio, the socket layer
   libminiupnpc-dev    # UPnP IGD client
+  libssl-dev          # HMAC-SHA1 for STUN MESSAGE-INTEGRITY only (libsodium has no SHA-1)
+  zlib1g-dev          # CRC-32 for STUN FINGERPRINT
   nlohmann-json3-dev  # JSON for crust-node's control channel and test-vector files
   python3             # scripted multi-node tests and the demo driver
   iproute2 procps     # ip(8) for namespace tests, ps/kill
