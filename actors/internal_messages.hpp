@@ -180,6 +180,7 @@ using udp_mux_actor = caf::typed_actor<
   caf::reacts_to<udp_datagram>,
   caf::reacts_to<udp_batch>,
   caf::reacts_to<udp_route>,
+  caf::reacts_to<raw_datagram>,
   /// (RETRYs sent, INITIALs refused, half-open set-ups)
   caf::replies_to<stats_atom>::with<uint64_t, uint64_t, uint64_t>>;
 
@@ -255,6 +256,9 @@ using manager_actor = node_actor::extend<
   caf::reacts_to<connection_closed>,
   caf::reacts_to<service_in>,
   caf::reacts_to<service_out>,
+  caf::reacts_to<traversal_dial>,
+  caf::reacts_to<traversal_expect>,
+  caf::reacts_to<raw_datagram>,
   caf::reacts_to<redial_atom, peer_id>,
   caf::reacts_to<grace_atom, peer_id, uint64_t>,
   caf::reacts_to<stop_atom>>;

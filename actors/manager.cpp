@@ -8,6 +8,7 @@
 #include "discovery/beacon.hpp"
 #include "discovery/bootstrap_store.hpp"
 #include "discovery/gossip.hpp"
+#include "nat/puncher.hpp"
 #include "transport/handshake_payload.hpp"
 #include "transport/tcp_stream.hpp"
 
@@ -81,11 +82,17 @@ void start_attempt(manager_pointer self, const endpoint& key, protocol proto) {
   st.connections.emplace(conn.id(), manager_state::live_connection{conn, target, {}, key});
 }
 
-void dial(manager_pointer self, const endpoint& remote, std::optional<peer_id> redial_of) {
+void dial(manager_pointer self, const endpoint& remote, std::optional<peer_id> redial_of,
+          const traversal_dial* traversal = nullptr) {
   auto& st = self->state;
   if (st.dialing.count(remote) > 0)
     return; // already under way
-  st.dialing[remote].redial_of = redial_of;
+  auto& d = st.dialing[remote];
+  d.redial_of = redial_of;
+  if (traversal) {
+    d.expected = traversal->expected;
+    d.path = traversal->path;
+  }
   using mode = node_config::transport_mode;
   if (remote.proto == protocol::udp || st.cfg.transport == mode::udp_only) {
     start_attempt(self, remote, protocol::udp);
@@ -136,14 +143,16 @@ void release_held(manager_pointer self, const peer_id& peer,
   st.held.erase(i);
 }
 
-/// Discovery hears of every link that comes and goes.
+/// Discovery and the NAT puncher hear of every link that comes and goes.
 template <class Event>
-void tell_discovery(manager_pointer self, const Event& x) {
+void tell_helpers(manager_pointer self, const Event& x) {
   auto& st = self->state;
   if (st.store)
     self->send(st.store, x);
   if (st.gossiper)
     self->send(st.gossiper, x);
+  if (st.puncher)
+    self->send(st.puncher, x);
 }
 
 void start_discovery(manager_pointer self) {
@@ -167,13 +176,22 @@ void start_discovery(manager_pointer self) {
                                          st.store, st.routing, st.log);
 }
 
+void start_nat(manager_pointer self) {
+  auto& st = self->state;
+  if (!st.cfg.nat.enabled)
+    return;
+  nat_host_actor host = self;
+  st.puncher = self->spawn<caf::linked>(puncher, st.cfg.nat, st.id->id(), host, st.routing,
+                                        st.log);
+}
+
 void apply_closure(manager_pointer self, const peer_id& peer, ec reason,
                    const connection_table::closure& c) {
   auto& st = self->state;
   if (c.report_down) {
     release_held(self, peer, nullptr, ec::not_connected);
     CRUST_LOG(st.log, info, &peer, "manager", "connection down: " << to_string(reason));
-    tell_discovery(self, connection_down{peer, reason});
+    tell_helpers(self, connection_down{peer, reason});
     self->send(st.routing, connection_down{peer, reason});
   }
   if (c.grace_token)
@@ -236,7 +254,7 @@ void start_udp(manager_pointer self, uint16_t preferred) {
   auto local = st.udp_socket->local_endpoint();
   st.udp_local = endpoint{protocol::udp, local.address().to_string(), local.port()};
   st.mux = self->spawn<caf::linked>(udp_mux, st.runtime, st.udp_socket, manager_actor{self},
-                                    st.log);
+                                    st.puncher, st.log);
   CRUST_LOG(st.log, info, nullptr, "manager", "reliable UDP on " << to_string(*st.udp_local));
 }
 
@@ -345,6 +363,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       begin_shutdown(self);
   });
   start_discovery(self);
+  start_nat(self);
   if (st.cfg.listen && st.cfg.role != node_role::client)
     start_listening(self);
   else
@@ -509,6 +528,8 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
         self->send(st.gossiper, x);
       if (st.beacon)
         self->send(st.beacon, x);
+      if (st.puncher)
+        self->send(st.puncher, x);
       self->send(st.routing, std::move(x));
     },
     [self](listen_failed& x) {
@@ -533,9 +554,15 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       // The dial is done: a new `connect` to this endpoint dials again, and
       // the attempt that lost the race goes.
       endpoint dialled;
+      auto path = path_kind::direct;
+      std::optional<peer_id> expected;
       if (x.dir == direction::outbound && i->second.dial) {
         auto key = *i->second.dial;
         dialled = key;
+        if (auto d = st.dialing.find(key); d != st.dialing.end()) {
+          expected = d->second.expected;
+          path = d->second.path;
+        }
         st.dialing.erase(key);
         for (auto& [id, c] : st.connections)
           if (id != x.conn.id() && c.dial == key && !c.peer) {
@@ -551,8 +578,23 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
         self->send(x.conn, close_atom::value, ec::blacklisted);
         return;
       }
+      if (expected && *expected != x.peer) {
+        // A traversal candidate answered as somebody else (a reused address).
+        CRUST_LOG(st.log, info, &x.peer, "manager",
+                  "traversal dial to " << to_string(x.remote) << " reached the wrong peer");
+        self->send(x.conn, close_atom::value, ec::bad_identity);
+        return;
+      }
+      if (x.dir == direction::inbound) {
+        if (auto e = st.expected.find(x.peer); e != st.expected.end()) {
+          if (std::chrono::steady_clock::now() < e->second.second)
+            path = e->second.first;
+          st.expected.erase(e);
+        }
+      }
       connection_table::link link{x.conn.id(), x.remote, x.dir, x.role, x.listen_port,
                                   x.handshake_hash};
+      link.path = path;
       auto adm = st.table.on_handshake(x.peer, std::move(link));
       switch (adm.outcome) {
         case connection_table::verdict::admit:
@@ -562,9 +604,8 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
             CRUST_LOG(st.log, info, &x.peer, "manager",
                       "connection up: " << to_string(x.dir) << " tcp " << to_string(x.remote));
             CRUST_LOG(st.log, debug, &x.peer, "manager", "link over " << to_string(x.transport));
-            connection_up up{x.peer,    x.remote,          x.dir,  x.transport,
-                             x.role,    path_kind::direct, dialled};
-            tell_discovery(self, up);
+            connection_up up{x.peer, x.remote, x.dir, x.transport, x.role, path, dialled};
+            tell_helpers(self, up);
             self->send(st.routing, std::move(up));
           }
           self->send(x.conn, admit_atom::value);
@@ -594,6 +635,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
         dial_key = i->second.dial;
       st.connections.erase(x.conn.id());
       std::optional<peer_id> redial_of;
+      bool traversal = false;
       if (x.dir == direction::outbound && dial_key && !x.authenticated) {
         auto i = st.dialing.find(*dial_key);
         if (i != st.dialing.end()) {
@@ -607,6 +649,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
             return;
           x.reason = *d.first_failure;
           redial_of = d.redial_of;
+          traversal = d.expected.has_value();
           st.dialing.erase(i);
           x.remote = *dial_key; // report what was asked for
         }
@@ -621,7 +664,10 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
           ++c.dials_failed;
         else if (is_handshake_failure(x.reason))
           ++c.handshakes_failed;
-        if (x.dir == direction::outbound && !st.shutting_down) {
+        if (x.dir == direction::outbound && traversal) {
+          CRUST_LOG(st.log, debug, nullptr, "manager",
+                    "traversal dial " << to_string(x.remote) << " failed: " << to_string(x.reason));
+        } else if (x.dir == direction::outbound && !st.shutting_down) {
           CRUST_LOG(st.log, info, nullptr, "manager",
                     "dial " << to_string(x.remote) << " failed: " << to_string(x.reason));
           if (st.store)
@@ -698,6 +744,11 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
           if (st.gossiper)
             self->send(st.gossiper, std::move(x));
           break;
+        case service_id::rendezvous:
+        case service_id::relay:
+          if (st.puncher)
+            self->send(st.puncher, std::move(x));
+          break;
         default:
           break; // a later version's service: ignored
       }
@@ -709,6 +760,64 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
         return;
       if (auto i = st.connections.find(link->id); i != st.connections.end())
         self->send(i->second.handle, std::move(x));
+    },
+    // -- NAT traversal --------------------------------------------------------------
+    [self](connect_via& x) {
+      auto& st = self->state;
+      if (!st.puncher)
+        return self->send(st.routing, traversal_failed{x.peer, ec::unsupported,
+                                                       "NAT traversal is off"});
+      self->send(st.puncher, std::move(x));
+    },
+    [self](prepare_connection_info& x) {
+      auto& st = self->state;
+      if (!st.puncher) {
+        // Without the puncher: what we listen on, nothing learned.
+        connection_info info;
+        info.peer = st.id->id();
+        info.local = st.listening;
+        return self->send(st.routing, connection_info_prepared{x.token, std::move(info)});
+      }
+      self->send(st.puncher, std::move(x));
+    },
+    [self](connect_with_info& x) {
+      auto& st = self->state;
+      if (!st.puncher)
+        return self->send(st.routing, traversal_failed{x.theirs.peer, ec::unsupported,
+                                                       "NAT traversal is off"});
+      self->send(st.puncher, std::move(x));
+    },
+    [self](nat_atom) -> caf::result<nat_status> {
+      auto& st = self->state;
+      if (!st.puncher)
+        return nat_status{};
+      auto rp = self->make_response_promise<nat_status>();
+      self->request(st.puncher, std::chrono::seconds(2), nat_atom::value)
+        .then([rp](nat_status& x) mutable { rp.deliver(std::move(x)); },
+              [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
+    },
+    [self](traversal_dial& x) {
+      auto& st = self->state;
+      if (st.shutting_down || st.table.active(x.expected) || x.remote.port == 0
+          || (x.remote.proto == protocol::udp && !st.udp_socket)
+          || st.blacklist.blocks_address(x.remote.address) || st.blacklist.blocks_peer(x.expected))
+        return;
+      dial(self, x.remote, std::nullopt, &x);
+    },
+    [self](traversal_expect& x) {
+      auto& st = self->state;
+      // Bounded: one entry per peer, and stale ones go when the map grows.
+      auto now = std::chrono::steady_clock::now();
+      if (st.expected.size() > 1024)
+        for (auto i = st.expected.begin(); i != st.expected.end();)
+          i = i->second.second < now ? st.expected.erase(i) : std::next(i);
+      st.expected[x.peer] = {x.path, now + st.cfg.nat.traversal_timeout};
+    },
+    [self](raw_datagram& x) {
+      auto& st = self->state;
+      if (st.mux)
+        self->send(st.mux, std::move(x));
     },
     [self](bootstrap_list_atom) -> caf::result<std::vector<bootstrap_entry>> {
       auto rp = self->make_response_promise<std::vector<bootstrap_entry>>();

@@ -48,6 +48,11 @@ struct manager_state {
     bool udp_live = false;
     bool udp_tried = false;
     std::optional<ec> first_failure; ///< reported when every attempt failed
+    /// A traversal's dial (nat/): who must answer, how the link is
+    /// labelled, and failures go to the puncher's own timeout, not the
+    /// routing layer.
+    std::optional<peer_id> expected;
+    path_kind path = path_kind::direct;
   };
   std::map<endpoint, dial_attempt> dialing;
 
@@ -67,6 +72,10 @@ struct manager_state {
   bootstrap_store_actor store;
   gossip_actor gossiper;   ///< null when gossip is off
   beacon_actor beacon;     ///< null when the beacon is off
+  // NAT traversal (nat/): STUN, rendezvous, punching.
+  nat_actor puncher;       ///< null when NAT traversal is off
+  /// Inbound links expected from a traversal: how to label them, until when.
+  std::map<peer_id, std::pair<path_kind, std::chrono::steady_clock::time_point>> expected;
   /// Node-level counters; per-link figures of closed links are added here.
   node_stats counters;
 

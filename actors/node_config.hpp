@@ -3,6 +3,7 @@
 #include "discovery/discovery_config.hpp"
 #include "messages/endpoint.hpp"
 #include "messages/node_role.hpp"
+#include "nat/nat_config.hpp"
 #include "transport/logger.hpp"
 #include "transport/rudp/session.hpp"
 #include "transport/session_config.hpp"
@@ -59,6 +60,9 @@ struct node_config {
 
   // -- discovery: bootstrap cache, LAN beacon, gossip -------------------------
   discovery_config discovery;
+
+  // -- NAT traversal: STUN, rendezvous, hole punching -------------------------
+  nat_config nat;
 
   // -- logging ----------------------------------------------------------------
   log_level log = log_level::warning;

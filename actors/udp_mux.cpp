@@ -1,5 +1,6 @@
 #include "actors/udp_mux.hpp"
 
+#include "nat/stun_message.hpp"
 #include "transport/rudp/packet.hpp"
 
 #include <caf/send.hpp>
@@ -75,9 +76,15 @@ void on_initial(udp_mux_pointer self, udp_datagram& x, uint64_t dcid) {
 void route(udp_mux_pointer self, udp_datagram& x,
            std::vector<std::pair<connection_actor, bytes>>& out) {
   auto& st = self->state;
+  // STUN first: a Binding response's first byte is a valid reliable-UDP type.
+  if (stun::looks_like_stun(x.data.data(), x.data.size())) {
+    if (st.puncher)
+      self->send(st.puncher, raw_datagram{std::move(x.from), std::move(x.data)});
+    return;
+  }
   auto p = rudp::peek(x.data.data(), x.data.size());
   if (!p)
-    return; // not ours (STUN and friends arrive here later)
+    return; // not ours
   auto dcid = cid_to_u64(p->dcid);
   if (p->type == rudp::packet_type::initial) {
     on_initial(self, x, dcid);
@@ -92,8 +99,9 @@ void route(udp_mux_pointer self, udp_datagram& x,
 
 udp_mux_actor::behavior_type udp_mux(udp_mux_pointer self, std::shared_ptr<io_runtime> runtime,
                                      std::shared_ptr<datagram_socket> socket,
-                                     manager_actor manager, logger_ptr log) {
+                                     manager_actor manager, nat_actor puncher, logger_ptr log) {
   auto& st = self->state;
+  st.puncher = std::move(puncher);
   st.runtime = std::move(runtime);
   st.socket = std::move(socket);
   st.manager = std::move(manager);
@@ -140,6 +148,16 @@ udp_mux_actor::behavior_type udp_mux(udp_mux_pointer self, std::shared_ptr<io_ru
       }
       for (auto& [conn, batch] : grouped)
         self->send(conn, std::move(batch));
+    },
+    [self](raw_datagram& x) {
+      auto& st = self->state;
+      boost::system::error_code err;
+      auto addr = boost::asio::ip::make_address(x.remote.address, err);
+      if (err)
+        return;
+      if (addr.is_v4() && st.socket->local_endpoint().address().is_v6())
+        addr = boost::asio::ip::make_address_v6(boost::asio::ip::v4_mapped, addr.to_v4());
+      st.socket->send_to(std::move(x.data), datagram_socket::udp::endpoint(addr, x.remote.port));
     },
     [self](stats_atom) {
       auto& st = self->state;

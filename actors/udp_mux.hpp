@@ -19,6 +19,7 @@ struct udp_mux_state {
   std::shared_ptr<io_runtime> runtime; // first: the socket lives on its loop
   std::shared_ptr<datagram_socket> socket;
   manager_actor manager;
+  nat_actor puncher; ///< STUN and punches go here (null: dropped)
   logger_ptr log;
   rudp::retry_token tokens;
   std::unordered_map<uint64_t, connection_actor> routes;   ///< by our connection id
@@ -41,10 +42,11 @@ using udp_mux_pointer = udp_mux_actor::stateful_pointer<udp_mux_state>;
 
 /// The node's UDP socket: routes each datagram to its reliable-UDP
 /// connection by connection id; answers an INITIAL without a valid token
-/// with a stateless RETRY; hands validated INITIALs to the manager.
+/// with a stateless RETRY; hands validated INITIALs to the manager; passes
+/// STUN datagrams to the NAT puncher and sends its raw datagrams.
 udp_mux_actor::behavior_type udp_mux(udp_mux_pointer self, std::shared_ptr<io_runtime> runtime,
                                      std::shared_ptr<datagram_socket> socket,
-                                     manager_actor manager, logger_ptr log);
+                                     manager_actor manager, nat_actor puncher, logger_ptr log);
 
 uint64_t cid_to_u64(const rudp::cid& x);
 rudp::cid u64_to_cid(uint64_t x);

@@ -31,4 +31,7 @@ using stop_listening_atom = caf::atom_constant<caf::atom("unlisten")>;
 /// Closes every connection gracefully and stops the node.
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 
+/// Asks the node for its `nat_status`.
+using nat_atom = caf::atom_constant<caf::atom("nat")>;
+
 } // namespace crust

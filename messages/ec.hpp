@@ -43,6 +43,7 @@ enum class ec : uint8_t {
   unsupported = 44,           ///< the peer does not support what was asked
   bad_record = 45,            ///< a discovery record or list failed validation
   corrupt_file = 46,          ///< a file on disk is not what it should be
+  unreachable = 47,           ///< no path to the peer: every traversal method failed
 };
 
 /// The name of `x`, e.g. "peer_timeout".
@@ -52,6 +53,7 @@ inline std::string to_string(ec x) {
     case ec::unsupported: return "unsupported";
     case ec::bad_record: return "bad_record";
     case ec::corrupt_file: return "corrupt_file";
+    case ec::unreachable: return "unreachable";
     case ec::frame_too_large: return "frame_too_large";
     case ec::message_too_large: return "message_too_large";
     case ec::malformed_frame: return "malformed_frame";

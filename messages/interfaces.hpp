@@ -8,6 +8,7 @@
 #include "messages/commands.hpp"
 #include "messages/discovery_events.hpp"
 #include "messages/events.hpp"
+#include "messages/nat.hpp"
 #include "messages/service.hpp"
 #include "messages/peer_info.hpp"
 
@@ -29,7 +30,9 @@ using routing_actor = caf::typed_actor<
   caf::reacts_to<connect_failed>,
   caf::reacts_to<send_failed>,
   caf::reacts_to<peer_discovered>,
-  caf::reacts_to<bootstrap_status>>;
+  caf::reacts_to<bootstrap_status>,
+  caf::reacts_to<connection_info_prepared>,
+  caf::reacts_to<traversal_failed>>;
 
 /// A node: what the routing layer may ask of it.
 using node_actor = caf::typed_actor<
@@ -38,6 +41,9 @@ using node_actor = caf::typed_actor<
   caf::reacts_to<maintain>,
   caf::reacts_to<drop>,
   caf::reacts_to<blacklist>,
+  caf::reacts_to<connect_via>,
+  caf::reacts_to<prepare_connection_info>,
+  caf::reacts_to<connect_with_info>,
   caf::reacts_to<start_listening_atom>,
   caf::reacts_to<stop_listening_atom>,
   caf::reacts_to<shutdown_atom>,
@@ -45,6 +51,7 @@ using node_actor = caf::typed_actor<
   caf::replies_to<info_atom>::with<node_info>,
   caf::replies_to<stats_atom>::with<node_stats>,
   caf::replies_to<bootstrap_list_atom>::with<std::vector<bootstrap_entry>>,
+  caf::replies_to<nat_atom>::with<nat_status>,
   caf::replies_to<is_connected_atom, peer_id>::with<bool>,
   caf::replies_to<peer_address_atom, peer_id>::with<endpoint>>;
 
@@ -73,5 +80,28 @@ using gossip_actor = caf::typed_actor<
 using discovery_host_actor = caf::typed_actor<
   caf::reacts_to<connect>,
   caf::reacts_to<service_out>>;
+
+// -- NAT traversal (nat/), as the node's manager sees it ------------------------
+
+/// The NAT actor: STUN, rendezvous, punching, relay circuits.
+using nat_actor = caf::typed_actor<
+  caf::reacts_to<listening>,
+  caf::reacts_to<connection_up>,
+  caf::reacts_to<connection_down>,
+  caf::reacts_to<service_in>,
+  caf::reacts_to<raw_datagram>,
+  caf::reacts_to<connect_via>,
+  caf::reacts_to<prepare_connection_info>,
+  caf::reacts_to<connect_with_info>,
+  caf::replies_to<nat_atom>::with<nat_status>>;
+
+/// What the NAT actor may ask of the node: dial for a traversal, label an
+/// expected inbound link, talk to connected peers, send raw datagrams on the
+/// node's UDP socket.
+using nat_host_actor = caf::typed_actor<
+  caf::reacts_to<traversal_dial>,
+  caf::reacts_to<traversal_expect>,
+  caf::reacts_to<service_out>,
+  caf::reacts_to<raw_datagram>>;
 
 } // namespace crust

@@ -17,6 +17,8 @@ enum class service_id : uint8_t {
   bootstrap_request = 1,  ///< "send me your bootstrap list" (empty body)
   bootstrap_response = 2, ///< a bounded list of endpoints
   gossip = 3,             ///< signed peer records
+  rendezvous = 4,         ///< connection info carried between two of our peers
+  relay = 5,              ///< relay circuits (open, data, close)
 };
 
 /// A service message from a connected peer.

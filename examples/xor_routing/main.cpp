@@ -126,6 +126,8 @@ xor_routing_actor::behavior_type xor_routing(xor_routing_actor::stateful_pointer
     [](crust::send_failed&) {},
     [](crust::peer_discovered&) {},
     [](crust::bootstrap_status&) {},
+    [](crust::connection_info_prepared&) {},
+    [](crust::traversal_failed&) {},
   };
 }
 

@@ -38,6 +38,8 @@ routing_actor::behavior_type recorder(routing_actor::pointer, log_ptr log, peer_
     },
     [](peer_discovered&) {},
     [](bootstrap_status&) {},
+    [](connection_info_prepared&) {},
+    [](traversal_failed&) {},
   };
 }
 

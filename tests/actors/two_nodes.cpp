@@ -25,7 +25,8 @@ using namespace std::chrono_literals;
 namespace {
 
 using event = std::variant<connection_up, connection_down, message, listening, alert,
-                           connect_failed, send_failed, peer_discovered, bootstrap_status>;
+                           connect_failed, send_failed, peer_discovered, bootstrap_status,
+                           connection_info_prepared, traversal_failed>;
 
 /// Events from a routing actor, waited for by the test thread.
 class event_queue {
@@ -89,6 +90,8 @@ routing_actor::behavior_type queue_routing(routing_actor::pointer,
     [q](send_failed& x) { q->push(std::move(x)); },
     [q](peer_discovered& x) { q->push(std::move(x)); },
     [q](bootstrap_status& x) { q->push(std::move(x)); },
+    [q](connection_info_prepared& x) { q->push(std::move(x)); },
+    [q](traversal_failed& x) { q->push(std::move(x)); },
   };
 }
 

@@ -37,6 +37,8 @@ crust::routing_actor::behavior_type routing(crust::routing_actor::pointer,
     [](crust::send_failed&) {},
     [](crust::peer_discovered&) {},
     [](crust::bootstrap_status&) {},
+    [](crust::connection_info_prepared&) {},
+    [](crust::traversal_failed&) {},
   };
 }
 

@@ -49,6 +49,8 @@ routing_actor::behavior_type fake_routing(routing_actor::pointer, seen_ptr s) {
     [](connection_up&) {},       [](connection_down&) {},  [](message&) {},
     [](listening&) {},           [](connect_failed&) {},   [](send_failed&) {},
     [](bootstrap_status&) {},
+    [](connection_info_prepared&) {},
+    [](traversal_failed&) {},
     [s](alert& x) { s->alerts.push_back(std::move(x)); },
     [s](peer_discovered& x) { s->routing.push_back(std::move(x)); },
   };

@@ -78,6 +78,8 @@ crust::routing_actor::behavior_type probe(crust::routing_actor::pointer self,
     [](crust::send_failed&) {},
     [](crust::peer_discovered&) {},
     [](crust::bootstrap_status&) {},
+    [](crust::connection_info_prepared&) {},
+    [](crust::traversal_failed&) {},
   };
 }
 

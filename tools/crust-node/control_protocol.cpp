@@ -139,6 +139,41 @@ std::variant<command, std::string> parse_command(const std::string& line) {
     result.body = crust::blacklist{std::get<blacklist_entry>(e)};
     return result;
   }
+  if (cmd == "connect_via") {
+    auto p = peer_field(j);
+    if (auto err = std::get_if<std::string>(&p))
+      return *err;
+    if (!j.contains("through") || !j["through"].is_string())
+      return std::string("connect_via needs \"through\": the rendezvous peer (64 hex digits)");
+    auto through = peer_id_from_hex(j["through"].get<std::string>());
+    if (!through)
+      return std::string("\"through\" must be 64 hex digits");
+    result.body = crust::connect_via{std::get<peer_id>(p), *through};
+    return result;
+  }
+  if (cmd == "prepare_info") {
+    crust::prepare_connection_info req;
+    if (j.contains("token")) {
+      if (!j["token"].is_number_unsigned())
+        return std::string("\"token\" must be an unsigned number");
+      req.token = j["token"].get<uint64_t>();
+    }
+    result.body = req;
+    return result;
+  }
+  if (cmd == "connect_info") {
+    if (!j.contains("ours") || !j.contains("theirs"))
+      return std::string("connect_info needs \"ours\" and \"theirs\" (as prepare_info gives them)");
+    auto ours = info_from_json(j["ours"]);
+    if (auto err = std::get_if<std::string>(&ours))
+      return "\"ours\": " + *err;
+    auto theirs = info_from_json(j["theirs"]);
+    if (auto err = std::get_if<std::string>(&theirs))
+      return "\"theirs\": " + *err;
+    result.body = crust::connect_with_info{std::get<connection_info>(std::move(ours)),
+                                           std::get<connection_info>(std::move(theirs))};
+    return result;
+  }
   if (cmd == "peers")
     result.body = peers_request{};
   else if (cmd == "info")
@@ -153,9 +188,12 @@ std::variant<command, std::string> parse_command(const std::string& line) {
     result.body = unlisten_request{};
   else if (cmd == "quit")
     result.body = quit_request{};
+  else if (cmd == "nat")
+    result.body = nat_request{};
   else
     return "unknown command \"" + cmd
-           + "\" (connect, send, maintain, drop, blacklist, peers, info, stats, bootstrap, listen, unlisten, quit)";
+           + "\" (connect, send, maintain, drop, blacklist, peers, info, stats, bootstrap, "
+             "connect_via, prepare_info, connect_info, nat, listen, unlisten, quit)";
   return result;
 }
 
@@ -190,6 +228,97 @@ json to_json(const connection_up& x) {
   if (x.dialled.port != 0)
     j["dialled"] = to_string(x.dialled);
   return j;
+}
+
+namespace {
+
+json endpoint_list(const std::vector<endpoint>& xs) {
+  json out = json::array();
+  for (auto& ep : xs)
+    out.push_back(to_string(ep));
+  return out;
+}
+
+std::variant<std::vector<endpoint>, std::string> endpoints_from(const json& j, const char* key) {
+  std::vector<endpoint> out;
+  if (!j.contains(key))
+    return out;
+  if (!j[key].is_array() || j[key].size() > 8)
+    return std::string("\"") + key + "\" must be a list of at most 8 endpoints";
+  for (auto& x : j[key]) {
+    auto ep = x.is_string() ? parse_endpoint(x.get<std::string>()) : std::nullopt;
+    if (!ep)
+      return std::string("not an endpoint in \"") + key + "\": " + x.dump();
+    out.push_back(*ep);
+  }
+  return out;
+}
+
+} // namespace
+
+json to_json(const connection_info& x) {
+  return {{"peer", to_string(x.peer)},
+          {"local", endpoint_list(x.local)},
+          {"external", endpoint_list(x.external)},
+          {"nat", to_string(x.nat)}};
+}
+
+std::variant<connection_info, std::string> info_from_json(const json& j) {
+  if (!j.is_object())
+    return std::string("connection info must be an object");
+  connection_info info;
+  auto p = peer_field(j);
+  if (auto err = std::get_if<std::string>(&p))
+    return *err;
+  info.peer = std::get<peer_id>(p);
+  auto local = endpoints_from(j, "local");
+  if (auto err = std::get_if<std::string>(&local))
+    return *err;
+  info.local = std::get<std::vector<endpoint>>(std::move(local));
+  auto external = endpoints_from(j, "external");
+  if (auto err = std::get_if<std::string>(&external))
+    return *err;
+  info.external = std::get<std::vector<endpoint>>(std::move(external));
+  if (j.contains("nat")) {
+    if (!j["nat"].is_string())
+      return std::string("\"nat\" must be a string");
+    auto name = j["nat"].get<std::string>();
+    bool known = false;
+    for (auto c : {nat_class::unknown, nat_class::none, nat_class::endpoint_independent,
+                   nat_class::endpoint_dependent})
+      if (to_string(c) == name) {
+        info.nat = c;
+        known = true;
+      }
+    if (!known)
+      return "unknown \"nat\": " + name;
+  }
+  return info;
+}
+
+json to_json(const connection_info_prepared& x) {
+  return {{"event", "connection_info"}, {"token", x.token}, {"info", to_json(x.info)}};
+}
+
+json to_json(const traversal_failed& x) {
+  return {{"event", "traversal_failed"},
+          {"peer", to_string(x.peer)},
+          {"reason", to_string(x.reason)},
+          {"detail", x.detail}};
+}
+
+json to_json(const nat_status& x) {
+  return {{"event", "nat"},
+          {"nat", to_string(x.nat)},
+          {"external", endpoint_list(x.external)},
+          {"stun_servers_answered", endpoint_list(x.stun_servers_answered)},
+          {"punches_sent", x.punches_sent},
+          {"traversals_started", x.traversals_started},
+          {"traversals_succeeded", x.traversals_succeeded},
+          {"traversals_failed", x.traversals_failed},
+          {"introductions_served", x.introductions_served},
+          {"relayed_circuits", x.relayed_circuits},
+          {"relayed_bytes", x.relayed_bytes}};
 }
 
 json to_json(const connection_down& x) {

@@ -9,6 +9,7 @@
 #include "messages/commands.hpp"
 #include "messages/discovery_events.hpp"
 #include "messages/events.hpp"
+#include "messages/nat.hpp"
 #include "messages/peer_info.hpp"
 
 #include <nlohmann/json.hpp>
@@ -33,11 +34,13 @@ struct bootstrap_request {};
 struct listen_request {};
 struct unlisten_request {};
 struct quit_request {};
+struct nat_request {};
 
 using command_body = std::variant<crust::connect, send_request, crust::maintain, crust::drop,
                                   crust::blacklist, peers_request, info_request, stats_request,
-                                  bootstrap_request,
-                                  listen_request, unlisten_request, quit_request>;
+                                  bootstrap_request, crust::connect_via,
+                                  crust::prepare_connection_info, crust::connect_with_info,
+                                  nat_request, listen_request, unlisten_request, quit_request>;
 
 struct command {
   command_body body;
@@ -65,6 +68,12 @@ nlohmann::json to_json(const node_stats& x);
 nlohmann::json to_json(const peer_discovered& x);
 nlohmann::json to_json(const bootstrap_status& x);
 nlohmann::json to_json(const std::vector<bootstrap_entry>& xs);
+nlohmann::json to_json(const connection_info& x);
+nlohmann::json to_json(const connection_info_prepared& x);
+nlohmann::json to_json(const traversal_failed& x);
+nlohmann::json to_json(const nat_status& x);
+/// A connection info object as `to_json` writes it, or what is wrong.
+std::variant<connection_info, std::string> info_from_json(const nlohmann::json& j);
 nlohmann::json error_event(const std::string& what);
 
 /// Payload as "data" (printable ASCII) or "hex" (anything else).

@@ -36,6 +36,10 @@ struct dispatcher {
   void operator()(crust::maintain& x) { self->send(self->state.node, std::move(x)); }
   void operator()(crust::drop& x) { self->send(self->state.node, std::move(x)); }
   void operator()(crust::blacklist& x) { self->send(self->state.node, std::move(x)); }
+  void operator()(crust::connect_via& x) { self->send(self->state.node, std::move(x)); }
+  void operator()(crust::prepare_connection_info& x) { self->send(self->state.node, x); }
+  void operator()(crust::connect_with_info& x) { self->send(self->state.node, std::move(x)); }
+  void operator()(control::nat_request&) { ask<nat_status>(nat_atom::value, "nat"); }
   void operator()(control::send_request& x) {
     for (uint64_t i = 0; i < x.count; ++i)
       self->send(self->state.node,
@@ -91,6 +95,8 @@ controller_actor::behavior_type controller(controller_pointer self,
     [self](send_failed& x) { emit(self, control::to_json(x)); },
     [self](peer_discovered& x) { emit(self, control::to_json(x)); },
     [self](bootstrap_status& x) { emit(self, control::to_json(x)); },
+    [self](connection_info_prepared& x) { emit(self, control::to_json(x)); },
+    [self](traversal_failed& x) { emit(self, control::to_json(x)); },
     [self](control_line& x) {
       if (self->state.stopping)
         return;

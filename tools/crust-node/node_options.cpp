@@ -72,6 +72,11 @@ node_options::node_options() {
     .add(gossip_interval, "gossip-interval", "re-announce our record to neighbours this often")
     .add(gossip_ttl, "gossip-ttl", "hops a gossiped record travels")
     .add(gossip_fanout, "gossip-fanout", "neighbours a new record is forwarded to")
+    .add(no_nat, "no-nat", "no NAT traversal: no STUN, punching or rendezvous")
+    .add(stun_servers, "stun-servers",
+         "STUN servers for our external address and NAT class, e.g. [\"udp://198.51.100.1:3478\"] (none by default)")
+    .add(traversal_timeout, "traversal-timeout", "give up reaching a peer through NATs after this long")
+    .add(no_rendezvous, "no-rendezvous", "do not carry connection info between our peers")
     .add(log_level, "log-level", "off, error, warning, info, debug or trace (lines go to stderr)")
     .add(control, "control", "'stdio' (JSON lines on stdin/stdout) or 'none'")
     .add(version, "version", "print the version and protocol version, then exit");
@@ -239,6 +244,16 @@ std::variant<node_config, std::vector<std::string>> node_options::to_node_config
   d.gossip_interval = duration(gossip_interval, "gossip-interval");
   d.gossip_ttl = static_cast<uint8_t>(positive(gossip_ttl, "gossip-ttl", 16));
   d.gossip_fanout = positive(gossip_fanout, "gossip-fanout", 64);
+  cfg.nat.enabled = !no_nat;
+  for (auto& x : stun_servers) {
+    auto ep = parse_endpoint(x);
+    if (!ep || ep->proto != protocol::udp)
+      problems.push_back("stun-servers: not a UDP endpoint: '" + x + "'");
+    else
+      cfg.nat.stun_servers.push_back(*ep);
+  }
+  cfg.nat.traversal_timeout = duration(traversal_timeout, "traversal-timeout");
+  cfg.nat.serve_rendezvous = !no_rendezvous;
   if (auto lvl = parse_log_level(log_level))
     cfg.log = *lvl;
   else

@@ -55,6 +55,10 @@ public:
   int64_t beacon_port = 5483;
   caf::timespan beacon_interval{std::chrono::seconds(10)};
   bool no_gossip = false;
+  bool no_nat = false;
+  std::vector<std::string> stun_servers;
+  caf::timespan traversal_timeout{std::chrono::seconds(10)};
+  bool no_rendezvous = false;
   caf::timespan gossip_interval{std::chrono::seconds(30)};
   int64_t gossip_ttl = 4;
   int64_t gossip_fanout = 4;

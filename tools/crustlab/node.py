@@ -32,6 +32,7 @@ class Node:
         self.cond = threading.Condition()
         self.peer = None
         self.endpoint = None
+        self.endpoints = []  # every listening endpoint (TCP, then UDP)
         self.log_path = os.path.join(workdir, name + ".events")
         self.err_path = os.path.join(workdir, name + ".stderr")
         self.key_path = os.path.join(workdir, name + ".key")
@@ -67,6 +68,7 @@ class Node:
         self.peer = started["peer"]
         if self.listen:
             ev = self.wait_for("listening", timeout=timeout)
+            self.endpoints = list(ev["endpoints"])
             if ev["endpoints"]:
                 self.endpoint = ev["endpoints"][0]
         return self

@@ -1,0 +1,147 @@
+#pragma once
+
+// NAT traversal's vocabulary: what a node knows of its NAT, the connection
+// info two peers exchange before punching, the routing layer's commands for
+// it, and the messages between the NAT actor and the node's UDP socket.
+
+#include "messages/bytes.hpp"
+#include "messages/connection_info.hpp"
+#include "messages/ec.hpp"
+#include "messages/endpoint.hpp"
+#include "messages/path_kind.hpp"
+#include "messages/peer_id.hpp"
+
+#include <caf/meta/type_name.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace crust {
+
+/// The node's view of its NAT, as the `nat_atom` request answers.
+struct nat_status {
+  nat_class nat = nat_class::unknown;
+  std::vector<endpoint> external; ///< mapped endpoints (STUN, UPnP) of our sockets
+  std::vector<endpoint> stun_servers_answered;
+  uint64_t punches_sent = 0;
+  uint64_t traversals_started = 0;
+  uint64_t traversals_succeeded = 0;
+  uint64_t traversals_failed = 0;
+  uint64_t introductions_served = 0; ///< rendezvous requests we carried for others
+  uint64_t relayed_circuits = 0;     ///< circuits we relayed for others (lifetime)
+  uint64_t relayed_bytes = 0;
+};
+
+// -- commands from the routing layer ------------------------------------------
+
+/// Reach `peer` through `through`, a peer both are connected to: it carries
+/// our connection info to `peer` and theirs back (rendezvous), then both
+/// sides punch holes and dial; the relay is the last resort. Success is a
+/// `connection_up` (its `path` says how), failure a `traversal_failed`.
+struct connect_via {
+  peer_id peer;
+  peer_id through;
+};
+
+/// Ask for our connection info; the answer is `connection_info_prepared`
+/// with the same token. Hand it to the peer over any channel you have.
+struct prepare_connection_info {
+  uint64_t token = 0;
+};
+
+/// Both sides' info (exchanged out of band): punch and dial. Both peers
+/// issue it. Success is a `connection_up`, failure a `traversal_failed`.
+struct connect_with_info {
+  connection_info ours;
+  connection_info theirs;
+};
+
+// -- events to the routing layer ------------------------------------------------
+
+struct connection_info_prepared {
+  uint64_t token = 0;
+  connection_info info;
+};
+
+/// Every way to reach `peer` (direct, punched, relayed) failed or timed out.
+struct traversal_failed {
+  peer_id peer;
+  ec reason = ec::none;
+  std::string detail;
+};
+
+// -- between the NAT actor and the node ---------------------------------------
+
+/// A datagram on the node's UDP socket that is not reliable UDP's (STUN,
+/// punches): from the socket to the NAT actor, or from it to the socket.
+struct raw_datagram {
+  endpoint remote;
+  bytes data;
+};
+
+/// The NAT actor asks the node to dial `remote` as part of a traversal: a
+/// link that authenticates as someone other than `expected` is closed, a
+/// failure is not reported to the routing layer (the traversal reports), and
+/// `connection_up` carries `path`.
+struct traversal_dial {
+  endpoint remote;
+  peer_id expected;
+  path_kind path = path_kind::punched_udp;
+};
+
+/// An inbound link from `peer` in the next while is the result of our
+/// punching: label it `path`.
+struct traversal_expect {
+  peer_id peer;
+  path_kind path = path_kind::punched_udp;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, nat_status& x) {
+  return f(caf::meta::type_name("nat_status"), x.nat, x.external, x.stun_servers_answered,
+           x.punches_sent, x.traversals_started, x.traversals_succeeded, x.traversals_failed,
+           x.introductions_served, x.relayed_circuits, x.relayed_bytes);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, connect_via& x) {
+  return f(caf::meta::type_name("connect_via"), x.peer, x.through);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, prepare_connection_info& x) {
+  return f(caf::meta::type_name("prepare_connection_info"), x.token);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, connect_with_info& x) {
+  return f(caf::meta::type_name("connect_with_info"), x.ours, x.theirs);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, connection_info_prepared& x) {
+  return f(caf::meta::type_name("connection_info_prepared"), x.token, x.info);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, traversal_failed& x) {
+  return f(caf::meta::type_name("traversal_failed"), x.peer, x.reason, x.detail);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, raw_datagram& x) {
+  return f(caf::meta::type_name("raw_datagram"), x.remote, x.data);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, traversal_dial& x) {
+  return f(caf::meta::type_name("traversal_dial"), x.remote, x.expected, x.path);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, traversal_expect& x) {
+  return f(caf::meta::type_name("traversal_expect"), x.peer, x.path);
+}
+
+} // namespace crust

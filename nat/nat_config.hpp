@@ -1,0 +1,39 @@
+#pragma once
+
+#include "messages/endpoint.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <vector>
+
+namespace crust {
+
+/// NAT traversal settings (crust-node: see README "NAT traversal").
+struct nat_config {
+  /// Rendezvous, punching and answering peers' binding checks. Off: the
+  /// node still connects directly, it just never traverses a NAT.
+  bool enabled = true;
+  /// STUN servers to learn our external UDP endpoint and NAT class from.
+  /// None by default: a node contacts no server it was not given. Two
+  /// servers at different addresses are needed to classify the NAT.
+  std::vector<endpoint> stun_servers;
+  std::chrono::milliseconds stun_rto{250}; ///< first retransmission wait
+  int stun_tries = 4;                      ///< requests per server per round
+  /// How often the external endpoint is checked again (a NAT may change it).
+  std::chrono::seconds stun_refresh{60};
+  /// Punch datagrams go out this often during a traversal ...
+  std::chrono::milliseconds punch_interval{100};
+  /// ... for this long after both sides' info is known.
+  std::chrono::milliseconds punch_duration{3000};
+  /// A traversal not connected after this long has failed.
+  std::chrono::milliseconds traversal_timeout{10000};
+  /// Carry other peers' connection info (be a rendezvous point).
+  bool serve_rendezvous = true;
+  /// Introductions one peer may ask of us per minute.
+  size_t introductions_per_minute = 30;
+  /// STUN binding requests answered per second on our UDP socket (peers'
+  /// punches and checks): bounded, a reflector must not be an amplifier.
+  size_t binding_answers_per_second = 100;
+};
+
+} // namespace crust

@@ -1,0 +1,48 @@
+#include "nat/punch_plan.hpp"
+
+#include <algorithm>
+
+namespace crust {
+
+namespace {
+
+template <class T>
+void add_unique(std::vector<T>& xs, const T& x) {
+  if (std::find(xs.begin(), xs.end(), x) == xs.end())
+    xs.push_back(x);
+}
+
+} // namespace
+
+punch_plan plan_traversal(const connection_info&, const connection_info& theirs) {
+  punch_plan out;
+  bool public_peer = theirs.nat == nat_class::none;
+  auto add_dial = [&](const endpoint& ep, path_kind path) {
+    for (auto& d : out.dials)
+      if (d.remote == ep)
+        return;
+    out.dials.push_back({ep, path});
+  };
+  // A public peer is reached directly; TCP first, as any dial.
+  if (public_peer)
+    for (auto& ep : theirs.local)
+      if (ep.proto == protocol::tcp)
+        add_dial(ep, path_kind::direct);
+  for (auto& ep : theirs.external) {
+    if (ep.proto != protocol::udp)
+      continue;
+    add_unique(out.punch, ep);
+    add_dial(ep, public_peer ? path_kind::direct : path_kind::punched_udp);
+  }
+  // Their own addresses: the way in when both sit behind the same NAT (or
+  // the peer is public).
+  for (auto& ep : theirs.local) {
+    if (ep.proto != protocol::udp)
+      continue;
+    add_unique(out.punch, ep);
+    add_dial(ep, path_kind::direct);
+  }
+  return out;
+}
+
+} // namespace crust

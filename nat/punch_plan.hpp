@@ -1,0 +1,29 @@
+#pragma once
+
+// What to do for a traversal, given both sides' connection info: where to
+// send punch datagrams, and which endpoints to dial with which path label.
+// Pure functions, no I/O.
+
+#include "messages/connection_info.hpp"
+#include "messages/path_kind.hpp"
+
+#include <vector>
+
+namespace crust {
+
+struct punch_plan {
+  struct dial {
+    endpoint remote;
+    path_kind path = path_kind::punched_udp;
+  };
+  std::vector<endpoint> punch; ///< UDP endpoints to punch towards
+  std::vector<dial> dials;     ///< what to dial, best first
+};
+
+/// Both sides run the same plan against each other's info: each punches
+/// towards every UDP endpoint of the other and dials them; a public peer's
+/// TCP endpoints are dialled directly too. Duplicates the two sides create
+/// are settled by the node's duplicate-connection rule.
+punch_plan plan_traversal(const connection_info& ours, const connection_info& theirs);
+
+} // namespace crust

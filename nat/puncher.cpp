@@ -1,0 +1,435 @@
+#include "nat/puncher.hpp"
+
+#include "nat/rendezvous_codec.hpp"
+#include "nat/stun_message.hpp"
+#include "transport/local_interfaces.hpp"
+
+#include <sodium.h>
+
+#include <algorithm>
+
+namespace crust {
+
+namespace {
+
+using clock = puncher_state::clock;
+
+constexpr auto tick_interval = std::chrono::milliseconds(20);
+
+bool probes_pending(const puncher_state& st) {
+  return std::any_of(st.probes.begin(), st.probes.end(), [](const stun_transaction& t) {
+    return t.current() == stun_transaction::state::pending;
+  });
+}
+
+void ensure_ticking(puncher_pointer self) {
+  auto& st = self->state;
+  if (st.ticking)
+    return;
+  st.ticking = true;
+  self->delayed_send(self, tick_interval, nat_tick_atom::value);
+}
+
+void send_raw(puncher_pointer self, const endpoint& to, bytes data) {
+  self->send(self->state.host, raw_datagram{to, std::move(data)});
+}
+
+void start_stun_round(puncher_pointer self) {
+  auto& st = self->state;
+  if (st.cfg.stun_servers.empty() || !st.udp_local || probes_pending(st))
+    return;
+  st.probes.clear();
+  auto now = clock::now();
+  for (auto& server : st.cfg.stun_servers) {
+    auto target = server;
+    target.proto = protocol::udp;
+    st.probes.emplace_back(target, now, st.cfg.stun_rto, st.cfg.stun_tries);
+  }
+  CRUST_LOG(st.log, debug, nullptr, "puncher",
+            "asking " << st.probes.size() << " STUN server(s) for our external endpoint");
+  ensure_ticking(self);
+}
+
+void fail(puncher_pointer self, const peer_id& peer, ec reason, const std::string& detail) {
+  auto& st = self->state;
+  if (st.traversals.erase(peer) == 0)
+    return;
+  ++st.counters.traversals_failed;
+  CRUST_LOG(st.log, info, &peer, "puncher",
+            "traversal failed (" << to_string(reason) << "): " << detail);
+  self->send(st.routing, traversal_failed{peer, reason, detail});
+}
+
+void send_punches(puncher_pointer self, const connection_info& theirs) {
+  auto& st = self->state;
+  auto plan = plan_traversal(current_info(st), theirs);
+  stun::build_options opts;
+  opts.software = "crust";
+  for (auto& ep : plan.punch) {
+    send_raw(self, ep, stun::build_binding(stun::msg_class::request,
+                                           stun::random_transaction_id(), opts));
+    ++st.counters.punches_sent;
+  }
+}
+
+/// Both sides' info is known: punch, then dial every candidate.
+void begin_punching(puncher_pointer self, const peer_id& peer) {
+  auto& st = self->state;
+  auto i = st.traversals.find(peer);
+  if (i == st.traversals.end() || !i->second.theirs)
+    return;
+  auto& t = i->second;
+  auto now = clock::now();
+  t.punch_until = now + st.cfg.punch_duration;
+  t.next_punch = now + st.cfg.punch_interval;
+  auto ours = current_info(st);
+  auto plan = plan_traversal(ours, *t.theirs);
+  if (ours.nat != nat_class::none)
+    self->send(st.host, traversal_expect{peer, path_kind::punched_udp});
+  send_punches(self, *t.theirs); // our NAT opens towards them before we dial
+  for (auto& d : plan.dials)
+    self->send(st.host, traversal_dial{d.remote, peer, d.path});
+  CRUST_LOG(st.log, info, &peer, "puncher",
+            "punching towards " << plan.punch.size() << " endpoint(s), dialling "
+                                << plan.dials.size() << " (they: " << to_string(t.theirs->nat)
+                                << ", we: " << to_string(ours.nat) << ")");
+  ensure_ticking(self);
+}
+
+void send_rendezvous(puncher_pointer self, const peer_id& to, const rendezvous_msg& m) {
+  self->send(self->state.host, service_out{to, service_id::rendezvous, encode(m)});
+}
+
+/// Sends what waited for the STUN round: offers, answers, prepared info.
+void flush_waiting(puncher_pointer self) {
+  auto& st = self->state;
+  for (auto token : st.info_tokens)
+    self->send(st.routing, connection_info_prepared{token, current_info(st)});
+  st.info_tokens.clear();
+  std::vector<peer_id> ready;
+  for (auto& [peer, t] : st.traversals) {
+    if (t.offered || !t.through)
+      continue;
+    rendezvous_msg m;
+    m.type = rendezvous_msg::kind::introduce;
+    m.stage = t.initiator ? 0 : 1;
+    m.nonce = t.nonce;
+    m.peer = peer;
+    m.info = current_info(st);
+    send_rendezvous(self, *t.through, m);
+    t.offered = true;
+    if (!t.initiator)
+      ready.push_back(peer);
+  }
+  for (auto& peer : ready)
+    begin_punching(self, peer);
+}
+
+void on_round_done(puncher_pointer self) {
+  auto& st = self->state;
+  auto cls = st.classifier.classify();
+  auto ext = st.classifier.external();
+  CRUST_LOG(st.log, info, nullptr, "puncher",
+            "NAT: " << to_string(cls) << ", external "
+                    << (ext ? to_string(*ext) : std::string("unknown")) << " ("
+                    << st.classifier.servers().size() << " of " << st.probes.size()
+                    << " STUN server(s) answered)");
+  flush_waiting(self);
+}
+
+void tick(puncher_pointer self) {
+  auto& st = self->state;
+  auto now = clock::now();
+  bool was_pending = probes_pending(st);
+  for (auto& p : st.probes)
+    if (p.poll(now))
+      send_raw(self, p.server(), p.request());
+  if (was_pending && !probes_pending(st))
+    on_round_done(self);
+  std::vector<peer_id> expired;
+  for (auto& [peer, t] : st.traversals) {
+    if (now >= t.deadline) {
+      expired.push_back(peer);
+      continue;
+    }
+    if (t.theirs && now < t.punch_until && now >= t.next_punch) {
+      send_punches(self, *t.theirs);
+      t.next_punch = now + st.cfg.punch_interval;
+    }
+  }
+  for (auto& peer : expired)
+    fail(self, peer, ec::unreachable,
+         "not connected within " + std::to_string(st.cfg.traversal_timeout.count()) + " ms");
+  if (probes_pending(st) || !st.traversals.empty())
+    self->delayed_send(self, tick_interval, nat_tick_atom::value);
+  else
+    st.ticking = false;
+}
+
+/// Answers a binding request on our socket (a peer's punch or check): where
+/// we saw it. Bounded per second.
+void answer_binding(puncher_pointer self, const raw_datagram& x, const stun::message& m) {
+  auto& st = self->state;
+  auto now = clock::now();
+  if (now - st.answer_window >= std::chrono::seconds(1)) {
+    st.answer_window = now;
+    st.answers_in_window = 0;
+  }
+  if (st.answers_in_window >= st.cfg.binding_answers_per_second)
+    return;
+  ++st.answers_in_window;
+  stun::build_options opts;
+  opts.software = "crust";
+  if (!m.unknown_required.empty())
+    send_raw(self, x.remote, stun::build_error_response(m.tid, 420, "Unknown Attribute", opts));
+  else
+    send_raw(self, x.remote, stun::build_binding_response(m.tid, x.remote, opts));
+}
+
+void on_datagram(puncher_pointer self, const raw_datagram& x) {
+  auto& st = self->state;
+  stun::message m;
+  if (stun::parse(x.data, m) != ec::none || m.method != stun::method_binding)
+    return; // not STUN, or not ours to care about
+  switch (m.cls) {
+    case stun::msg_class::request:
+      if (st.cfg.enabled)
+        answer_binding(self, x, m);
+      return;
+    case stun::msg_class::indication:
+      return; // a keepalive or punch
+    default:
+      break;
+  }
+  bool was_pending = probes_pending(st);
+  for (auto& p : st.probes) {
+    if (!p.on_message(m))
+      continue;
+    if (p.mapped())
+      st.classifier.on_mapping(p.server(), *p.mapped());
+    else
+      CRUST_LOG(st.log, info, nullptr, "puncher",
+                "STUN server " << to_string(p.server()) << ": " << p.failure());
+    break;
+  }
+  if (was_pending && !probes_pending(st))
+    on_round_done(self);
+}
+
+bool introduction_allowed(puncher_pointer self, const peer_id& from) {
+  auto& st = self->state;
+  auto now = clock::now();
+  auto& times = st.introductions[from];
+  while (!times.empty() && now - times.front() > std::chrono::minutes(1))
+    times.pop_front();
+  if (times.size() >= st.cfg.introductions_per_minute)
+    return false;
+  times.push_back(now);
+  return true;
+}
+
+void on_rendezvous(puncher_pointer self, const service_in& x) {
+  auto& st = self->state;
+  rendezvous_msg m;
+  if (auto err = decode(x.body, m); err != ec::none) {
+    CRUST_LOG(st.log, info, &x.peer, "puncher", "bad rendezvous message: " << to_string(err));
+    return;
+  }
+  switch (m.type) {
+    case rendezvous_msg::kind::introduce: {
+      // We are the rendezvous point: hand it on, or say why not.
+      rendezvous_msg out;
+      out.stage = m.stage;
+      out.nonce = m.nonce;
+      if (!st.cfg.serve_rendezvous || !introduction_allowed(self, x.peer)
+          || !st.connected.count(m.peer) || m.peer == x.peer) {
+        out.type = rendezvous_msg::kind::unreachable;
+        out.peer = m.peer;
+        out.reason = !st.cfg.serve_rendezvous    ? ec::unsupported
+                     : !st.connected.count(m.peer) ? ec::not_connected
+                                                   : ec::invalid_argument;
+        send_rendezvous(self, x.peer, out);
+        return;
+      }
+      out.type = rendezvous_msg::kind::introduction;
+      out.peer = x.peer;
+      out.info = std::move(m.info);
+      send_rendezvous(self, m.peer, out);
+      ++st.counters.introductions_served;
+      return;
+    }
+    case rendezvous_msg::kind::introduction: {
+      auto source = m.peer;
+      m.info.peer = source;
+      if (!st.cfg.enabled || source == st.self_id)
+        return;
+      if (m.stage == 0) {
+        if (st.connected.count(source))
+          return; // already there
+        puncher_state::traversal t;
+        t.initiator = false;
+        t.through = x.peer;
+        t.nonce = m.nonce;
+        t.theirs = std::move(m.info);
+        t.started = clock::now();
+        t.deadline = t.started + st.cfg.traversal_timeout;
+        st.traversals[source] = std::move(t);
+        ++st.counters.traversals_started;
+        CRUST_LOG(st.log, info, &source, "puncher",
+                  "introduced by " << short_string(x.peer) << ": answering, then punching");
+        if (!probes_pending(st))
+          flush_waiting(self); // answers and starts punching
+        ensure_ticking(self);
+        return;
+      }
+      auto i = st.traversals.find(source);
+      if (i == st.traversals.end() || !i->second.initiator || i->second.nonce != m.nonce)
+        return; // not ours, or stale
+      i->second.theirs = std::move(m.info);
+      begin_punching(self, source);
+      return;
+    }
+    case rendezvous_msg::kind::unreachable: {
+      auto i = st.traversals.find(m.peer);
+      if (i != st.traversals.end() && i->second.nonce == m.nonce)
+        fail(self, m.peer, m.reason == ec::none ? ec::unreachable : m.reason,
+             "the rendezvous peer could not introduce us (" + to_string(m.reason) + ")");
+      return;
+    }
+  }
+}
+
+} // namespace
+
+connection_info current_info(const puncher_state& st) {
+  connection_info info;
+  info.peer = st.self_id;
+  info.local = reachable_endpoints(st.listening);
+  if (auto ext = st.classifier.external())
+    info.external.push_back(*ext);
+  info.nat = st.classifier.classify();
+  return info;
+}
+
+puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_id self_id,
+                                    nat_host_actor host, routing_actor routing, logger_ptr log) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.self_id = self_id;
+  st.host = std::move(host);
+  st.routing = std::move(routing);
+  st.log = std::move(log);
+  // Linked to the node's manager: whenever it ends, so do we.
+  self->set_exit_handler([self](const caf::exit_msg& x) { self->quit(x.reason); });
+  return {
+    [self](listening& x) {
+      auto& st = self->state;
+      st.listening = x.endpoints;
+      auto had_udp = st.udp_local.has_value();
+      st.udp_local.reset();
+      for (auto& ep : x.endpoints)
+        if (ep.proto == protocol::udp)
+          st.udp_local = ep;
+      if (!st.udp_local)
+        return;
+      std::vector<std::string> addresses;
+      for (auto& i : local_interfaces())
+        addresses.push_back(i.address);
+      st.classifier.set_local(std::move(addresses), st.udp_local->port);
+      if (!had_udp) {
+        start_stun_round(self);
+        if (!st.cfg.stun_servers.empty())
+          self->delayed_send(self, st.cfg.stun_refresh, stun_refresh_atom::value);
+      }
+    },
+    [self](const connection_up& x) {
+      auto& st = self->state;
+      st.connected.insert(x.peer);
+      if (st.traversals.erase(x.peer) > 0) {
+        ++st.counters.traversals_succeeded;
+        CRUST_LOG(st.log, info, &x.peer, "puncher", "traversal done: " << to_string(x.path));
+      }
+    },
+    [self](const connection_down& x) {
+      auto& st = self->state;
+      st.connected.erase(x.peer);
+      st.introductions.erase(x.peer);
+    },
+    [self](service_in& x) {
+      if (x.service == service_id::rendezvous)
+        on_rendezvous(self, x);
+    },
+    [self](raw_datagram& x) { on_datagram(self, x); },
+    [self](connect_via& x) {
+      auto& st = self->state;
+      if (!st.cfg.enabled)
+        return self->send(st.routing, traversal_failed{x.peer, ec::unsupported,
+                                                       "NAT traversal is off"});
+      if (x.peer == st.self_id || x.peer == x.through)
+        return self->send(st.routing, traversal_failed{x.peer, ec::invalid_argument,
+                                                       "cannot reach that peer through itself"});
+      if (st.connected.count(x.peer))
+        return; // connected already: its connection_up was reported
+      if (!st.connected.count(x.through))
+        return self->send(st.routing,
+                          traversal_failed{x.peer, ec::not_connected,
+                                           "the rendezvous peer " + short_string(x.through)
+                                             + " is not connected"});
+      puncher_state::traversal t;
+      t.initiator = true;
+      t.through = x.through;
+      randombytes_buf(&t.nonce, sizeof(t.nonce));
+      t.started = clock::now();
+      t.deadline = t.started + st.cfg.traversal_timeout;
+      st.traversals[x.peer] = t;
+      ++st.counters.traversals_started;
+      if (!probes_pending(st))
+        flush_waiting(self);
+      ensure_ticking(self);
+    },
+    [self](prepare_connection_info& x) {
+      auto& st = self->state;
+      if (probes_pending(st))
+        st.info_tokens.push_back(x.token);
+      else
+        self->send(st.routing, connection_info_prepared{x.token, current_info(st)});
+    },
+    [self](connect_with_info& x) {
+      auto& st = self->state;
+      auto peer = x.theirs.peer;
+      if (!st.cfg.enabled)
+        return self->send(st.routing, traversal_failed{peer, ec::unsupported,
+                                                       "NAT traversal is off"});
+      if (peer == st.self_id || peer == peer_id{})
+        return self->send(st.routing, traversal_failed{peer, ec::invalid_argument,
+                                                       "their info names no other peer"});
+      if (st.connected.count(peer))
+        return;
+      puncher_state::traversal t;
+      t.initiator = true;
+      t.offered = true; // out of band: nothing to send
+      t.theirs = std::move(x.theirs);
+      t.started = clock::now();
+      t.deadline = t.started + st.cfg.traversal_timeout;
+      st.traversals[peer] = std::move(t);
+      ++st.counters.traversals_started;
+      begin_punching(self, peer);
+    },
+    [self](nat_atom) {
+      auto& st = self->state;
+      auto out = st.counters;
+      out.nat = st.classifier.classify();
+      out.external = st.classifier.mapped();
+      out.stun_servers_answered = st.classifier.servers();
+      return out;
+    },
+    [self](nat_tick_atom) { tick(self); },
+    [self](stun_refresh_atom) {
+      auto& st = self->state;
+      start_stun_round(self);
+      self->delayed_send(self, st.cfg.stun_refresh, stun_refresh_atom::value);
+    },
+  };
+}
+
+} // namespace crust

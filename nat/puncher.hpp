@@ -1,0 +1,82 @@
+#pragma once
+
+#include "messages/interfaces.hpp"
+#include "nat/nat_classifier.hpp"
+#include "nat/nat_config.hpp"
+#include "nat/punch_plan.hpp"
+#include "nat/stun_transaction.hpp"
+#include "transport/logger.hpp"
+
+#include <caf/atom.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <vector>
+
+namespace crust {
+
+using nat_tick_atom = caf::atom_constant<caf::atom("ntick")>;
+using stun_refresh_atom = caf::atom_constant<caf::atom("nstun")>;
+
+using puncher_impl = nat_actor::extend<caf::reacts_to<nat_tick_atom>,
+                                       caf::reacts_to<stun_refresh_atom>>;
+
+struct puncher_state {
+  using clock = std::chrono::steady_clock;
+
+  /// One attempt to reach a peer through its NAT (and ours).
+  struct traversal {
+    bool initiator = true;
+    std::optional<peer_id> through;  ///< the rendezvous peer, if any
+    uint64_t nonce = 0;
+    std::optional<connection_info> theirs; ///< once their info arrived
+    bool offered = false;            ///< our info went out
+    clock::time_point started;
+    clock::time_point deadline;
+    clock::time_point punch_until;
+    clock::time_point next_punch;
+  };
+
+  nat_config cfg;
+  peer_id self_id;
+  nat_host_actor host;
+  routing_actor routing;
+  logger_ptr log;
+
+  std::vector<endpoint> listening;  ///< our endpoints (TCP and UDP)
+  std::optional<endpoint> udp_local;
+  nat_classifier classifier;
+  std::vector<stun_transaction> probes; ///< the current round
+  std::vector<uint64_t> info_tokens;    ///< prepare_connection_info awaiting the round
+  std::set<peer_id> connected;
+  std::map<peer_id, traversal> traversals;
+  std::map<peer_id, std::deque<clock::time_point>> introductions; ///< served, per requester
+  clock::time_point answer_window;
+  size_t answers_in_window = 0;
+  bool ticking = false;
+  nat_status counters;
+
+  explicit puncher_state(caf::local_actor*) {}
+  static inline const char* name = "crust.puncher";
+};
+
+using puncher_pointer = puncher_impl::stateful_pointer<puncher_state>;
+
+/// The NAT puncher: learns our external UDP endpoint and NAT class from STUN
+/// servers over the node's own UDP socket; answers peers' binding checks;
+/// serves as a rendezvous point carrying connection info between two of its
+/// peers; and runs traversals (punch, then dial every candidate; the node's
+/// duplicate rule keeps one link). Outcomes: `connection_up` with its path
+/// (from the node), or `traversal_failed` to the routing layer.
+puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_id self_id,
+                                    nat_host_actor host, routing_actor routing, logger_ptr log);
+
+/// Our connection info from what the puncher knows now.
+connection_info current_info(const puncher_state& st);
+
+} // namespace crust
