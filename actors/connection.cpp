@@ -22,13 +22,13 @@ constexpr size_t max_datagrams_per_pump = 64;
 
 /// Callbacks that turn the stream's I/O events into messages to `self`. They
 /// hold only a weak reference, so a stream never keeps its actor alive.
-tcp_stream::callbacks stream_callbacks(connection_pointer self) {
+byte_stream::callbacks stream_callbacks(connection_pointer self) {
   caf::weak_actor_ptr weak = self->ctrl();
   auto deliver = [weak](auto msg) {
     if (auto strong = weak.lock())
       caf::anon_send(caf::actor_cast<connection_actor>(strong), std::move(msg));
   };
-  tcp_stream::callbacks cbs;
+  byte_stream::callbacks cbs;
   cbs.on_connected = [deliver] { deliver(stream_connected{}); };
   cbs.on_data = [deliver](bytes chunk) { deliver(stream_data{std::move(chunk)}); };
   cbs.on_written = [deliver](size_t n) { deliver(stream_written{n}); };
@@ -291,6 +291,10 @@ connection_actor::behavior_type make_behavior(connection_pointer self) {
     },
     [self](tick_atom) {
       auto& st = self->state;
+      if (!st.has_session() && !st.done && st.stream) {
+        finish(self, ec::connect_failed, false); // a relay circuit that never opened
+        return;
+      }
       st.tick_at = stream_session::time_point::max();
       if (st.has_session() && !st.done) {
         st.visit([&](auto& s) { s.handle_timeout(self->clock().now()); });
@@ -387,17 +391,23 @@ void init_common(connection_pointer self, connection_params& params, direction d
 
 connection_actor::behavior_type connection(connection_pointer self, connection_params params,
                                            direction dir, endpoint remote,
-                                           std::shared_ptr<tcp_stream> stream) {
+                                           std::shared_ptr<byte_stream> stream) {
   init_common(self, params, dir, remote);
   auto& st = self->state;
   st.transport = protocol::tcp;
   if (stream) {
+    // An accepted socket, or a relay circuit (outbound ones report
+    // `on_connected` once the relay opened them, or time out here).
     st.stream = std::move(stream);
     st.stream->start(stream_callbacks(self));
-    start_session(self, false);
+    if (dir == direction::inbound)
+      start_session(self, false);
+    else
+      self->delayed_send(self, st.params.connect_timeout, tick_atom::value);
   } else {
-    st.stream = tcp_stream::make(st.runtime->context());
-    st.stream->connect(remote, st.params.connect_timeout, stream_callbacks(self));
+    auto tcp = tcp_stream::make(st.runtime->context());
+    st.stream = tcp;
+    tcp->connect(remote, st.params.connect_timeout, stream_callbacks(self));
   }
   return make_behavior(self);
 }

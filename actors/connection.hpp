@@ -7,6 +7,7 @@
 #include "transport/logger.hpp"
 #include "transport/rudp/session.hpp"
 #include "transport/session_config.hpp"
+#include "transport/byte_stream.hpp"
 #include "transport/stream_session.hpp"
 
 #include <caf/stateful_actor.hpp>
@@ -41,7 +42,7 @@ struct connection_state {
   // Declared first, destroyed last: sockets live on the runtime's loop.
   std::shared_ptr<io_runtime> runtime;
   std::shared_ptr<const identity> self_id;
-  std::shared_ptr<tcp_stream> stream;   ///< TCP
+  std::shared_ptr<byte_stream> stream;  ///< TCP, or a relay circuit
   std::optional<stream_session> session; ///< TCP
   std::unique_ptr<rudp::session> rsession; ///< UDP
   std::optional<datagram_socket::udp::endpoint> udp_remote;
@@ -82,7 +83,7 @@ using connection_pointer = connection_actor::stateful_pointer<connection_state>;
 /// the responder; otherwise it dials `remote` and initiates.
 connection_actor::behavior_type connection(connection_pointer self, connection_params params,
                                            direction dir, endpoint remote,
-                                           std::shared_ptr<tcp_stream> stream);
+                                           std::shared_ptr<byte_stream> stream);
 
 /// A reliable-UDP connection actor. With `initial` set it answers that
 /// (validated) INITIAL as the responder; otherwise it dials `remote`.

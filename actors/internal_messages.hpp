@@ -257,6 +257,7 @@ using manager_actor = node_actor::extend<
   caf::reacts_to<service_in>,
   caf::reacts_to<service_out>,
   caf::reacts_to<traversal_dial>,
+  caf::reacts_to<relay_dial>,
   caf::reacts_to<traversal_expect>,
   caf::reacts_to<raw_datagram>,
   caf::reacts_to<redial_atom, peer_id>,

@@ -9,10 +9,13 @@
 #include "discovery/bootstrap_store.hpp"
 #include "discovery/gossip.hpp"
 #include "nat/puncher.hpp"
+#include "nat/relay_codec.hpp"
 #include "transport/handshake_payload.hpp"
 #include "transport/tcp_stream.hpp"
 
 #include <caf/send.hpp>
+
+#include <sodium.h>
 
 namespace crust {
 
@@ -77,7 +80,7 @@ void start_attempt(manager_pointer self, const endpoint& key, protocol proto) {
   } else {
     d.tcp_live = true;
     conn = self->spawn<caf::linked>(connection, params_for(self), direction::outbound, target,
-                                    std::shared_ptr<tcp_stream>{});
+                                    std::shared_ptr<byte_stream>{});
   }
   st.connections.emplace(conn.id(), manager_state::live_connection{conn, target, {}, key});
 }
@@ -176,6 +179,87 @@ void start_discovery(manager_pointer self) {
                                          st.store, st.routing, st.log);
 }
 
+/// Our end of a relay circuit: a stream whose messages go to the relay.
+std::shared_ptr<relay_stream> make_circuit(manager_pointer self, const peer_id& relay,
+                                           uint64_t id, bool open) {
+  manager_actor me = self;
+  auto out = [me, relay](const relay_msg& m) {
+    caf::anon_send(me, service_out{relay, service_id::relay, encode(m)});
+  };
+  auto stream = std::make_shared<relay_stream>(id, std::move(out), open);
+  self->state.circuits[{relay, id}] = stream;
+  return stream;
+}
+
+/// Spawns a connection over a relay circuit.
+void spawn_relayed(manager_pointer self, const peer_id& relay, uint64_t id, direction dir,
+                   std::shared_ptr<relay_stream> stream, std::optional<peer_id> expected) {
+  auto& st = self->state;
+  endpoint remote;
+  if (auto link = st.table.active(relay))
+    remote = link->remote;
+  auto conn = self->spawn<caf::linked>(connection, params_for(self), dir, remote,
+                                       std::shared_ptr<byte_stream>{std::move(stream)});
+  manager_state::live_connection c{conn, remote, {}, {}};
+  c.circuit = std::make_pair(relay, id);
+  c.expected = expected;
+  st.connections.emplace(conn.id(), std::move(c));
+}
+
+/// A message from a relay about one of our circuits.
+void on_relay_message(manager_pointer self, const peer_id& relay, relay_msg& m) {
+  auto& st = self->state;
+  auto key = std::make_pair(relay, m.circuit);
+  auto i = st.circuits.find(key);
+  using k = relay_msg::kind;
+  if (m.type == k::incoming) {
+    if (i != st.circuits.end() || st.shutting_down || st.blacklist.blocks_peer(m.peer)
+        || st.connections.size() >= 65536) {
+      relay_msg no{k::close, m.circuit, {}, {}, 0, ec::blacklisted};
+      self->send(self, service_out{relay, service_id::relay, encode(no)});
+      return;
+    }
+    CRUST_LOG(st.log, info, &m.peer, "manager",
+              "incoming relay circuit through " << short_string(relay));
+    auto stream = make_circuit(self, relay, m.circuit, true);
+    spawn_relayed(self, relay, m.circuit, direction::inbound, stream, std::nullopt);
+    return;
+  }
+  if (i == st.circuits.end()) {
+    if (m.type == k::data_out) {
+      relay_msg gone{k::close, m.circuit, {}, {}, 0, ec::not_connected};
+      self->send(self, service_out{relay, service_id::relay, encode(gone)});
+    }
+    return;
+  }
+  auto stream = i->second;
+  switch (m.type) {
+    case k::opened: stream->opened(); break;
+    case k::data_out: stream->deliver(std::move(m.data)); break;
+    case k::ack_out: stream->credit(m.n); break;
+    case k::close_out:
+      st.circuits.erase(i);
+      stream->end(m.reason == ec::closed_by_peer ? ec::closed_by_peer : m.reason,
+                  "the relay closed the circuit (" + to_string(m.reason) + ")");
+      break;
+    default: break;
+  }
+}
+
+/// The relay's link went: so did every circuit through it.
+void end_circuits_via(manager_pointer self, const peer_id& relay) {
+  auto& st = self->state;
+  for (auto i = st.circuits.begin(); i != st.circuits.end();) {
+    if (i->first.first == relay) {
+      auto stream = i->second;
+      i = st.circuits.erase(i);
+      stream->end(ec::closed_by_peer, "the relay's link went down");
+    } else {
+      ++i;
+    }
+  }
+}
+
 void start_nat(manager_pointer self) {
   auto& st = self->state;
   if (!st.cfg.nat.enabled)
@@ -192,6 +276,7 @@ void apply_closure(manager_pointer self, const peer_id& peer, ec reason,
     release_held(self, peer, nullptr, ec::not_connected);
     CRUST_LOG(st.log, info, &peer, "manager", "connection down: " << to_string(reason));
     tell_helpers(self, connection_down{peer, reason});
+    end_circuits_via(self, peer);
     self->send(st.routing, connection_down{peer, reason});
   }
   if (c.grace_token)
@@ -556,6 +641,10 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       endpoint dialled;
       auto path = path_kind::direct;
       std::optional<peer_id> expected;
+      if (i->second.circuit) {
+        path = path_kind::relayed;
+        expected = i->second.expected;
+      }
       if (x.dir == direction::outbound && i->second.dial) {
         auto key = *i->second.dial;
         dialled = key;
@@ -631,11 +720,16 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       auto& st = self->state;
       self->send(x.conn, stop_atom::value); // it can go: we route nothing more to it
       std::optional<endpoint> dial_key;
-      if (auto i = st.connections.find(x.conn.id()); i != st.connections.end())
+      bool relayed_dial = false;
+      if (auto i = st.connections.find(x.conn.id()); i != st.connections.end()) {
         dial_key = i->second.dial;
+        relayed_dial = i->second.expected.has_value();
+        if (i->second.circuit)
+          st.circuits.erase(*i->second.circuit); // its stream said CLOSE
+      }
       st.connections.erase(x.conn.id());
       std::optional<peer_id> redial_of;
-      bool traversal = false;
+      bool traversal = relayed_dial;
       if (x.dir == direction::outbound && dial_key && !x.authenticated) {
         auto i = st.dialing.find(*dial_key);
         if (i != st.dialing.end()) {
@@ -745,10 +839,23 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
             self->send(st.gossiper, std::move(x));
           break;
         case service_id::rendezvous:
-        case service_id::relay:
           if (st.puncher)
             self->send(st.puncher, std::move(x));
           break;
+        case service_id::relay: {
+          // Messages to a relay go to the puncher (if we relay); messages
+          // from a relay concern our own circuits.
+          relay_msg m;
+          if (decode(x.body, m) != ec::none)
+            break;
+          if (m.to_relay()) {
+            if (st.puncher)
+              self->send(st.puncher, std::move(x));
+          } else {
+            on_relay_message(self, x.peer, m);
+          }
+          break;
+        }
         default:
           break; // a later version's service: ignored
       }
@@ -804,6 +911,18 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
           || st.blacklist.blocks_address(x.remote.address) || st.blacklist.blocks_peer(x.expected))
         return;
       dial(self, x.remote, std::nullopt, &x);
+    },
+    [self](relay_dial& x) {
+      auto& st = self->state;
+      if (st.shutting_down || !st.table.active(x.through) || st.table.active(x.target)
+          || st.blacklist.blocks_peer(x.target))
+        return;
+      uint64_t id = 0;
+      randombytes_buf(&id, sizeof(id));
+      auto stream = make_circuit(self, x.through, id, false);
+      spawn_relayed(self, x.through, id, direction::outbound, stream, x.target);
+      relay_msg open{relay_msg::kind::open, id, x.target, {}, 0, ec::none};
+      self->send(self, service_out{x.through, service_id::relay, encode(open)});
     },
     [self](traversal_expect& x) {
       auto& st = self->state;

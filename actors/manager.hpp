@@ -3,6 +3,7 @@
 #include "actors/blacklist.hpp"
 #include "actors/connection_table.hpp"
 #include "actors/internal_messages.hpp"
+#include "actors/relay_stream.hpp"
 #include "actors/node_config.hpp"
 #include "transport/identity.hpp"
 #include "transport/io_runtime.hpp"
@@ -37,6 +38,10 @@ struct manager_state {
     endpoint remote;
     std::optional<peer_id> peer;     ///< once authenticated
     std::optional<endpoint> dial;    ///< outbound: the dial it serves
+    /// A relayed link: its circuit (relay peer, id), who must answer (when
+    /// we opened it).
+    std::optional<std::pair<peer_id, uint64_t>> circuit;
+    std::optional<peer_id> expected;
   };
   std::unordered_map<caf::actor_id, live_connection> connections;
 
@@ -76,6 +81,8 @@ struct manager_state {
   nat_actor puncher;       ///< null when NAT traversal is off
   /// Inbound links expected from a traversal: how to label them, until when.
   std::map<peer_id, std::pair<path_kind, std::chrono::steady_clock::time_point>> expected;
+  /// Our ends of relay circuits, by (relay peer, circuit id).
+  std::map<std::pair<peer_id, uint64_t>, std::shared_ptr<relay_stream>> circuits;
   /// Node-level counters; per-link figures of closed links are added here.
   node_stats counters;
 

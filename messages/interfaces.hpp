@@ -100,6 +100,7 @@ using nat_actor = caf::typed_actor<
 /// node's UDP socket.
 using nat_host_actor = caf::typed_actor<
   caf::reacts_to<traversal_dial>,
+  caf::reacts_to<relay_dial>,
   caf::reacts_to<traversal_expect>,
   caf::reacts_to<service_out>,
   caf::reacts_to<raw_datagram>>;

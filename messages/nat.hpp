@@ -90,6 +90,14 @@ struct traversal_dial {
   path_kind path = path_kind::punched_udp;
 };
 
+/// The NAT actor asks the node to reach `target` through a circuit on the
+/// relay `through` (a connected peer that agreed to relay); the Noise
+/// session runs end to end inside it.
+struct relay_dial {
+  peer_id through;
+  peer_id target;
+};
+
 /// An inbound link from `peer` in the next while is the result of our
 /// punching: label it `path`.
 struct traversal_expect {
@@ -137,6 +145,11 @@ typename Inspector::result_type inspect(Inspector& f, raw_datagram& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, traversal_dial& x) {
   return f(caf::meta::type_name("traversal_dial"), x.remote, x.expected, x.path);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, relay_dial& x) {
+  return f(caf::meta::type_name("relay_dial"), x.through, x.target);
 }
 
 template <class Inspector>

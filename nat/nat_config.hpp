@@ -1,6 +1,7 @@
 #pragma once
 
 #include "messages/endpoint.hpp"
+#include "nat/relay_table.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -34,6 +35,15 @@ struct nat_config {
   /// STUN binding requests answered per second on our UDP socket (peers'
   /// punches and checks): bounded, a reflector must not be an amplifier.
   size_t binding_answers_per_second = 100;
+  /// Relay circuits for peers that cannot reach each other otherwise.
+  /// Off by default: relaying costs us bandwidth; turn it on for public
+  /// nodes that agree to it.
+  bool serve_relay = false;
+  relay_limits relay;
+  /// Traversals that may end up relayed go through the rendezvous peer's
+  /// relay when punching has not connected after `punch_duration` (at once
+  /// when punching cannot work).
+  bool use_relay = true;
 };
 
 } // namespace crust

@@ -14,6 +14,12 @@ void add_unique(std::vector<T>& xs, const T& x) {
 
 } // namespace
 
+bool punching_hopeless(const connection_info& ours, const connection_info& theirs) {
+  auto dependent = [](const connection_info& x) { return x.nat == nat_class::endpoint_dependent; };
+  auto nat = [](const connection_info& x) { return x.nat != nat_class::none; };
+  return (dependent(ours) && nat(theirs)) || (dependent(theirs) && nat(ours));
+}
+
 punch_plan plan_traversal(const connection_info&, const connection_info& theirs) {
   punch_plan out;
   bool public_peer = theirs.nat == nat_class::none;
@@ -23,11 +29,15 @@ punch_plan plan_traversal(const connection_info&, const connection_info& theirs)
         return;
     out.dials.push_back({ep, path});
   };
-  // A public peer is reached directly; TCP first, as any dial.
-  if (public_peer)
+  // A public peer is reached directly: its TCP endpoints, as any dial
+  // (reliable UDP joins those dials if TCP is slow).
+  if (public_peer) {
     for (auto& ep : theirs.local)
       if (ep.proto == protocol::tcp)
         add_dial(ep, path_kind::direct);
+    if (!out.dials.empty())
+      return out;
+  }
   for (auto& ep : theirs.external) {
     if (ep.proto != protocol::udp)
       continue;

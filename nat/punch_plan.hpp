@@ -26,4 +26,11 @@ struct punch_plan {
 /// are settled by the node's duplicate-connection rule.
 punch_plan plan_traversal(const connection_info& ours, const connection_info& theirs);
 
+/// True when no hole can be punched: one side maps per destination
+/// (symmetric) and the other is behind a NAT too. Our routers (and most
+/// home routers) filter by address and port, so the symmetric side's new
+/// mapping is never the one the other side punched towards. A relay is
+/// the way then.
+bool punching_hopeless(const connection_info& ours, const connection_info& theirs);
+
 } // namespace crust

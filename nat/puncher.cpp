@@ -1,5 +1,6 @@
 #include "nat/puncher.hpp"
 
+#include "nat/relay_codec.hpp"
 #include "nat/rendezvous_codec.hpp"
 #include "nat/stun_message.hpp"
 #include "transport/local_interfaces.hpp"
@@ -72,6 +73,18 @@ void send_punches(puncher_pointer self, const connection_info& theirs) {
   }
 }
 
+/// Opens the relay circuit once its time has come.
+void maybe_relay(puncher_pointer self, const peer_id& peer, puncher_state::traversal& t,
+                 clock::time_point now) {
+  auto& st = self->state;
+  if (!t.relay_at || t.relaying || now < *t.relay_at || !t.through)
+    return;
+  t.relaying = true;
+  CRUST_LOG(st.log, info, &peer, "puncher",
+            "opening a relay circuit through " << short_string(*t.through));
+  self->send(st.host, relay_dial{*t.through, peer});
+}
+
 /// Both sides' info is known: punch, then dial every candidate.
 void begin_punching(puncher_pointer self, const peer_id& peer) {
   auto& st = self->state;
@@ -86,9 +99,14 @@ void begin_punching(puncher_pointer self, const peer_id& peer) {
   auto plan = plan_traversal(ours, *t.theirs);
   if (ours.nat != nat_class::none)
     self->send(st.host, traversal_expect{peer, path_kind::punched_udp});
+  // The initiator turns to the rendezvous peer's relay when punching cannot
+  // work, or has not worked by the end of punching.
+  if (t.initiator && t.through && st.cfg.use_relay)
+    t.relay_at = punching_hopeless(ours, *t.theirs) ? now : t.punch_until;
   send_punches(self, *t.theirs); // our NAT opens towards them before we dial
   for (auto& d : plan.dials)
     self->send(st.host, traversal_dial{d.remote, peer, d.path});
+  maybe_relay(self, peer, t, now); // at once when punching cannot work
   CRUST_LOG(st.log, info, &peer, "puncher",
             "punching towards " << plan.punch.size() << " endpoint(s), dialling "
                                 << plan.dials.size() << " (they: " << to_string(t.theirs->nat)
@@ -156,6 +174,7 @@ void tick(puncher_pointer self) {
       send_punches(self, *t.theirs);
       t.next_punch = now + st.cfg.punch_interval;
     }
+    maybe_relay(self, peer, t, now);
   }
   for (auto& peer : expired)
     fail(self, peer, ec::unreachable,
@@ -299,6 +318,106 @@ void on_rendezvous(puncher_pointer self, const service_in& x) {
   }
 }
 
+void send_relay(puncher_pointer self, const peer_id& to, const relay_msg& m) {
+  self->send(self->state.host, service_out{to, service_id::relay, encode(m)});
+}
+
+void close_out(puncher_pointer self, const relay_table::side& s, ec reason) {
+  relay_msg m;
+  m.type = relay_msg::kind::close_out;
+  m.circuit = s.circuit;
+  m.reason = reason;
+  send_relay(self, s.peer, m);
+}
+
+/// We are the relay: join circuits and copy between them, within limits.
+void on_relay(puncher_pointer self, const service_in& x) {
+  auto& st = self->state;
+  relay_msg m;
+  if (auto err = decode(x.body, m); err != ec::none) {
+    CRUST_LOG(st.log, info, &x.peer, "puncher", "bad relay message: " << to_string(err));
+    return;
+  }
+  if (!m.to_relay())
+    return; // for an end of a circuit: the node handles those
+  auto now = clock::now();
+  if (st.relays && now >= st.next_relay_expiry) {
+    st.next_relay_expiry = now + std::chrono::seconds(1);
+    for (auto& s : st.relays->expire(now))
+      close_out(self, s, ec::peer_timeout);
+  }
+  relay_table::side from{x.peer, m.circuit};
+  using k = relay_msg::kind;
+  switch (m.type) {
+    case k::open: {
+      if (!st.relays)
+        return close_out(self, from, ec::unsupported);
+      if (!st.connected.count(m.peer))
+        return close_out(self, from, ec::not_connected);
+      uint64_t fresh = 0;
+      randombytes_buf(&fresh, sizeof(fresh));
+      auto [to, err] = st.relays->open(x.peer, m.circuit, m.peer, fresh, now);
+      if (!to)
+        return close_out(self, from, err);
+      relay_msg in;
+      in.type = k::incoming;
+      in.circuit = to->circuit;
+      in.peer = x.peer;
+      send_relay(self, to->peer, in);
+      relay_msg ok;
+      ok.type = k::opened;
+      ok.circuit = m.circuit;
+      send_relay(self, x.peer, ok);
+      ++st.counters.relayed_circuits;
+      CRUST_LOG(st.log, info, &x.peer, "puncher",
+                "relaying a circuit to " << short_string(m.peer) << " (" << st.relays->size()
+                                         << " open)");
+      return;
+    }
+    case k::data: {
+      if (!st.relays)
+        return;
+      bool limit_hit = false;
+      auto to = st.relays->route(x.peer, m.circuit, m.data.size(), limit_hit);
+      st.counters.relayed_bytes = st.relays->total_bytes();
+      if (!to)
+        return close_out(self, from, ec::not_connected);
+      if (limit_hit) {
+        close_out(self, *to, ec::message_too_large);
+        close_out(self, from, ec::message_too_large);
+        return;
+      }
+      relay_msg out;
+      out.type = k::data_out;
+      out.circuit = to->circuit;
+      out.data = std::move(m.data);
+      send_relay(self, to->peer, out);
+      return;
+    }
+    case k::ack: {
+      if (!st.relays)
+        return;
+      if (auto to = st.relays->other(x.peer, m.circuit)) {
+        relay_msg out;
+        out.type = k::ack_out;
+        out.circuit = to->circuit;
+        out.n = m.n;
+        send_relay(self, to->peer, out);
+      }
+      return;
+    }
+    case k::close: {
+      if (!st.relays)
+        return;
+      if (auto to = st.relays->close(x.peer, m.circuit))
+        close_out(self, *to, m.reason == ec::none ? ec::closed_by_peer : m.reason);
+      return;
+    }
+    default:
+      return;
+  }
+}
+
 } // namespace
 
 connection_info current_info(const puncher_state& st) {
@@ -319,6 +438,8 @@ puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_i
   st.host = std::move(host);
   st.routing = std::move(routing);
   st.log = std::move(log);
+  if (st.cfg.serve_relay)
+    st.relays.emplace(st.cfg.relay);
   // Linked to the node's manager: whenever it ends, so do we.
   self->set_exit_handler([self](const caf::exit_msg& x) { self->quit(x.reason); });
   return {
@@ -354,10 +475,15 @@ puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_i
       auto& st = self->state;
       st.connected.erase(x.peer);
       st.introductions.erase(x.peer);
+      if (st.relays)
+        for (auto& s : st.relays->drop_peer(x.peer))
+          close_out(self, s, ec::closed_by_peer);
     },
     [self](service_in& x) {
       if (x.service == service_id::rendezvous)
         on_rendezvous(self, x);
+      else if (x.service == service_id::relay)
+        on_relay(self, x);
     },
     [self](raw_datagram& x) { on_datagram(self, x); },
     [self](connect_via& x) {
@@ -421,6 +547,8 @@ puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_i
       out.nat = st.classifier.classify();
       out.external = st.classifier.mapped();
       out.stun_servers_answered = st.classifier.servers();
+      if (st.relays)
+        out.relayed_bytes = st.relays->total_bytes();
       return out;
     },
     [self](nat_tick_atom) { tick(self); },

@@ -4,6 +4,7 @@
 #include "nat/nat_classifier.hpp"
 #include "nat/nat_config.hpp"
 #include "nat/punch_plan.hpp"
+#include "nat/relay_table.hpp"
 #include "nat/stun_transaction.hpp"
 #include "transport/logger.hpp"
 
@@ -40,6 +41,8 @@ struct puncher_state {
     clock::time_point deadline;
     clock::time_point punch_until;
     clock::time_point next_punch;
+    std::optional<clock::time_point> relay_at; ///< initiator: when to try the relay
+    bool relaying = false;
   };
 
   nat_config cfg;
@@ -60,6 +63,8 @@ struct puncher_state {
   size_t answers_in_window = 0;
   bool ticking = false;
   nat_status counters;
+  std::optional<relay_table> relays; ///< when we serve as a relay
+  clock::time_point next_relay_expiry;
 
   explicit puncher_state(caf::local_actor*) {}
   static inline const char* name = "crust.puncher";

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "messages/bytes.hpp"
+#include "transport/byte_stream.hpp"
 #include "messages/ec.hpp"
 #include "messages/endpoint.hpp"
 
@@ -20,14 +21,9 @@ namespace crust {
 /// chunks read, bytes written, one end-of-stream report. All socket work runs
 /// on the stream's strand; the public functions may be called from any thread
 /// and return at once. Callbacks run on the io thread and must not block.
-class tcp_stream : public std::enable_shared_from_this<tcp_stream> {
+class tcp_stream : public byte_stream, public std::enable_shared_from_this<tcp_stream> {
 public:
-  struct callbacks {
-    std::function<void()> on_connected;          ///< dial succeeded
-    std::function<void(bytes)> on_data;          ///< a chunk arrived
-    std::function<void(size_t)> on_written;      ///< bytes left our buffers
-    std::function<void(ec, std::string)> on_end; ///< stream over (once)
-  };
+  using callbacks = byte_stream::callbacks;
 
   /// Bytes delivered but not yet `consumed` before reading pauses: the
   /// receive side's backpressure. A slow consumer stalls the TCP window.
@@ -44,17 +40,17 @@ public:
   void connect(const endpoint& remote, std::chrono::milliseconds timeout, callbacks cbs);
 
   /// Begins reading an accepted socket.
-  void start(callbacks cbs);
+  void start(callbacks cbs) override;
 
   /// Queues bytes for writing; `on_written` reports them gone.
-  void write(bytes data);
+  void write(bytes data) override;
 
   /// Returns read credit: `n` bytes handed to `on_data` were processed.
-  void consumed(size_t n);
+  void consumed(size_t n) override;
 
   /// Closes after the queued writes (a graceful TCP shutdown). Callbacks are
   /// dropped: no report follows.
-  void close();
+  void close() override;
 
   /// The endpoints, as known when the socket was accepted or connected.
   endpoint remote_endpoint() const { return remote_; }

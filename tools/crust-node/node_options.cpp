@@ -77,6 +77,10 @@ node_options::node_options() {
          "STUN servers for our external address and NAT class, e.g. [\"udp://198.51.100.1:3478\"] (none by default)")
     .add(traversal_timeout, "traversal-timeout", "give up reaching a peer through NATs after this long")
     .add(no_rendezvous, "no-rendezvous", "do not carry connection info between our peers")
+    .add(relay, "relay", "relay circuits for peers that cannot reach each other otherwise")
+    .add(relay_circuits, "relay-circuits", "relay circuits open at once, at most")
+    .add(relay_max_bytes, "relay-max-bytes", "bytes one relay circuit may carry")
+    .add(relay_max_duration, "relay-max-duration", "how long one relay circuit may live")
     .add(log_level, "log-level", "off, error, warning, info, debug or trace (lines go to stderr)")
     .add(control, "control", "'stdio' (JSON lines on stdin/stdout) or 'none'")
     .add(version, "version", "print the version and protocol version, then exit");
@@ -254,6 +258,11 @@ std::variant<node_config, std::vector<std::string>> node_options::to_node_config
   }
   cfg.nat.traversal_timeout = duration(traversal_timeout, "traversal-timeout");
   cfg.nat.serve_rendezvous = !no_rendezvous;
+  cfg.nat.serve_relay = relay;
+  cfg.nat.relay.max_circuits = positive(relay_circuits, "relay-circuits", 100000);
+  cfg.nat.relay.max_bytes = positive(relay_max_bytes, "relay-max-bytes", int64_t{1} << 40);
+  cfg.nat.relay.max_duration = std::chrono::duration_cast<std::chrono::seconds>(
+    duration(relay_max_duration, "relay-max-duration"));
   if (auto lvl = parse_log_level(log_level))
     cfg.log = *lvl;
   else

@@ -59,6 +59,10 @@ public:
   std::vector<std::string> stun_servers;
   caf::timespan traversal_timeout{std::chrono::seconds(10)};
   bool no_rendezvous = false;
+  bool relay = false;
+  int64_t relay_circuits = 64;
+  int64_t relay_max_bytes = int64_t{256} << 20;
+  caf::timespan relay_max_duration{std::chrono::minutes(30)};
   caf::timespan gossip_interval{std::chrono::seconds(30)};
   int64_t gossip_ttl = 4;
   int64_t gossip_fanout = 4;

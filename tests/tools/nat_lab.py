@@ -1,0 +1,235 @@
+#!/usr/bin/env python3
+"""NAT traversal between real crust-node processes behind real (nftables) NATs.
+
+Usage: nat_lab.py --node PATH CASE [--reps N] [--delay-ms D] [--json FILE]
+  stun     nodes behind a cone NAT, a symmetric NAT and on the public segment
+           learn their external endpoint and NAT class from coturn (two
+           addresses, RFC 5780).
+  matrix   {public, cone, symmetric} x {public, cone, symmetric}: two nodes
+           that only know a public rendezvous node end up connected, each by
+           the best path their NATs allow; prints the path and the median
+           time to connect per cell (with D ms one-way delay on every link
+           into the public segment, default 25).
+  idle     a punched UDP connection survives 60 s without traffic
+           (keepalives hold both NAT bindings).
+Every namespace lives in 203.0.113.0/24 (public) and 10.x (LANs), created and
+removed by the test.
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools"))
+from crustlab import NodeError, Swarm  # noqa: E402
+from crustlab.netlab import Lab, LabError, require_root  # noqa: E402
+
+STUN_IPS = ("203.0.113.100", "203.0.113.101")
+STUN = ["--stun-servers=[\"udp://%s:3478\",\"udp://%s:3478\"]" % STUN_IPS]
+COMMON = ["--peer-timeout=20s", "--keepalive-interval=5s", "--bootstrap-cache=none",
+          "--no-gossip", "--log-level=debug"] + STUN
+KINDS = ("public", "cone", "symmetric")
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+    print("  ok:", what, flush=True)
+
+
+def step(text):
+    print("-", text, flush=True)
+
+
+class World:
+    """The public segment with coturn and a rendezvous node, two public
+    hosts, two cone and two symmetric routers with one host behind each."""
+
+    def __init__(self, lab, delay_ms=0):
+        self.lab = lab
+        lab.segment("public", "203.0.113.0/24")
+        stun = lab.host("stun", "public", ip=STUN_IPS[0], extra_ips=[STUN_IPS[1]])
+        lab.stun_server(stun)
+        self.rendezvous_host = lab.host("rv", "public", ip="203.0.113.50")
+        self.hosts = {"public": [lab.host("pub1", "public", ip="203.0.113.51"),
+                                 lab.host("pub2", "public", ip="203.0.113.52")]}
+        self.routers = {}
+        for kind, nat, base in (("cone", "cone", 10), ("symmetric", "symmetric", 20)):
+            hs = []
+            for i in (1, 2):
+                lan = "%s%d" % (kind[:3], i)
+                lab.segment(lan, "10.%d.0.0/24" % (base + i))
+                r = lab.router("r" + lan, "public", lan, nat=nat,
+                               wan_ip="203.0.113.%d" % (base + i), stun=list(STUN_IPS))
+                self.routers[lan] = r
+                hs.append(lab.host("h" + lan, lan))
+            self.hosts[kind] = hs
+        if delay_ms:
+            for h in [self.rendezvous_host] + self.hosts["public"] + list(self.routers.values()):
+                lab.shape(h, delay_ms=delay_ms)
+
+    def node(self, swarm, name, host, args=()):
+        return swarm.add(name, args=["--listen-address=%s" % host.ip] + COMMON + list(args),
+                         prefix=host.prefix())
+
+
+def wait_nat(node, timeout=15.0):
+    """Polls `nat` until STUN has an answer (bounded)."""
+    deadline = time.monotonic() + timeout
+    st = None
+    while time.monotonic() < deadline:
+        st = node.request({"cmd": "nat"}, "nat")
+        if st["nat"] != "unknown" or len(st["stun_servers_answered"]) >= 2:
+            return st
+        time.sleep(0.1)
+    return st
+
+
+def case_stun(binary, lab, workdir, args):
+    w = World(lab)
+    with Swarm(binary, workdir) as swarm:
+        want = {"public": ("none", "203.0.113.51"), "cone": ("endpoint_independent", "203.0.113.11"),
+                "symmetric": ("endpoint_dependent", "203.0.113.21")}
+        for kind in KINDS:
+            n = w.node(swarm, kind, w.hosts[kind][0])
+            st = wait_nat(n)
+            cls, ip = want[kind]
+            check(st["nat"] == cls, "%s: NAT class %s (want %s)" % (kind, st["nat"], cls))
+            check(len(st["stun_servers_answered"]) == 2, "%s: both STUN addresses answered" % kind)
+            check(all(e.startswith("udp://%s:" % ip) for e in st["external"]),
+                  "%s: seen from outside as %s" % (kind, st["external"]))
+            udp_port = [e for e in n.endpoints if e.startswith("udp://")][0].rsplit(":", 1)[1]
+            if kind != "symmetric":
+                check(st["external"] == ["udp://%s:%s" % (ip, udp_port)],
+                      "%s: the mapping keeps our UDP port %s" % (kind, udp_port))
+            else:
+                check(len(st["external"]) == 2, "symmetric: one mapping per server")
+
+
+def connect_cell(swarm, w, rv, kind_a, kind_b, rep, timeout):
+    """Fresh nodes (fresh ports, so no NAT state is reused) for one attempt."""
+    a = w.node(swarm, "a-%s-%s-%d" % (kind_a, kind_b, rep), w.hosts[kind_a][0],
+               ["--contacts=[\"%s\"]" % rv.endpoint])
+    b = w.node(swarm, "b-%s-%s-%d" % (kind_a, kind_b, rep), w.hosts[kind_b][1],
+               ["--contacts=[\"%s\"]" % rv.endpoint])
+    for n in (a, b):
+        n.wait_for("connection_up", peer=rv.peer, timeout=15)
+        wait_nat(n)
+    t0 = time.monotonic()
+    a.command({"cmd": "connect_via", "peer": b.peer, "through": rv.peer})
+    deadline = time.monotonic() + timeout
+    up = None
+    while time.monotonic() < deadline:
+        ups = [e for e in a.events if e.get("event") == "connection_up" and e["peer"] == b.peer]
+        fails = [e for e in a.events if e.get("event") == "traversal_failed"]
+        if ups:
+            up = ups[0]
+            break
+        if fails:
+            raise AssertionError("%s x %s: %s" % (kind_a, kind_b, fails[0]))
+        time.sleep(0.005)
+    took = time.monotonic() - t0
+    if up is None:
+        raise AssertionError("%s x %s: not connected within %ds" % (kind_a, kind_b, timeout))
+    b.wait_for("connection_up", peer=a.peer, timeout=10)
+    msg = "through the %s path" % up["path"]
+    a.send(b, msg)
+    b.wait_for("message", peer=a.peer, data=msg, timeout=10)
+    a.quit()
+    b.quit()
+    return up["path"], up["transport"], took
+
+
+def case_matrix(binary, lab, workdir, args):
+    w = World(lab, delay_ms=args.delay_ms)
+    results = {}
+    with Swarm(binary, workdir) as swarm:
+        rv = w.node(swarm, "rv", w.rendezvous_host, ["--relay"] if args.relay else [])
+        for ka in KINDS:
+            for kb in KINDS:
+                step("%s x %s" % (ka, kb))
+                paths, times = [], []
+                for rep in range(args.reps):
+                    path, transport, took = connect_cell(swarm, w, rv, ka, kb, rep, args.timeout)
+                    paths.append("%s/%s" % (path, transport))
+                    times.append(took)
+                med = statistics.median(times)
+                results["%s x %s" % (ka, kb)] = {"paths": paths, "seconds": times,
+                                                 "median_ms": round(med * 1000)}
+                check(len(set(paths)) == 1, "%s x %s: %s, median %.0f ms (%s)"
+                      % (ka, kb, paths[0], med * 1000,
+                         ", ".join("%.0f" % (t * 1000) for t in times)))
+    print("\nmatrix (path, median time to connect; %d ms one-way delay into the public segment):"
+          % args.delay_ms)
+    print("%-10s" % "A \\ B" + "".join("%-28s" % k for k in KINDS))
+    for ka in KINDS:
+        row = "%-10s" % ka
+        for kb in KINDS:
+            r = results["%s x %s" % (ka, kb)]
+            row += "%-28s" % ("%s %d ms" % (r["paths"][0], r["median_ms"]))
+        print(row)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+def case_idle(binary, lab, workdir, args):
+    w = World(lab)
+    with Swarm(binary, workdir) as swarm:
+        rv = w.node(swarm, "rv", w.rendezvous_host)
+        a = w.node(swarm, "a", w.hosts["cone"][0], ["--contacts=[\"%s\"]" % rv.endpoint])
+        b = w.node(swarm, "b", w.hosts["cone"][1], ["--contacts=[\"%s\"]" % rv.endpoint])
+        for n in (a, b):
+            n.wait_for("connection_up", peer=rv.peer, timeout=15)
+            wait_nat(n)
+        a.command({"cmd": "connect_via", "peer": b.peer, "through": rv.peer})
+        up = a.wait_for("connection_up", peer=b.peer, timeout=15)
+        check(up["path"] == "punched_udp", "a reached b by %s/%s" % (up["path"], up["transport"]))
+        step("60 s without a message (the NATs' UDP timeout for a seen flow is 30-120 s)")
+        time.sleep(60)
+        check(a.count("connection_down", peer=b.peer) == 0, "a still has b")
+        check(b.count("connection_down", peer=a.peer) == 0, "b still has a")
+        a.send(b, "after a minute")
+        b.wait_for("message", peer=a.peer, data="after a minute", timeout=10)
+        b.send(a, "and back")
+        a.wait_for("message", peer=b.peer, data="and back", timeout=10)
+        check(True, "messages pass both ways over the punched path")
+
+
+CASES = {"stun": case_stun, "matrix": case_matrix, "idle": case_idle}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--node", required=True)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--delay-ms", type=int, default=25)
+    parser.add_argument("--timeout", type=int, default=20)
+    parser.add_argument("--relay", action="store_true", help="the rendezvous node relays")
+    parser.add_argument("--json")
+    parser.add_argument("case", choices=sorted(CASES))
+    args = parser.parse_args()
+    require_root()
+    workdir = tempfile.mkdtemp(prefix="crust-nat-%s-" % args.case)
+    ok = False
+    binary = os.path.abspath(args.node)
+    try:
+        with Lab(workdir, netem=os.path.join(os.path.dirname(binary), "netem-lite")) as lab:
+            CASES[args.case](binary, lab, workdir, args)
+        ok = True
+    except (AssertionError, NodeError, LabError) as e:
+        print("FAILED:", e)
+        print("logs kept in", workdir)
+    finally:
+        if ok:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print("1 passed, 0 failed" if ok else "0 passed, 1 failed")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
