@@ -676,7 +676,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       }
       if (x.dir == direction::inbound) {
         if (auto e = st.expected.find(x.peer); e != st.expected.end()) {
-          if (std::chrono::steady_clock::now() < e->second.second)
+          if (std::chrono::steady_clock::now() < e->second.second && !i->second.circuit)
             path = e->second.first;
           st.expected.erase(e);
         }

@@ -304,11 +304,15 @@ deny 0-65535 0.0.0.0/0 0-65535
 
     # -- link properties and partitions ----------------------------------------------
 
-    def shape(self, host, loss=None, rate=None, delay_ms=None, jitter_ms=None):
+    def shape(self, host, loss=None, rate=None, delay_ms=None, jitter_ms=None, inbound=False):
         """Link properties of the host's uplink (a router's WAN), for traffic
         it sends and forwards: random loss (both directions), a rate limit
         (tbf), and delay with jitter (netem-lite on NFQUEUE: this kernel has
-        no netem, see NATLAB notes)."""
+        no netem, see NATLAB notes). With `inbound` the delay applies to what
+        arrives on the uplink instead: a host's own outgoing packets held in
+        NFQUEUE still count against its TCP small-queue budget, which caps a
+        delayed sender at a few packets per delay (0.2 MB/s at 25 ms);
+        packets held on arrival come from another namespace and do not."""
         ifname = "wan" if isinstance(host, Router) else "eth0"
         if loss:
             p = "%.4f" % (float(loss) / 100.0)
@@ -326,7 +330,8 @@ deny 0-65535 0.0.0.0/0 0-65535
             self.spawn(host, [self.netem, "--queue", "1", "--delay-ms", str(int(delay_ms)),
                               "--jitter-ms", str(int(jitter_ms or 0))], name)
             self.wait_log(name, "ready")
-            host.run("iptables", "-t", "mangle", "-A", "POSTROUTING", "-o", ifname, "-j",
+            chain, flag = ("PREROUTING", "-i") if inbound else ("POSTROUTING", "-o")
+            host.run("iptables", "-t", "mangle", "-A", chain, flag, ifname, "-j",
                      "NFQUEUE", "--queue-num", "1")
 
     def wait_log(self, name, text, timeout=10):

@@ -1,0 +1,255 @@
+// nat/'s sans-I/O cores: NAT classification, STUN transactions, the
+// traversal plan, the rendezvous and relay codecs (round trips and bad
+// input), and the relay's circuit table with its limits.
+#define CAF_SUITE nat.cores
+#include <caf/test/unit_test.hpp>
+#include <caf/test/unit_test_impl.hpp>
+
+#include "nat/nat_classifier.hpp"
+#include "nat/punch_plan.hpp"
+#include "nat/relay_codec.hpp"
+#include "nat/relay_table.hpp"
+#include "nat/rendezvous_codec.hpp"
+#include "nat/stun_message.hpp"
+#include "nat/stun_transaction.hpp"
+
+using namespace crust;
+using namespace std::chrono_literals;
+
+namespace {
+
+endpoint udp(const char* addr, uint16_t port) {
+  return endpoint{protocol::udp, addr, port};
+}
+
+endpoint tcp(const char* addr, uint16_t port) {
+  return endpoint{protocol::tcp, addr, port};
+}
+
+peer_id pid(uint8_t x) {
+  peer_id p;
+  p.key.fill(x);
+  return p;
+}
+
+} // namespace
+
+CAF_TEST(classifier tells no nat from cone from symmetric) {
+  nat_classifier c;
+  c.set_local({"10.0.0.2", "127.0.0.1"}, 4000);
+  CAF_CHECK(c.classify() == nat_class::unknown);
+  CAF_CHECK(!c.external());
+  // One server: behind a NAT, but which kind cannot be told.
+  c.on_mapping(udp("198.51.100.1", 3478), udp("203.0.113.9", 4000));
+  CAF_CHECK(c.classify() == nat_class::unknown);
+  CAF_CHECK_EQUAL(to_string(*c.external()), "udp://203.0.113.9:4000");
+  // A second server at another address sees the same mapping: cone.
+  c.on_mapping(udp("198.51.100.2", 3478), udp("203.0.113.9", 4000));
+  CAF_CHECK(c.classify() == nat_class::endpoint_independent);
+  CAF_CHECK_EQUAL(c.mapped().size(), 1u);
+  // ... or a different one: symmetric, and no single external endpoint.
+  c.on_mapping(udp("198.51.100.2", 3478), udp("203.0.113.9", 4711));
+  CAF_CHECK(c.classify() == nat_class::endpoint_dependent);
+  CAF_CHECK(!c.external());
+  CAF_CHECK_EQUAL(c.mapped().size(), 2u);
+  // Our own address and port: no NAT at all.
+  nat_classifier pub;
+  pub.set_local({"203.0.113.50"}, 5000);
+  pub.on_mapping(udp("198.51.100.1", 3478), udp("203.0.113.50", 5000));
+  CAF_CHECK(pub.classify() == nat_class::none);
+}
+
+CAF_TEST(stun transaction retransmits with doubling waits then fails) {
+  auto t0 = stun_transaction::clock::time_point{} + 1h;
+  stun_transaction t{udp("198.51.100.1", 3478), t0, 100ms, 3};
+  CAF_CHECK(t.poll(t0));          // first send now
+  CAF_CHECK(!t.poll(t0 + 99ms));  // not yet
+  CAF_CHECK(t.poll(t0 + 100ms));  // after rto
+  CAF_CHECK(!t.poll(t0 + 299ms)); // 2 rto later
+  CAF_CHECK(t.poll(t0 + 300ms));
+  CAF_CHECK(!t.poll(t0 + 699ms));
+  CAF_CHECK(!t.poll(t0 + 700ms)); // three sent: the last wait ends it
+  CAF_CHECK(t.current() == stun_transaction::state::failed);
+  CAF_CHECK(!t.deadline());
+}
+
+CAF_TEST(stun transaction takes only its own response) {
+  auto t0 = stun_transaction::clock::time_point{} + 1h;
+  stun_transaction t{udp("198.51.100.1", 3478), t0};
+  stun::message req;
+  CAF_REQUIRE_EQUAL(stun::parse(t.request(), req), ec::none);
+  CAF_CHECK(req.cls == stun::msg_class::request);
+  stun::message other;
+  auto wrong = stun::build_binding_response(stun::random_transaction_id(),
+                                            udp("203.0.113.9", 1));
+  CAF_REQUIRE_EQUAL(stun::parse(wrong, other), ec::none);
+  CAF_CHECK(!t.on_message(other));
+  stun::message right;
+  CAF_REQUIRE_EQUAL(stun::parse(stun::build_binding_response(t.tid(), udp("203.0.113.9", 7)),
+                                right),
+                    ec::none);
+  CAF_CHECK(t.on_message(right));
+  CAF_CHECK(t.current() == stun_transaction::state::done);
+  CAF_CHECK_EQUAL(to_string(*t.mapped()), "udp://203.0.113.9:7");
+  // An error response fails a transaction.
+  stun_transaction e{udp("198.51.100.1", 3478), t0};
+  stun::message err;
+  CAF_REQUIRE_EQUAL(stun::parse(stun::build_error_response(e.tid(), 400, "Bad Request"), err),
+                    ec::none);
+  CAF_CHECK(e.on_message(err));
+  CAF_CHECK(e.current() == stun_transaction::state::failed);
+  CAF_CHECK_EQUAL(e.failure(), "error 400 Bad Request");
+}
+
+CAF_TEST(traversal plan) {
+  connection_info ours{pid(1), {tcp("10.0.0.2", 1), udp("10.0.0.2", 1)},
+                       {udp("203.0.113.1", 1)}, nat_class::endpoint_independent};
+  // A public peer: its TCP endpoint, directly.
+  connection_info pub{pid(2), {tcp("203.0.113.2", 2), udp("203.0.113.2", 2)},
+                      {udp("203.0.113.2", 2)}, nat_class::none};
+  auto p = plan_traversal(ours, pub);
+  CAF_REQUIRE_EQUAL(p.dials.size(), 1u);
+  CAF_CHECK_EQUAL(to_string(p.dials[0].remote), "tcp://203.0.113.2:2");
+  CAF_CHECK(p.dials[0].path == path_kind::direct);
+  // A cone peer: punch and dial its mapped endpoint, and its own address.
+  connection_info cone{pid(3), {tcp("10.1.0.2", 3), udp("10.1.0.2", 3)},
+                       {udp("203.0.113.3", 3)}, nat_class::endpoint_independent};
+  p = plan_traversal(ours, cone);
+  CAF_REQUIRE_EQUAL(p.dials.size(), 2u);
+  CAF_CHECK_EQUAL(to_string(p.dials[0].remote), "udp://203.0.113.3:3");
+  CAF_CHECK(p.dials[0].path == path_kind::punched_udp);
+  CAF_CHECK(p.dials[1].path == path_kind::direct);
+  CAF_CHECK_EQUAL(p.punch.size(), 2u);
+  CAF_CHECK(!punching_hopeless(ours, cone));
+  connection_info sym{pid(4), {udp("10.2.0.2", 4)}, {}, nat_class::endpoint_dependent};
+  CAF_CHECK(punching_hopeless(ours, sym));
+  CAF_CHECK(punching_hopeless(sym, cone));
+  CAF_CHECK(!punching_hopeless(sym, pub));
+}
+
+CAF_TEST(rendezvous messages round trip and bad input is refused) {
+  rendezvous_msg m;
+  m.type = rendezvous_msg::kind::introduce;
+  m.stage = 1;
+  m.nonce = 0x0102030405060708;
+  m.peer = pid(7);
+  m.info.nat = nat_class::endpoint_independent;
+  m.info.local = {tcp("10.0.0.2", 1), udp("10.0.0.2", 1)};
+  m.info.external = {udp("203.0.113.1", 40000), udp("2001:db8::1", 9)};
+  auto b = encode(m);
+  rendezvous_msg r;
+  CAF_REQUIRE_EQUAL(decode(b, r), ec::none);
+  CAF_CHECK(r.type == m.type && r.stage == 1 && r.nonce == m.nonce && r.peer == m.peer);
+  CAF_CHECK(r.info.nat == nat_class::endpoint_independent);
+  CAF_CHECK(r.info.local == m.info.local);
+  CAF_CHECK(r.info.external == m.info.external);
+  rendezvous_msg u;
+  u.type = rendezvous_msg::kind::unreachable;
+  u.peer = pid(8);
+  u.reason = ec::not_connected;
+  CAF_REQUIRE_EQUAL(decode(encode(u), r), ec::none);
+  CAF_CHECK(r.reason == ec::not_connected);
+  for (size_t n = 0; n < b.size(); ++n)
+    CAF_CHECK(decode(bytes(b.begin(), b.begin() + static_cast<long>(n)), r) != ec::none);
+  auto bad = b;
+  bad[0] = 9;
+  CAF_CHECK_EQUAL(decode(bad, r), ec::unknown_frame_kind);
+  bad = b;
+  bad[1] = 2; // stage
+  CAF_CHECK_EQUAL(decode(bad, r), ec::malformed_frame);
+  bad = b;
+  bad.push_back(0); // trailing
+  CAF_CHECK_EQUAL(decode(bad, r), ec::malformed_frame);
+  bad = b;
+  bad[1 + 1 + 8 + 32] = 9; // nat class
+  CAF_CHECK_EQUAL(decode(bad, r), ec::malformed_frame);
+  bad = b;
+  bad[1 + 1 + 8 + 32 + 1] = 200; // endpoint count
+  CAF_CHECK_EQUAL(decode(bad, r), ec::malformed_frame);
+  // More than the cap is cut when encoding.
+  m.info.external.assign(20, udp("203.0.113.1", 1));
+  CAF_REQUIRE_EQUAL(decode(encode(m), r), ec::none);
+  CAF_CHECK_EQUAL(r.info.external.size(), max_info_endpoints);
+}
+
+CAF_TEST(relay messages round trip and bad input is refused) {
+  using k = relay_msg::kind;
+  for (auto type : {k::open, k::data, k::ack, k::close, k::incoming, k::opened, k::data_out,
+                    k::ack_out, k::close_out}) {
+    relay_msg m;
+    m.type = type;
+    m.circuit = 0xfeedface12345678;
+    m.peer = pid(3);
+    m.data = bytes(100, 0xab);
+    m.n = 0x01020304;
+    m.reason = ec::too_many_connections;
+    relay_msg r;
+    CAF_REQUIRE_EQUAL(decode(encode(m), r), ec::none);
+    CAF_CHECK(r.type == type && r.circuit == m.circuit);
+    if (type == k::open || type == k::incoming)
+      CAF_CHECK(r.peer == m.peer);
+    if (type == k::data || type == k::data_out)
+      CAF_CHECK(r.data == m.data);
+    if (type == k::ack || type == k::ack_out)
+      CAF_CHECK_EQUAL(r.n, m.n);
+    if (type == k::close || type == k::close_out)
+      CAF_CHECK(r.reason == ec::too_many_connections);
+    CAF_CHECK_EQUAL(r.to_relay(), static_cast<uint8_t>(type) < 0x10);
+  }
+  relay_msg r;
+  CAF_CHECK_EQUAL(decode(bytes{0x02, 0, 0, 0}, r), ec::truncated_frame);
+  CAF_CHECK_EQUAL(decode(bytes{0x07, 0, 0, 0, 0, 0, 0, 0, 0}, r), ec::unknown_frame_kind);
+  bytes empty_data{0x02, 0, 0, 0, 0, 0, 0, 0, 1};
+  CAF_CHECK_EQUAL(decode(empty_data, r), ec::truncated_frame);
+  bytes big{0x02, 0, 0, 0, 0, 0, 0, 0, 1};
+  big.resize(big.size() + max_relay_chunk + 1, 0);
+  CAF_CHECK_EQUAL(decode(big, r), ec::malformed_frame);
+  bytes opened_trailing{0x12, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+  CAF_CHECK_EQUAL(decode(opened_trailing, r), ec::malformed_frame);
+}
+
+CAF_TEST(relay table joins circuits within its limits) {
+  relay_limits lim;
+  lim.max_circuits = 3;
+  lim.circuits_per_peer = 2;
+  lim.max_bytes = 1000;
+  lim.max_duration = 10s;
+  relay_table t{lim};
+  auto now = relay_table::clock::time_point{} + 1h;
+  auto a = pid(1), b = pid(2), c = pid(3);
+  auto [to, err] = t.open(a, 11, b, 77, now);
+  CAF_REQUIRE(to);
+  CAF_CHECK(to->peer == b && to->circuit == 77);
+  // Reused ids and circuits to oneself are refused.
+  CAF_CHECK(t.open(a, 11, c, 78, now).second == ec::invalid_argument);
+  CAF_CHECK(t.open(a, 12, a, 79, now).second == ec::invalid_argument);
+  bool hit = false;
+  auto fwd = t.route(a, 11, 600, hit);
+  CAF_REQUIRE(fwd);
+  CAF_CHECK(fwd->peer == b && fwd->circuit == 77 && !hit);
+  auto back = t.route(b, 77, 100, hit);
+  CAF_REQUIRE(back);
+  CAF_CHECK(back->peer == a && back->circuit == 11);
+  CAF_CHECK(!t.route(c, 11, 1, hit)); // not c's circuit
+  // The byte limit ends the circuit.
+  fwd = t.route(a, 11, 400, hit);
+  CAF_CHECK(fwd && hit);
+  CAF_CHECK_EQUAL(t.size(), 0u);
+  // Per-peer and total limits.
+  CAF_CHECK(t.open(a, 1, b, 101, now).first);
+  CAF_CHECK(t.open(a, 2, c, 102, now).first);
+  CAF_CHECK(t.open(a, 3, c, 103, now).second == ec::too_many_connections);
+  CAF_CHECK(t.open(b, 4, c, 104, now).first);
+  CAF_CHECK(t.open(pid(5), 5, pid(6), 105, now).second == ec::too_many_connections);
+  // A peer that goes takes its circuits along; the other ends are told.
+  auto gone = t.drop_peer(a);
+  CAF_CHECK_EQUAL(gone.size(), 2u);
+  CAF_CHECK_EQUAL(t.size(), 1u);
+  // Old circuits expire; both ends are told.
+  CAF_CHECK(t.expire(now + 5s).empty());
+  CAF_CHECK_EQUAL(t.expire(now + 11s).size(), 2u);
+  CAF_CHECK_EQUAL(t.size(), 0u);
+  auto closed = t.close(b, 4);
+  CAF_CHECK(!closed);
+  CAF_CHECK_EQUAL(t.total_circuits(), 4u);
+}
