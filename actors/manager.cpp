@@ -82,7 +82,7 @@ void start_attempt(manager_pointer self, const endpoint& key, protocol proto) {
     conn = self->spawn<caf::linked>(connection, params_for(self), direction::outbound, target,
                                     std::shared_ptr<byte_stream>{});
   }
-  st.connections.emplace(conn.id(), manager_state::live_connection{conn, target, {}, key});
+  st.connections.emplace(conn.id(), manager_state::live_connection{conn, target, {}, key, {}, {}});
 }
 
 void dial(manager_pointer self, const endpoint& remote, std::optional<peer_id> redial_of,
@@ -200,7 +200,7 @@ void spawn_relayed(manager_pointer self, const peer_id& relay, uint64_t id, dire
     remote = link->remote;
   auto conn = self->spawn<caf::linked>(connection, params_for(self), dir, remote,
                                        std::shared_ptr<byte_stream>{std::move(stream)});
-  manager_state::live_connection c{conn, remote, {}, {}};
+  manager_state::live_connection c{conn, remote, {}, {}, {}, {}};
   c.circuit = std::make_pair(relay, id);
   c.expected = expected;
   st.connections.emplace(conn.id(), std::move(c));
@@ -599,7 +599,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       ++st.counters.accepted;
       auto conn = self->spawn<caf::linked>(connection, params_for(self), direction::inbound,
                                            x.remote, std::move(x.stream));
-      st.connections.emplace(conn.id(), manager_state::live_connection{conn, x.remote, {}, {}});
+      st.connections.emplace(conn.id(), manager_state::live_connection{conn, x.remote, {}, {}, {}, {}});
     },
     [self](listening& x) {
       auto& st = self->state;
@@ -632,7 +632,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       auto i = st.connections.find(x.conn.id());
       if (i == st.connections.end())
         i = st.connections.emplace(x.conn.id(),
-                                   manager_state::live_connection{x.conn, x.remote, {}, {}})
+                                   manager_state::live_connection{x.conn, x.remote, {}, {}, {}, {}})
               .first;
       i->second.peer = x.peer;
       ++st.counters.handshakes;
@@ -818,7 +818,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       ++st.counters.accepted;
       auto conn = self->spawn<caf::linked>(udp_connection, params_for(self), direction::inbound,
                                            x.remote, std::move(x.initial));
-      st.connections.emplace(conn.id(), manager_state::live_connection{conn, x.remote, {}, {}});
+      st.connections.emplace(conn.id(), manager_state::live_connection{conn, x.remote, {}, {}, {}, {}});
     },
     [self](grace_atom, const peer_id& peer, uint64_t token) {
       apply_closure(self, peer, ec::duplicate_connection,

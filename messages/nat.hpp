@@ -24,6 +24,8 @@ struct nat_status {
   nat_class nat = nat_class::unknown;
   std::vector<endpoint> external; ///< mapped endpoints (STUN, UPnP) of our sockets
   std::vector<endpoint> stun_servers_answered;
+  std::string upnp;               ///< "off", "pending", "mapped" or why not
+  std::vector<endpoint> upnp_mapped; ///< external endpoints the gateway forwards to us
   uint64_t punches_sent = 0;
   uint64_t traversals_started = 0;
   uint64_t traversals_succeeded = 0;
@@ -108,7 +110,7 @@ struct traversal_expect {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, nat_status& x) {
   return f(caf::meta::type_name("nat_status"), x.nat, x.external, x.stun_servers_answered,
-           x.punches_sent, x.traversals_started, x.traversals_succeeded, x.traversals_failed,
+           x.upnp, x.upnp_mapped, x.punches_sent, x.traversals_started, x.traversals_succeeded, x.traversals_failed,
            x.introductions_served, x.relayed_circuits, x.relayed_bytes);
 }
 

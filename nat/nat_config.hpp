@@ -44,6 +44,11 @@ struct nat_config {
   /// relay when punching has not connected after `punch_duration` (at once
   /// when punching cannot work).
   bool use_relay = true;
+  /// Ask the LAN's UPnP gateway to forward our TCP and UDP ports (SSDP
+  /// multicast on the LAN: off by default, like every other outreach).
+  bool upnp = false;
+  uint32_t upnp_lease_seconds = 3600;  ///< renewed at half-time
+  uint32_t upnp_discover_ms = 2000;
 };
 
 } // namespace crust

@@ -17,6 +17,14 @@ void add_unique(std::vector<T>& xs, const T& x) {
 bool punching_hopeless(const connection_info& ours, const connection_info& theirs) {
   auto dependent = [](const connection_info& x) { return x.nat == nat_class::endpoint_dependent; };
   auto nat = [](const connection_info& x) { return x.nat != nat_class::none; };
+  auto forwarded = [](const connection_info& x) {
+    for (auto& ep : x.external)
+      if (ep.proto == protocol::tcp)
+        return true; // a port its gateway forwards: dialable whatever the NAT
+    return false;
+  };
+  if (forwarded(ours) || forwarded(theirs))
+    return false;
   return (dependent(ours) && nat(theirs)) || (dependent(theirs) && nat(ours));
 }
 
@@ -38,6 +46,11 @@ punch_plan plan_traversal(const connection_info&, const connection_info& theirs)
     if (!out.dials.empty())
       return out;
   }
+  // A TCP endpoint among theirs external ones is a port their gateway
+  // forwards (UPnP): dialled like a public peer's.
+  for (auto& ep : theirs.external)
+    if (ep.proto == protocol::tcp)
+      add_dial(ep, path_kind::upnp);
   for (auto& ep : theirs.external) {
     if (ep.proto != protocol::udp)
       continue;

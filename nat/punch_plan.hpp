@@ -30,7 +30,7 @@ punch_plan plan_traversal(const connection_info& ours, const connection_info& th
 /// (symmetric) and the other is behind a NAT too. Our routers (and most
 /// home routers) filter by address and port, so the symmetric side's new
 /// mapping is never the one the other side punched towards. A relay is
-/// the way then.
+/// the way then — unless either side has a port its gateway forwards (UPnP).
 bool punching_hopeless(const connection_info& ours, const connection_info& theirs);
 
 } // namespace crust

@@ -51,6 +51,42 @@ void start_stun_round(puncher_pointer self) {
   ensure_ticking(self);
 }
 
+/// Asks the gateway to forward our listening ports (again, to renew).
+void request_upnp(puncher_pointer self) {
+  auto& st = self->state;
+  if (!st.upnp)
+    return;
+  upnp_request req;
+  for (auto& ep : st.listening)
+    if (ep.port != 0)
+      req.ports.push_back(ep);
+  req.lease_seconds = st.cfg.upnp_lease_seconds;
+  req.discover_ms = st.cfg.upnp_discover_ms;
+  if (st.upnp_mapped.empty())
+    st.upnp_status = "pending";
+  self->request(st.upnp, std::chrono::seconds(60), upnp_map_atom::value, std::move(req))
+    .then(
+      [self](upnp_result& r) {
+        auto& st = self->state;
+        st.upnp_mapped = r.mapped;
+        if (!r.mapped.empty())
+          st.upnp_status = r.connected ? "mapped" : "mapped (the gateway's external address is not public)";
+        else
+          st.upnp_status = r.error.empty() ? "nothing mapped" : r.error;
+        CRUST_LOG(st.log, info, nullptr, "puncher",
+                  "UPnP: " << st.upnp_status << (r.error.empty() || r.mapped.empty() ? "" : "; " + r.error)
+                           << " (" << r.mapped.size() << " port(s) forwarded from "
+                           << (r.external_address.empty() ? "?" : r.external_address) << ")");
+        if (r.found)
+          self->delayed_send(self, std::chrono::seconds(std::max<uint32_t>(st.cfg.upnp_lease_seconds / 2, 1)),
+                             upnp_renew_atom::value);
+      },
+      [self](caf::error& err) {
+        auto& st = self->state;
+        st.upnp_status = "the UPnP client failed: " + self->system().render(err);
+      });
+}
+
 void fail(puncher_pointer self, const peer_id& peer, ec reason, const std::string& detail) {
   auto& st = self->state;
   if (st.traversals.erase(peer) == 0)
@@ -424,8 +460,12 @@ connection_info current_info(const puncher_state& st) {
   connection_info info;
   info.peer = st.self_id;
   info.local = reachable_endpoints(st.listening);
+  // Ports the gateway forwards come first: they work whatever the NAT class.
+  for (auto& ep : st.upnp_mapped)
+    info.external.push_back(ep);
   if (auto ext = st.classifier.external())
-    info.external.push_back(*ext);
+    if (std::find(info.external.begin(), info.external.end(), *ext) == info.external.end())
+      info.external.push_back(*ext);
   info.nat = st.classifier.classify();
   return info;
 }
@@ -440,8 +480,13 @@ puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_i
   st.log = std::move(log);
   if (st.cfg.serve_relay)
     st.relays.emplace(st.cfg.relay);
-  // Linked to the node's manager: whenever it ends, so do we.
-  self->set_exit_handler([self](const caf::exit_msg& x) { self->quit(x.reason); });
+  // Linked to the node's manager: whenever it ends, so do we — after asking
+  // the UPnP client to remove our mappings (it quits once it has).
+  self->set_exit_handler([self](const caf::exit_msg& x) {
+    if (self->state.upnp)
+      self->send(self->state.upnp, upnp_unmap_atom::value);
+    self->quit(x.reason);
+  });
   return {
     [self](listening& x) {
       auto& st = self->state;
@@ -458,6 +503,10 @@ puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_i
         addresses.push_back(i.address);
       st.classifier.set_local(std::move(addresses), st.udp_local->port);
       if (!had_udp) {
+        if (st.cfg.upnp && !st.upnp) {
+          st.upnp = self->spawn<caf::detached>(upnp_client);
+          request_upnp(self);
+        }
         start_stun_round(self);
         if (!st.cfg.stun_servers.empty())
           self->delayed_send(self, st.cfg.stun_refresh, stun_refresh_atom::value);
@@ -547,11 +596,14 @@ puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_i
       out.nat = st.classifier.classify();
       out.external = st.classifier.mapped();
       out.stun_servers_answered = st.classifier.servers();
+      out.upnp = st.upnp_status;
+      out.upnp_mapped = st.upnp_mapped;
       if (st.relays)
         out.relayed_bytes = st.relays->total_bytes();
       return out;
     },
     [self](nat_tick_atom) { tick(self); },
+    [self](upnp_renew_atom) { request_upnp(self); },
     [self](stun_refresh_atom) {
       auto& st = self->state;
       start_stun_round(self);

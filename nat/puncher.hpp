@@ -6,6 +6,7 @@
 #include "nat/punch_plan.hpp"
 #include "nat/relay_table.hpp"
 #include "nat/stun_transaction.hpp"
+#include "nat/upnp_client.hpp"
 #include "transport/logger.hpp"
 
 #include <caf/atom.hpp>
@@ -23,9 +24,11 @@ namespace crust {
 
 using nat_tick_atom = caf::atom_constant<caf::atom("ntick")>;
 using stun_refresh_atom = caf::atom_constant<caf::atom("nstun")>;
+using upnp_renew_atom = caf::atom_constant<caf::atom("nupnp")>;
 
 using puncher_impl = nat_actor::extend<caf::reacts_to<nat_tick_atom>,
-                                       caf::reacts_to<stun_refresh_atom>>;
+                                       caf::reacts_to<stun_refresh_atom>,
+                                       caf::reacts_to<upnp_renew_atom>>;
 
 struct puncher_state {
   using clock = std::chrono::steady_clock;
@@ -64,6 +67,9 @@ struct puncher_state {
   bool ticking = false;
   nat_status counters;
   std::optional<relay_table> relays; ///< when we serve as a relay
+  upnp_client_actor upnp;            ///< when UPnP is on (detached)
+  std::string upnp_status = "off";
+  std::vector<endpoint> upnp_mapped;
   clock::time_point next_relay_expiry;
 
   explicit puncher_state(caf::local_actor*) {}

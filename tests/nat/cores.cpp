@@ -125,6 +125,14 @@ CAF_TEST(traversal plan) {
   CAF_CHECK(punching_hopeless(ours, sym));
   CAF_CHECK(punching_hopeless(sym, cone));
   CAF_CHECK(!punching_hopeless(sym, pub));
+  // A port the cone side's gateway forwards (UPnP) is dialled first, and
+  // makes a relay unnecessary.
+  cone.external.insert(cone.external.begin(), tcp("203.0.113.3", 3));
+  CAF_CHECK(!punching_hopeless(sym, cone));
+  p = plan_traversal(sym, cone);
+  CAF_REQUIRE(!p.dials.empty());
+  CAF_CHECK_EQUAL(to_string(p.dials[0].remote), "tcp://203.0.113.3:3");
+  CAF_CHECK(p.dials[0].path == path_kind::upnp);
 }
 
 CAF_TEST(rendezvous messages round trip and bad input is refused) {

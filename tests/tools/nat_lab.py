@@ -12,6 +12,10 @@ Usage: nat_lab.py --node PATH CASE [--reps N] [--delay-ms D] [--json FILE]
            into the public segment, default 25).
   idle     a punched UDP connection survives 60 s without traffic
            (keepalives hold both NAT bindings).
+  upnp     a node behind a cone router with miniupnpd gets its TCP and UDP
+           ports forwarded; a public node dials the forwarded TCP port; the
+           mappings go when the node quits; without a gateway the node still
+           connects and reports why nothing was mapped.
   relay    two nodes behind symmetric NATs connect through a relay, and
            N MiB (default 10) cross it intact.
 Every namespace lives in 203.0.113.0/24 (public) and 10.x (LANs), created and
@@ -256,7 +260,77 @@ def case_relay(binary, lab, workdir, args):
         check(all(e.get("event") != "message" for e in rv.events), "the relay got no message")
 
 
-CASES = {"stun": case_stun, "matrix": case_matrix, "idle": case_idle, "relay": case_relay}
+def wait_upnp(node, timeout=20.0):
+    """Polls `nat` until the UPnP attempt has an outcome (bounded)."""
+    deadline = time.monotonic() + timeout
+    st = None
+    while time.monotonic() < deadline:
+        st = node.request({"cmd": "nat"}, "nat")
+        if st["upnp"] not in ("off", "pending"):
+            return st
+        time.sleep(0.2)
+    return st
+
+
+def case_upnp(binary, lab, workdir, args):
+    w = World(lab)
+    stun_host = lab.get("stun")
+    lab.upnp(w.routers["con1"], stun_host)
+    lab.wait_log("miniupnpd-rcon1", "Port forwarding is now enabled", timeout=20)
+    with Swarm(binary, workdir) as swarm:
+        pub = w.node(swarm, "pub", w.hosts["public"][0])
+        step("a node behind a cone router running miniupnpd asks it to forward its ports")
+        inside = w.node(swarm, "inside", w.hosts["cone"][0], ["--upnp"])
+        st = wait_upnp(inside)
+        ports = sorted(e.rsplit(":", 1)[1] for e in inside.endpoints)
+        want = sorted(["tcp://203.0.113.11:%s" % ports[0], "udp://203.0.113.11:%s" % ports[1]])
+        check(st["upnp"].startswith("mapped"), "UPnP: %s" % st["upnp"])
+        check(sorted(st["upnp_mapped"]) == want, "forwarded: %s" % st["upnp_mapped"])
+        step("a public node dials the forwarded TCP port: no punching, no relay")
+        tcp = [e for e in st["upnp_mapped"] if e.startswith("tcp://")][0]
+        pub.connect(tcp)
+        up = pub.wait_for("connection_up", peer=inside.peer, timeout=10)
+        check(up["transport"] == "tcp", "connected to %s over tcp" % tcp)
+        inside.wait_for("connection_up", peer=pub.peer)
+        pub.send(inside, "through the mapping")
+        inside.wait_for("message", peer=pub.peer, data="through the mapping")
+        check(True, "a message arrives")
+        step("its connection info leads with the forwarded ports")
+        inside.command({"cmd": "prepare_info", "token": 7})
+        info = inside.wait_for("connection_info", token=7)["info"]
+        check(sorted(info["external"][:2]) == want, "info.external: %s" % info["external"])
+        step("a node behind a symmetric NAT reaches it through the forwarded port, not a relay")
+        rv = w.node(swarm, "rv", w.rendezvous_host, ["--relay"])
+        sym = w.node(swarm, "sym", w.hosts["symmetric"][0], ["--contacts=[\"%s\"]" % rv.endpoint])
+        inside.connect(rv)
+        for n in (inside, sym):
+            n.wait_for("connection_up", peer=rv.peer, timeout=10)
+        wait_nat(sym)
+        sym.command({"cmd": "connect_via", "peer": inside.peer, "through": rv.peer})
+        up = sym.wait_for("connection_up", peer=inside.peer, timeout=15)
+        check(up["path"] == "upnp" and up["endpoint"] == tcp,
+              "sym reached inside by %s at %s" % (up["path"], up["endpoint"]))
+        step("quitting removes the mappings")
+        inside.quit()
+        deadline = time.monotonic() + 10
+        listed = ""
+        while time.monotonic() < deadline:
+            listed = w.hosts["cone"][0].run("upnpc", "-i", "-l", check=False).stdout
+            if "crust" not in listed:
+                break
+            time.sleep(0.2)
+        check("crust" not in listed, "the gateway lists no crust mapping any more")
+        step("behind a router without UPnP the attempt ends in a clear status, and the node"
+             " connects meanwhile")
+        other = w.node(swarm, "other", w.hosts["cone"][1], ["--upnp",
+                                                            "--contacts=[\"%s\"]" % pub.endpoint])
+        other.wait_for("connection_up", peer=pub.peer, timeout=10)
+        st = wait_upnp(other)
+        check(not st["upnp_mapped"] and st["upnp"] not in ("off", "pending", "mapped"),
+              "UPnP: %s" % st["upnp"])
+
+
+CASES = {"upnp": case_upnp, "stun": case_stun, "matrix": case_matrix, "idle": case_idle, "relay": case_relay}
 
 
 def main():

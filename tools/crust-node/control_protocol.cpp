@@ -312,6 +312,8 @@ json to_json(const nat_status& x) {
           {"nat", to_string(x.nat)},
           {"external", endpoint_list(x.external)},
           {"stun_servers_answered", endpoint_list(x.stun_servers_answered)},
+          {"upnp", x.upnp},
+          {"upnp_mapped", endpoint_list(x.upnp_mapped)},
           {"punches_sent", x.punches_sent},
           {"traversals_started", x.traversals_started},
           {"traversals_succeeded", x.traversals_succeeded},

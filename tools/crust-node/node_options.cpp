@@ -78,6 +78,7 @@ node_options::node_options() {
     .add(traversal_timeout, "traversal-timeout", "give up reaching a peer through NATs after this long")
     .add(no_rendezvous, "no-rendezvous", "do not carry connection info between our peers")
     .add(relay, "relay", "relay circuits for peers that cannot reach each other otherwise")
+    .add(upnp, "upnp", "ask the LAN's UPnP gateway to forward our ports (SSDP multicast on the LAN)")
     .add(relay_circuits, "relay-circuits", "relay circuits open at once, at most")
     .add(relay_max_bytes, "relay-max-bytes", "bytes one relay circuit may carry")
     .add(relay_max_duration, "relay-max-duration", "how long one relay circuit may live")
@@ -259,6 +260,7 @@ std::variant<node_config, std::vector<std::string>> node_options::to_node_config
   cfg.nat.traversal_timeout = duration(traversal_timeout, "traversal-timeout");
   cfg.nat.serve_rendezvous = !no_rendezvous;
   cfg.nat.serve_relay = relay;
+  cfg.nat.upnp = upnp;
   cfg.nat.relay.max_circuits = positive(relay_circuits, "relay-circuits", 100000);
   cfg.nat.relay.max_bytes = positive(relay_max_bytes, "relay-max-bytes", int64_t{1} << 40);
   cfg.nat.relay.max_duration = std::chrono::duration_cast<std::chrono::seconds>(

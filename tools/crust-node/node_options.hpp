@@ -60,6 +60,7 @@ public:
   caf::timespan traversal_timeout{std::chrono::seconds(10)};
   bool no_rendezvous = false;
   bool relay = false;
+  bool upnp = false;
   int64_t relay_circuits = 64;
   int64_t relay_max_bytes = int64_t{256} << 20;
   caf::timespan relay_max_duration{std::chrono::minutes(30)};
