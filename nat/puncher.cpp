@@ -40,7 +40,7 @@ void start_stun_round(puncher_pointer self) {
   if (st.cfg.stun_servers.empty() || !st.udp_local || probes_pending(st))
     return;
   st.probes.clear();
-  auto now = clock::now();
+  auto now = self->clock().now();
   for (auto& server : st.cfg.stun_servers) {
     auto target = server;
     target.proto = protocol::udp;
@@ -128,7 +128,7 @@ void begin_punching(puncher_pointer self, const peer_id& peer) {
   if (i == st.traversals.end() || !i->second.theirs)
     return;
   auto& t = i->second;
-  auto now = clock::now();
+  auto now = self->clock().now();
   t.punch_until = now + st.cfg.punch_duration;
   t.next_punch = now + st.cfg.punch_interval;
   auto ours = current_info(st);
@@ -193,7 +193,7 @@ void on_round_done(puncher_pointer self) {
 
 void tick(puncher_pointer self) {
   auto& st = self->state;
-  auto now = clock::now();
+  auto now = self->clock().now();
   bool was_pending = probes_pending(st);
   for (auto& p : st.probes)
     if (p.poll(now))
@@ -225,7 +225,7 @@ void tick(puncher_pointer self) {
 /// we saw it. Bounded per second.
 void answer_binding(puncher_pointer self, const raw_datagram& x, const stun::message& m) {
   auto& st = self->state;
-  auto now = clock::now();
+  auto now = self->clock().now();
   if (now - st.answer_window >= std::chrono::seconds(1)) {
     st.answer_window = now;
     st.answers_in_window = 0;
@@ -273,7 +273,7 @@ void on_datagram(puncher_pointer self, const raw_datagram& x) {
 
 bool introduction_allowed(puncher_pointer self, const peer_id& from) {
   auto& st = self->state;
-  auto now = clock::now();
+  auto now = self->clock().now();
   auto& times = st.introductions[from];
   while (!times.empty() && now - times.front() > std::chrono::minutes(1))
     times.pop_front();
@@ -326,7 +326,7 @@ void on_rendezvous(puncher_pointer self, const service_in& x) {
         t.through = x.peer;
         t.nonce = m.nonce;
         t.theirs = std::move(m.info);
-        t.started = clock::now();
+        t.started = self->clock().now();
         t.deadline = t.started + st.cfg.traversal_timeout;
         st.traversals[source] = std::move(t);
         ++st.counters.traversals_started;
@@ -376,7 +376,7 @@ void on_relay(puncher_pointer self, const service_in& x) {
   }
   if (!m.to_relay())
     return; // for an end of a circuit: the node handles those
-  auto now = clock::now();
+  auto now = self->clock().now();
   if (st.relays && now >= st.next_relay_expiry) {
     st.next_relay_expiry = now + std::chrono::seconds(1);
     for (auto& s : st.relays->expire(now))
@@ -554,7 +554,7 @@ puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_i
       t.initiator = true;
       t.through = x.through;
       randombytes_buf(&t.nonce, sizeof(t.nonce));
-      t.started = clock::now();
+      t.started = self->clock().now();
       t.deadline = t.started + st.cfg.traversal_timeout;
       st.traversals[x.peer] = t;
       ++st.counters.traversals_started;
@@ -584,7 +584,7 @@ puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_i
       t.initiator = true;
       t.offered = true; // out of band: nothing to send
       t.theirs = std::move(x.theirs);
-      t.started = clock::now();
+      t.started = self->clock().now();
       t.deadline = t.started + st.cfg.traversal_timeout;
       st.traversals[peer] = std::move(t);
       ++st.counters.traversals_started;

@@ -1,0 +1,341 @@
+// The NAT puncher actor under CAF's deterministic scheduler. Three punchers
+// (A, B and the rendezvous R) talk through stand-in nodes that carry service
+// messages between them and play two STUN servers with NAT behaviour of the
+// test's choosing: STUN classification, rendezvous both ways with nonces,
+// punches and traversal dials towards the right candidates, the relay at
+// once when punching cannot work (and not when a port is forwarded), relay
+// circuits with their limits, failures reported to the routing layer.
+#define CAF_SUITE nat.puncher_actor
+#include <caf/test/dsl.hpp>
+#include <caf/test/unit_test_impl.hpp>
+
+#include "nat/puncher.hpp"
+#include "nat/relay_codec.hpp"
+#include "nat/rendezvous_codec.hpp"
+#include "nat/stun_message.hpp"
+
+#include <map>
+
+using namespace crust;
+using namespace std::chrono_literals;
+
+namespace {
+
+peer_id pid(uint8_t x) {
+  peer_id p;
+  p.key.fill(x);
+  return p;
+}
+
+const endpoint stun1{protocol::udp, "198.51.100.1", 3478};
+const endpoint stun2{protocol::udp, "198.51.100.2", 3478};
+
+/// What one stand-in node saw its puncher ask for.
+struct node_log {
+  std::vector<traversal_dial> dials;
+  std::vector<relay_dial> relays;
+  std::vector<traversal_expect> expects;
+  std::vector<raw_datagram> datagrams; ///< other than to the STUN servers
+  std::vector<traversal_failed> failures;
+  std::vector<connection_info_prepared> infos;
+  std::vector<service_out> relay_out; ///< relay messages it sent
+};
+
+/// The network between the stand-ins: who is connected to whom, and each
+/// node's puncher.
+struct world {
+  std::map<peer_id, nat_actor> punchers;
+  std::map<peer_id, node_log> logs;
+  std::map<peer_id, std::string> external_ip;
+  std::map<peer_id, bool> symmetric;
+  std::set<std::pair<peer_id, peer_id>> links;
+  bool linked(const peer_id& a, const peer_id& b) const {
+    return links.count({a, b}) > 0 || links.count({b, a}) > 0;
+  }
+};
+
+using world_ptr = std::shared_ptr<world>;
+
+/// A node as the puncher sees it: service messages go to the peer's
+/// puncher (if linked), STUN requests to our STUN servers are answered with
+/// a mapping of the test's choosing, everything else is recorded.
+nat_host_actor::behavior_type stand_in(nat_host_actor::pointer self, world_ptr w, peer_id me) {
+  return {
+    [w, me](traversal_dial& x) { w->logs[me].dials.push_back(x); },
+    [w, me](relay_dial& x) { w->logs[me].relays.push_back(x); },
+    [w, me](traversal_expect& x) { w->logs[me].expects.push_back(x); },
+    [self, w, me](service_out& x) {
+      if (x.service == service_id::relay)
+        w->logs[me].relay_out.push_back(x);
+      if (w->linked(me, x.peer))
+        self->send(w->punchers[x.peer], service_in{me, x.service, std::move(x.body)});
+    },
+    [self, w, me](raw_datagram& x) {
+      if (x.remote == stun1 || x.remote == stun2) {
+        stun::message m;
+        if (stun::parse(x.data, m) != ec::none)
+          return;
+        uint16_t port = 40000;
+        if (w->symmetric[me] && x.remote == stun2)
+          port = 40001; // another mapping per destination
+        endpoint mapped{protocol::udp, w->external_ip[me], port};
+        self->send(w->punchers[me],
+                   raw_datagram{x.remote, stun::build_binding_response(m.tid, mapped)});
+        return;
+      }
+      w->logs[me].datagrams.push_back(std::move(x));
+    },
+  };
+}
+
+routing_actor::behavior_type routing(routing_actor::pointer, world_ptr w, peer_id me) {
+  return {
+    [](connection_up&) {},     [](connection_down&) {}, [](message&) {},
+    [](listening&) {},         [](connect_failed&) {},  [](send_failed&) {},
+    [](bootstrap_status&) {},  [](peer_discovered&) {}, [](alert&) {},
+    [w, me](connection_info_prepared& x) { w->logs[me].infos.push_back(std::move(x)); },
+    [w, me](traversal_failed& x) { w->logs[me].failures.push_back(std::move(x)); },
+  };
+}
+
+struct fixture : test_coordinator_fixture<> {
+  world_ptr w = std::make_shared<world>();
+  peer_id a = pid(0xA), b = pid(0xB), r = pid(0xC);
+
+  nat_actor node(const peer_id& id, nat_config cfg, const std::string& lan_ip,
+                 const std::string& ext_ip, bool symmetric) {
+    w->external_ip[id] = ext_ip;
+    w->symmetric[id] = symmetric;
+    auto host = sys.spawn(stand_in, w, id);
+    auto rt = sys.spawn(routing, w, id);
+    auto p = sys.spawn(puncher, cfg, id, host, rt, logger_ptr{});
+    w->punchers[id] = p;
+    self->send(p, listening{{endpoint{protocol::tcp, lan_ip, 5000},
+                             endpoint{protocol::udp, lan_ip, 5000}}});
+    return p;
+  }
+
+  void link(const peer_id& x, const peer_id& y) {
+    w->links.insert({x, y});
+    self->send(w->punchers[x], connection_up{y, {}, direction::outbound});
+    self->send(w->punchers[y], connection_up{x, {}, direction::inbound});
+  }
+
+  /// Runs until quiet, firing the puncher's short ticks as it goes (bounded).
+  void settle(int ticks = 10) {
+    sched.run();
+    for (int i = 0; i < ticks; ++i) {
+      sched.advance_time(20ms);
+      sched.run();
+    }
+  }
+
+  nat_status status(const nat_actor& p) {
+    nat_status out;
+    auto handle = self->request(p, caf::infinite, nat_atom::value);
+    sched.run();
+    handle.receive(
+      [&](nat_status& x) { out = std::move(x); },
+      [&](caf::error& err) { CAF_FAIL("nat status: " << sys.render(err)); });
+    return out;
+  }
+
+  nat_config cfg(bool relay = false) {
+    nat_config c;
+    c.stun_servers = {stun1, stun2};
+    c.serve_relay = relay;
+    return c;
+  }
+
+  ~fixture() {
+    for (auto& [id, p] : w->punchers)
+      anon_send_exit(p, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(puncher_tests, fixture)
+
+CAF_TEST(stun classifies cone and symmetric mappings) {
+  auto pa = node(a, cfg(), "10.1.0.2", "203.0.113.1", false);
+  auto pb = node(b, cfg(), "10.2.0.2", "203.0.113.2", true);
+  settle();
+  auto sa = status(pa);
+  CAF_CHECK(sa.nat == nat_class::endpoint_independent);
+  CAF_REQUIRE_EQUAL(sa.external.size(), 1u);
+  CAF_CHECK_EQUAL(to_string(sa.external[0]), "udp://203.0.113.1:40000");
+  CAF_CHECK_EQUAL(sa.stun_servers_answered.size(), 2u);
+  auto sb = status(pb);
+  CAF_CHECK(sb.nat == nat_class::endpoint_dependent);
+  CAF_CHECK_EQUAL(sb.external.size(), 2u);
+  // prepare_connection_info: our endpoints, the mapping, the class.
+  self->send(pa, prepare_connection_info{42});
+  sched.run();
+  auto& infos = w->logs[a].infos;
+  CAF_REQUIRE_EQUAL(infos.size(), 1u);
+  CAF_CHECK_EQUAL(infos[0].token, 42u);
+  CAF_CHECK(infos[0].info.nat == nat_class::endpoint_independent);
+  CAF_REQUIRE_EQUAL(infos[0].info.external.size(), 1u);
+  CAF_CHECK_EQUAL(infos[0].info.local.size(), 2u);
+}
+
+CAF_TEST(rendezvous then punching between two cone nats) {
+  auto pa = node(a, cfg(), "10.1.0.2", "203.0.113.1", false);
+  node(b, cfg(), "10.2.0.2", "203.0.113.2", false);
+  auto pr = node(r, cfg(), "203.0.113.9", "203.0.113.9", false);
+  settle();
+  link(a, r);
+  link(b, r);
+  sched.run();
+  self->send(pa, connect_via{b, r});
+  settle(6); // 120 ms: a punch at once and one 100 ms later
+  // Both sides punch towards the other's mapping and own address, and dial
+  // both, expecting the right peer; neither turns to a relay.
+  for (auto [me, them, ext] : {std::make_tuple(a, b, "203.0.113.2"),
+                               std::make_tuple(b, a, "203.0.113.1")}) {
+    auto& log = w->logs[me];
+    CAF_REQUIRE(log.dials.size() >= 2u);
+    CAF_CHECK_EQUAL(to_string(log.dials[0].remote), std::string("udp://") + ext + ":40000");
+    CAF_CHECK(log.dials[0].path == path_kind::punched_udp);
+    CAF_CHECK(log.dials[0].expected == them);
+    size_t punches = 0;
+    for (auto& d : log.datagrams) {
+      stun::message m;
+      CAF_REQUIRE_EQUAL(stun::parse(d.data, m), ec::none);
+      CAF_CHECK(m.cls == stun::msg_class::request);
+      punches += to_string(d.remote) == std::string("udp://") + ext + ":40000";
+    }
+    CAF_CHECK(punches >= 2u);
+    CAF_CHECK(log.relays.empty());
+    CAF_CHECK_EQUAL(log.expects.size(), 1u); // inbound links from them: punched
+  }
+  CAF_CHECK_EQUAL(status(pr).introductions_served, 2u);
+  // The link comes up: the traversal ends, punching stops.
+  self->send(pa, connection_up{b, {}, direction::outbound, protocol::udp, node_role::node,
+                               path_kind::punched_udp});
+  sched.run();
+  auto sent = w->logs[a].datagrams.size();
+  settle(200); // 4 s: past punching and the traversal timeout
+  CAF_CHECK_EQUAL(w->logs[a].datagrams.size(), sent);
+  CAF_CHECK(w->logs[a].failures.empty());
+  CAF_CHECK_EQUAL(status(pa).traversals_succeeded, 1u);
+}
+
+CAF_TEST(symmetric against cone goes to the relay at once) {
+  auto pa = node(a, cfg(), "10.1.0.2", "203.0.113.1", true);
+  node(b, cfg(), "10.2.0.2", "203.0.113.2", false);
+  node(r, cfg(true), "203.0.113.9", "203.0.113.9", false);
+  settle();
+  link(a, r);
+  link(b, r);
+  sched.run();
+  self->send(pa, connect_via{b, r});
+  settle(1);
+  auto& relays = w->logs[a].relays;
+  CAF_REQUIRE_EQUAL(relays.size(), 1u);
+  CAF_CHECK(relays[0].through == r && relays[0].target == b);
+  CAF_CHECK(w->logs[b].relays.empty()); // only the initiator opens a circuit
+  // Nobody connects: the traversal fails after its timeout (10 s).
+  for (int i = 0; i < 11; ++i) {
+    sched.advance_time(1s);
+    sched.run();
+  }
+  auto& failures = w->logs[a].failures;
+  CAF_REQUIRE_EQUAL(failures.size(), 1u);
+  CAF_CHECK(failures[0].peer == b && failures[0].reason == ec::unreachable);
+}
+
+CAF_TEST(rendezvous failures are reported) {
+  auto pa = node(a, cfg(), "10.1.0.2", "203.0.113.1", false);
+  node(b, cfg(), "10.2.0.2", "203.0.113.2", false);
+  node(r, cfg(), "203.0.113.9", "203.0.113.9", false);
+  settle();
+  // Through a peer we are not connected to.
+  self->send(pa, connect_via{b, r});
+  sched.run();
+  CAF_REQUIRE_EQUAL(w->logs[a].failures.size(), 1u);
+  CAF_CHECK(w->logs[a].failures[0].reason == ec::not_connected);
+  // Through R, which is not connected to B.
+  link(a, r);
+  sched.run();
+  self->send(pa, connect_via{b, r});
+  settle(2);
+  CAF_REQUIRE_EQUAL(w->logs[a].failures.size(), 2u);
+  CAF_CHECK(w->logs[a].failures[1].reason == ec::not_connected);
+  // Garbage on the rendezvous service is dropped without effect.
+  self->send(pa, service_in{r, service_id::rendezvous, bytes{1, 2, 3}});
+  sched.run();
+  CAF_CHECK_EQUAL(w->logs[a].failures.size(), 2u);
+  // An answer with a nonce we never used is ignored.
+  rendezvous_msg forged;
+  forged.type = rendezvous_msg::kind::introduction;
+  forged.stage = 1;
+  forged.nonce = 12345;
+  forged.peer = b;
+  forged.info.external = {endpoint{protocol::udp, "198.51.100.66", 1}};
+  self->send(pa, service_in{r, service_id::rendezvous, encode(forged)});
+  sched.run();
+  CAF_CHECK(w->logs[a].dials.empty());
+}
+
+CAF_TEST(relay joins circuits and refuses beyond its limits) {
+  auto relay_cfg = cfg(true);
+  relay_cfg.relay.circuits_per_peer = 1;
+  auto pr = node(r, relay_cfg, "203.0.113.9", "203.0.113.9", false);
+  node(a, cfg(), "10.1.0.2", "203.0.113.1", false);
+  node(b, cfg(), "10.2.0.2", "203.0.113.2", false);
+  settle();
+  link(a, r);
+  link(b, r);
+  sched.run();
+  auto to_relay = [&](const peer_id& from, relay_msg m) {
+    self->send(pr, service_in{from, service_id::relay, encode(m)});
+    sched.run();
+  };
+  auto last_out = [&](const peer_id& to) {
+    relay_msg m;
+    for (auto& x : w->logs[r].relay_out)
+      if (x.peer == to)
+        CAF_REQUIRE_EQUAL(decode(x.body, m), ec::none);
+    return m;
+  };
+  to_relay(a, relay_msg{relay_msg::kind::open, 7, b, {}, 0, ec::none});
+  auto incoming = last_out(b);
+  CAF_REQUIRE(incoming.type == relay_msg::kind::incoming);
+  CAF_CHECK(incoming.peer == a);
+  CAF_CHECK(last_out(a).type == relay_msg::kind::opened);
+  CAF_CHECK_EQUAL(last_out(a).circuit, 7u);
+  // Bytes go across, to the other side's circuit id.
+  to_relay(a, relay_msg{relay_msg::kind::data, 7, {}, bytes(1000, 0x42), 0, ec::none});
+  auto data = last_out(b);
+  CAF_CHECK(data.type == relay_msg::kind::data_out);
+  CAF_CHECK_EQUAL(data.circuit, incoming.circuit);
+  CAF_CHECK_EQUAL(data.data.size(), 1000u);
+  to_relay(b, relay_msg{relay_msg::kind::ack, incoming.circuit, {}, {}, 1000, ec::none});
+  CAF_CHECK(last_out(a).type == relay_msg::kind::ack_out);
+  CAF_CHECK_EQUAL(last_out(a).n, 1000u);
+  CAF_CHECK_EQUAL(status(pr).relayed_bytes, 1000u);
+  // One circuit per peer here: a second is refused.
+  to_relay(a, relay_msg{relay_msg::kind::open, 8, b, {}, 0, ec::none});
+  CAF_CHECK(last_out(a).type == relay_msg::kind::close_out);
+  CAF_CHECK(last_out(a).reason == ec::too_many_connections);
+  // B's link goes: A hears its circuit closed.
+  self->send(pr, connection_down{b, ec::peer_timeout});
+  sched.run();
+  auto closed = last_out(a);
+  CAF_CHECK(closed.type == relay_msg::kind::close_out && closed.circuit == 7u);
+  // A node that does not relay says so.
+  auto plain = w->punchers[a];
+  w->links.insert({a, b});
+  self->send(plain, service_in{b, service_id::relay,
+                               encode(relay_msg{relay_msg::kind::open, 1, r, {}, 0, ec::none})});
+  sched.run();
+  CAF_REQUIRE(!w->logs[a].relay_out.empty());
+  relay_msg no;
+  CAF_REQUIRE_EQUAL(decode(w->logs[a].relay_out.back().body, no), ec::none);
+  CAF_CHECK(no.type == relay_msg::kind::close_out && no.reason == ec::unsupported);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
