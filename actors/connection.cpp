@@ -149,6 +149,10 @@ bool drain_events(connection_pointer self) {
                         bytes(hash.begin(), hash.end()),
                         self};
       hd.transport = st.transport;
+      if (auto seen = st.visit([](auto& s) { return s.observed_by_peer(); })) {
+        hd.observed = *seen;
+        hd.observed.proto = st.transport; // the handshake carries address and port only
+      }
       self->send(st.params.manager, std::move(hd));
     } else if (auto m = std::get_if<session_message>(&*ev)) {
       if (!st.rejected)

@@ -195,6 +195,7 @@ struct handshake_done {
   bytes handshake_hash;      ///< the same on both ends: a shared tie-breaker
   connection_actor conn;
   protocol transport = protocol::tcp;
+  endpoint observed{}; ///< where the peer sees us (port 0: it did not say)
 };
 
 /// An admitted connection stopped accepting messages because the peer is

@@ -693,7 +693,8 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
             CRUST_LOG(st.log, info, &x.peer, "manager",
                       "connection up: " << to_string(x.dir) << " tcp " << to_string(x.remote));
             CRUST_LOG(st.log, debug, &x.peer, "manager", "link over " << to_string(x.transport));
-            connection_up up{x.peer, x.remote, x.dir, x.transport, x.role, path, dialled};
+            connection_up up{x.peer, x.remote, x.dir, x.transport, x.role, path, dialled,
+                             x.observed};
             tell_helpers(self, up);
             self->send(st.routing, std::move(up));
           }

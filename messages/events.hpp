@@ -30,7 +30,10 @@ struct connection_up {
   /// Outbound: the endpoint the dial asked for. It differs from `remote` when
   /// reliable UDP won a happy-eyeballs race to a TCP endpoint; the address to
   /// remember for the next dial is this one. Inbound: empty (port 0).
-  endpoint dialled;
+  endpoint dialled{};
+  /// Where the peer sees us (its handshake says so), port 0 when it did not
+  /// say. On a reliable-UDP link: a mapping of our UDP socket.
+  endpoint observed{};
 };
 
 /// A peer is no longer connected, and why.
@@ -96,7 +99,8 @@ struct send_failed {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, connection_up& x) {
   return f(caf::meta::type_name("connection_up"), x.peer, x.remote, x.dir, x.transport, x.role,
-           x.path, x.dialled);
+           x.path, x.dialled,
+           x.observed);
 }
 
 template <class Inspector>

@@ -24,6 +24,9 @@ struct nat_status {
   nat_class nat = nat_class::unknown;
   std::vector<endpoint> external; ///< mapped endpoints (STUN, UPnP) of our sockets
   std::vector<endpoint> stun_servers_answered;
+  /// The address at least two connected peers say they see us at (empty:
+  /// no agreement yet).
+  std::string observed_address;
   std::string upnp;               ///< "off", "pending", "mapped" or why not
   std::vector<endpoint> upnp_mapped; ///< external endpoints the gateway forwards to us
   uint64_t punches_sent = 0;
@@ -110,7 +113,7 @@ struct traversal_expect {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, nat_status& x) {
   return f(caf::meta::type_name("nat_status"), x.nat, x.external, x.stun_servers_answered,
-           x.upnp, x.upnp_mapped, x.punches_sent, x.traversals_started, x.traversals_succeeded, x.traversals_failed,
+           x.observed_address, x.upnp, x.upnp_mapped, x.punches_sent, x.traversals_started, x.traversals_succeeded, x.traversals_failed,
            x.introductions_served, x.relayed_circuits, x.relayed_bytes);
 }
 

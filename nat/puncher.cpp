@@ -161,9 +161,11 @@ void flush_waiting(puncher_pointer self) {
     self->send(st.routing, connection_info_prepared{token, current_info(st)});
   st.info_tokens.clear();
   std::vector<peer_id> ready;
+  auto now = self->clock().now();
   for (auto& [peer, t] : st.traversals) {
-    if (t.offered || !t.through)
+    if (t.offered || !t.through || (t.retry_at && now < *t.retry_at))
       continue;
+    ++t.asked;
     rendezvous_msg m;
     m.type = rendezvous_msg::kind::introduce;
     m.stage = t.initiator ? 0 : 1;
@@ -200,6 +202,11 @@ void tick(puncher_pointer self) {
       send_raw(self, p.server(), p.request());
   if (was_pending && !probes_pending(st))
     on_round_done(self);
+  else if (!probes_pending(st)
+           && std::any_of(st.traversals.begin(), st.traversals.end(), [&](auto& kv) {
+                return !kv.second.offered && kv.second.retry_at && now >= *kv.second.retry_at;
+              }))
+    flush_waiting(self); // introductions asked again
   std::vector<peer_id> expired;
   for (auto& [peer, t] : st.traversals) {
     if (now >= t.deadline) {
@@ -346,8 +353,19 @@ void on_rendezvous(puncher_pointer self, const service_in& x) {
     }
     case rendezvous_msg::kind::unreachable: {
       auto i = st.traversals.find(m.peer);
-      if (i != st.traversals.end() && i->second.nonce == m.nonce)
-        fail(self, m.peer, m.reason == ec::none ? ec::unreachable : m.reason,
+      if (i == st.traversals.end() || i->second.nonce != m.nonce)
+        return;
+      auto& t = i->second;
+      // The target may be in the middle of connecting to the rendezvous
+      // peer (its side of the handshake finishes a moment before ours): ask
+      // again a few times before giving up.
+      if (m.reason == ec::not_connected && t.initiator && !t.theirs && t.asked < 4) {
+        t.offered = false;
+        t.retry_at = self->clock().now() + std::chrono::milliseconds(250) * t.asked;
+        ensure_ticking(self);
+        return;
+      }
+      fail(self, m.peer, m.reason == ec::none ? ec::unreachable : m.reason,
              "the rendezvous peer could not introduce us (" + to_string(m.reason) + ")");
       return;
     }
@@ -463,10 +481,15 @@ connection_info current_info(const puncher_state& st) {
   // Ports the gateway forwards come first: they work whatever the NAT class.
   for (auto& ep : st.upnp_mapped)
     info.external.push_back(ep);
-  if (auto ext = st.classifier.external())
-    if (std::find(info.external.begin(), info.external.end(), *ext) == info.external.end())
-      info.external.push_back(*ext);
+  // STUN's word first; without it, what several peers agree on.
+  auto ext = st.classifier.external();
+  if (!ext && st.classifier.classify() == nat_class::unknown)
+    ext = st.observed.trusted_udp();
+  if (ext && std::find(info.external.begin(), info.external.end(), *ext) == info.external.end())
+    info.external.push_back(*ext);
   info.nat = st.classifier.classify();
+  if (info.nat == nat_class::unknown && st.udp_local)
+    info.nat = st.observed.classify(st.local_addresses, st.udp_local->port);
   return info;
 }
 
@@ -498,10 +521,10 @@ puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_i
           st.udp_local = ep;
       if (!st.udp_local)
         return;
-      std::vector<std::string> addresses;
+      st.local_addresses.clear();
       for (auto& i : local_interfaces())
-        addresses.push_back(i.address);
-      st.classifier.set_local(std::move(addresses), st.udp_local->port);
+        st.local_addresses.push_back(i.address);
+      st.classifier.set_local(st.local_addresses, st.udp_local->port);
       if (!had_udp) {
         if (st.cfg.upnp && !st.upnp) {
           st.upnp = self->spawn<caf::detached>(upnp_client);
@@ -515,6 +538,7 @@ puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_i
     [self](const connection_up& x) {
       auto& st = self->state;
       st.connected.insert(x.peer);
+      st.observed.add(x.peer, x.remote.address, x.observed);
       if (st.traversals.erase(x.peer) > 0) {
         ++st.counters.traversals_succeeded;
         CRUST_LOG(st.log, info, &x.peer, "puncher", "traversal done: " << to_string(x.path));
@@ -523,6 +547,7 @@ puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_i
     [self](const connection_down& x) {
       auto& st = self->state;
       st.connected.erase(x.peer);
+      st.observed.remove(x.peer);
       st.introductions.erase(x.peer);
       if (st.relays)
         for (auto& s : st.relays->drop_peer(x.peer))
@@ -597,6 +622,9 @@ puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_i
       out.external = st.classifier.mapped();
       out.stun_servers_answered = st.classifier.servers();
       out.upnp = st.upnp_status;
+      out.observed_address = st.observed.trusted_address().value_or("");
+      if (out.nat == nat_class::unknown)
+        out.nat = current_info(st).nat;
       out.upnp_mapped = st.upnp_mapped;
       if (st.relays)
         out.relayed_bytes = st.relays->total_bytes();

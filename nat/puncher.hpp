@@ -3,6 +3,7 @@
 #include "messages/interfaces.hpp"
 #include "nat/nat_classifier.hpp"
 #include "nat/nat_config.hpp"
+#include "nat/observed_addresses.hpp"
 #include "nat/punch_plan.hpp"
 #include "nat/relay_table.hpp"
 #include "nat/stun_transaction.hpp"
@@ -45,6 +46,8 @@ struct puncher_state {
     clock::time_point punch_until;
     clock::time_point next_punch;
     std::optional<clock::time_point> relay_at; ///< initiator: when to try the relay
+    std::optional<clock::time_point> retry_at; ///< initiator: when to ask again
+    int asked = 0;                   ///< introductions requested
     bool relaying = false;
   };
 
@@ -56,7 +59,9 @@ struct puncher_state {
 
   std::vector<endpoint> listening;  ///< our endpoints (TCP and UDP)
   std::optional<endpoint> udp_local;
-  nat_classifier classifier;
+  nat_classifier classifier;         ///< from STUN servers
+  observed_addresses observed;       ///< from connected peers
+  std::vector<std::string> local_addresses;
   std::vector<stun_transaction> probes; ///< the current round
   std::vector<uint64_t> info_tokens;    ///< prepare_connection_info awaiting the round
   std::set<peer_id> connected;

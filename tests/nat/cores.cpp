@@ -6,6 +6,7 @@
 #include <caf/test/unit_test_impl.hpp>
 
 #include "nat/nat_classifier.hpp"
+#include "nat/observed_addresses.hpp"
 #include "nat/punch_plan.hpp"
 #include "nat/relay_codec.hpp"
 #include "nat/relay_table.hpp"
@@ -260,4 +261,33 @@ CAF_TEST(relay table joins circuits within its limits) {
   auto closed = t.close(b, 4);
   CAF_CHECK(!closed);
   CAF_CHECK_EQUAL(t.total_circuits(), 4u);
+}
+
+CAF_TEST(observed addresses count only when peers agree) {
+  observed_addresses o; // quorum 2
+  o.add(pid(1), "198.51.100.1", udp("203.0.113.7", 4000));
+  CAF_CHECK(!o.trusted_address());
+  CAF_CHECK(o.classify({"10.0.0.2"}, 4000) == nat_class::unknown);
+  // A second peer agrees: trusted, and the same port from two places: cone.
+  o.add(pid(2), "198.51.100.2", udp("203.0.113.7", 4000));
+  CAF_CHECK_EQUAL(*o.trusted_address(), "203.0.113.7");
+  CAF_CHECK_EQUAL(to_string(*o.trusted_udp()), "udp://203.0.113.7:4000");
+  CAF_CHECK(o.classify({"10.0.0.2"}, 4000) == nat_class::endpoint_independent);
+  // Our own address and port: no NAT.
+  CAF_CHECK(o.classify({"203.0.113.7"}, 4000) == nat_class::none);
+  // A third sees another port: the mapping depends on the destination.
+  o.add(pid(3), "198.51.100.3", udp("203.0.113.7", 4711));
+  CAF_CHECK(o.classify({"10.0.0.2"}, 4000) == nat_class::endpoint_dependent);
+  // One liar cannot move the consensus; a peer that leaves takes its vote.
+  observed_addresses p;
+  p.add(pid(1), "198.51.100.1", tcp("203.0.113.7", 1));
+  p.add(pid(2), "198.51.100.2", tcp("192.0.2.66", 2));
+  CAF_CHECK(!p.trusted_address());
+  p.add(pid(3), "198.51.100.3", tcp("203.0.113.7", 3));
+  CAF_CHECK_EQUAL(*p.trusted_address(), "203.0.113.7");
+  CAF_CHECK(!p.trusted_udp()); // TCP source ports say nothing of the UDP socket
+  p.remove(pid(3));
+  CAF_CHECK(!p.trusted_address());
+  p.add(pid(4), "198.51.100.4", endpoint{}); // "did not say" is no vote
+  CAF_CHECK_EQUAL(p.size(), 2u);
 }

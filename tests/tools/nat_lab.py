@@ -5,6 +5,8 @@ Usage: nat_lab.py --node PATH CASE [--reps N] [--delay-ms D] [--json FILE]
   stun     nodes behind a cone NAT, a symmetric NAT and on the public segment
            learn their external endpoint and NAT class from coturn (two
            addresses, RFC 5780).
+  observed without STUN servers, what two peers report over reliable UDP
+           gives the external address and the NAT class.
   matrix   {public, cone, symmetric} x {public, cone, symmetric}: two nodes
            that only know a public rendezvous node end up connected, each by
            the best path their NATs allow; prints the path and the median
@@ -119,6 +121,31 @@ def case_stun(binary, lab, workdir, args):
                 check(len(st["external"]) == 2, "symmetric: one mapping per server")
 
 
+def case_observed(binary, lab, workdir, args):
+    w = World(lab)
+    plain = ["--peer-timeout=20s", "--bootstrap-cache=none", "--no-gossip", "--beacon=off"]
+    with Swarm(binary, workdir) as swarm:
+        pubs = [swarm.add("pub%d" % i, args=["--listen-address=%s" % h.ip] + plain,
+                          prefix=h.prefix()) for i, h in enumerate(w.hosts["public"])]
+        want = {"cone": ("endpoint_independent", "203.0.113.11"),
+                "symmetric": ("endpoint_dependent", "203.0.113.21")}
+        for kind in ("cone", "symmetric"):
+            step("behind the %s NAT, no STUN server: two peers' reports over reliable UDP" % kind)
+            h = w.hosts[kind][0]
+            n = swarm.add(kind, args=["--listen-address=%s" % h.ip, "--transport=udp"] + plain,
+                          prefix=h.prefix())
+            for p in pubs:
+                n.connect(p.endpoints[1])  # their UDP endpoint
+                up = n.wait_for("connection_up", peer=p.peer, timeout=10)
+                check(up["observed"].startswith("udp://%s:" % want[kind][1]),
+                      "%s sees us at %s" % (p.name, up["observed"]))
+            st = n.request({"cmd": "nat"}, "nat")
+            check(st["observed_address"] == want[kind][1],
+                  "two peers agree we are %s" % st["observed_address"])
+            check(st["nat"] == want[kind][0], "NAT class from their reports: %s" % st["nat"])
+            n.quit()
+
+
 def connect_cell(swarm, w, rv, kind_a, kind_b, rep, timeout):
     """Fresh nodes (fresh ports, so no NAT state is reused) for one attempt."""
     a = w.node(swarm, "a-%s-%s-%d" % (kind_a, kind_b, rep), w.hosts[kind_a][0],
@@ -127,6 +154,7 @@ def connect_cell(swarm, w, rv, kind_a, kind_b, rep, timeout):
                ["--contacts=[\"%s\"]" % rv.endpoint])
     for n in (a, b):
         n.wait_for("connection_up", peer=rv.peer, timeout=15)
+        rv.wait_for("connection_up", peer=n.peer, timeout=15)
         wait_nat(n)
     t0 = time.monotonic()
     a.command({"cmd": "connect_via", "peer": b.peer, "through": rv.peer})
@@ -330,7 +358,7 @@ def case_upnp(binary, lab, workdir, args):
               "UPnP: %s" % st["upnp"])
 
 
-CASES = {"upnp": case_upnp, "stun": case_stun, "matrix": case_matrix, "idle": case_idle, "relay": case_relay}
+CASES = {"observed": case_observed, "upnp": case_upnp, "stun": case_stun, "matrix": case_matrix, "idle": case_idle, "relay": case_relay}
 
 
 def main():

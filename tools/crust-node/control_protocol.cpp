@@ -227,6 +227,8 @@ json to_json(const connection_up& x) {
           {"path", to_string(x.path)}};
   if (x.dialled.port != 0)
     j["dialled"] = to_string(x.dialled);
+  if (x.observed.port != 0)
+    j["observed"] = to_string(x.observed);
   return j;
 }
 
@@ -312,6 +314,7 @@ json to_json(const nat_status& x) {
           {"nat", to_string(x.nat)},
           {"external", endpoint_list(x.external)},
           {"stun_servers_answered", endpoint_list(x.stun_servers_answered)},
+          {"observed_address", x.observed_address},
           {"upnp", x.upnp},
           {"upnp_mapped", endpoint_list(x.upnp_mapped)},
           {"punches_sent", x.punches_sent},
