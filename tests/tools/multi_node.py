@@ -8,28 +8,19 @@ Every process is stopped when the case ends, pass or fail.
 import argparse
 import json
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools"))
-from crustlab import NodeError, Swarm  # noqa: E402
+from crustlab import Swarm  # noqa: E402
+from crustlab.casetest import check, run_case, step  # noqa: E402
 
 # Loopback only; timeouts short enough that a vanished peer shows quickly.
 COMMON = ["--listen-address=127.0.0.1", "--peer-timeout=2s", "--keepalive-interval=500ms",
           "--redial-min=200ms", "--redial-max=1s"]
 
 
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-    print("  ok:", what)
-
-
-def step(text):
-    print("-", text)
 
 
 def connected_pair(a, b):
@@ -514,19 +505,8 @@ def main():
     parser.add_argument("--node", required=True, help="path to crust-node")
     parser.add_argument("case", choices=sorted(CASES))
     args = parser.parse_args()
-    workdir = tempfile.mkdtemp(prefix="crust-%s-" % args.case)
-    ok = False
-    try:
-        CASES[args.case](os.path.abspath(args.node), workdir)
-        ok = True
-    except (AssertionError, NodeError) as e:
-        print("FAILED:", e)
-        print("node logs kept in", workdir)
-    finally:
-        if ok:
-            shutil.rmtree(workdir, ignore_errors=True)
-    print("1 passed, 0 failed" if ok else "0 passed, 1 failed")
-    return 0 if ok else 1
+    binary = os.path.abspath(args.node)
+    return run_case("crust-%s-" % args.case, lambda workdir: CASES[args.case](binary, workdir))
 
 
 if __name__ == "__main__":

@@ -27,15 +27,13 @@ import argparse
 import hashlib
 import json
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools"))
-from crustlab import NodeError, Swarm  # noqa: E402
-from crustlab.netlab import Lab, LabError, require_root  # noqa: E402
+from crustlab import Swarm  # noqa: E402
+from crustlab.casetest import check, run_case, step  # noqa: E402
 
 STUN_IPS = ("203.0.113.100", "203.0.113.101")
 STUN = ["--stun-servers=[\"udp://%s:3478\",\"udp://%s:3478\"]" % STUN_IPS]
@@ -44,14 +42,6 @@ COMMON = ["--peer-timeout=20s", "--keepalive-interval=5s", "--bootstrap-cache=no
 KINDS = ("public", "cone", "symmetric")
 
 
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-    print("  ok:", what, flush=True)
-
-
-def step(text):
-    print("-", text, flush=True)
 
 
 class World:
@@ -374,22 +364,10 @@ def main():
     parser.add_argument("--json")
     parser.add_argument("case", choices=sorted(CASES))
     args = parser.parse_args()
-    require_root()
-    workdir = tempfile.mkdtemp(prefix="crust-nat-%s-" % args.case)
-    ok = False
     binary = os.path.abspath(args.node)
-    try:
-        with Lab(workdir, netem=os.path.join(os.path.dirname(binary), "netem-lite")) as lab:
-            CASES[args.case](binary, lab, workdir, args)
-        ok = True
-    except (AssertionError, NodeError, LabError) as e:
-        print("FAILED:", e)
-        print("logs kept in", workdir)
-    finally:
-        if ok:
-            shutil.rmtree(workdir, ignore_errors=True)
-    print("1 passed, 0 failed" if ok else "0 passed, 1 failed")
-    return 0 if ok else 1
+    return run_case("crust-nat-%s-" % args.case,
+                    lambda lab, workdir: CASES[args.case](binary, lab, workdir, args),
+                    lab=True, binary=binary)
 
 
 if __name__ == "__main__":

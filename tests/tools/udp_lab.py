@@ -16,26 +16,16 @@ import hashlib
 import json
 import os
 import random
-import shutil
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools"))
-from crustlab import NodeError, Swarm  # noqa: E402
-from crustlab.netlab import Lab, LabError, require_root  # noqa: E402
+from crustlab import Swarm  # noqa: E402
+from crustlab.casetest import check, run_case, step  # noqa: E402
 
 COMMON = ["--peer-timeout=10s", "--keepalive-interval=1s"]
 
 
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-    print("  ok:", what)
-
-
-def step(text):
-    print("-", text, flush=True)
 
 
 def two_hosts(lab):
@@ -185,22 +175,10 @@ def main():
     parser.add_argument("--megabytes", type=int, default=8)
     parser.add_argument("case", choices=sorted(CASES))
     args = parser.parse_args()
-    require_root()
-    workdir = tempfile.mkdtemp(prefix="crust-udp-%s-" % args.case)
-    ok = False
     binary = os.path.abspath(args.node)
-    try:
-        with Lab(workdir, netem=os.path.join(os.path.dirname(binary), "netem-lite")) as lab:
-            CASES[args.case](binary, lab, workdir, args)
-        ok = True
-    except (AssertionError, NodeError, LabError) as e:
-        print("FAILED:", e)
-        print("logs kept in", workdir)
-    finally:
-        if ok:
-            shutil.rmtree(workdir, ignore_errors=True)
-    print("1 passed, 0 failed" if ok else "0 passed, 1 failed")
-    return 0 if ok else 1
+    return run_case("crust-udp-%s-" % args.case,
+                    lambda lab, workdir: CASES[args.case](binary, lab, workdir, args),
+                    lab=True, binary=binary)
 
 
 if __name__ == "__main__":
