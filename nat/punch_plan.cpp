@@ -46,11 +46,14 @@ punch_plan plan_traversal(const connection_info&, const connection_info& theirs)
     if (!out.dials.empty())
       return out;
   }
-  // A TCP endpoint among theirs external ones is a port their gateway
-  // forwards (UPnP): dialled like a public peer's.
+  // A TCP endpoint among their external ones is a port their gateway
+  // forwards (UPnP / NAT-PMP): dialled like a public peer's, and alone
+  // (reliable UDP joins the dial on the same port if TCP is slow).
   for (auto& ep : theirs.external)
     if (ep.proto == protocol::tcp)
       add_dial(ep, path_kind::upnp);
+  if (!out.dials.empty())
+    return out;
   for (auto& ep : theirs.external) {
     if (ep.proto != protocol::udp)
       continue;

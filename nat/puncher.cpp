@@ -56,7 +56,7 @@ void request_upnp(puncher_pointer self) {
   auto& st = self->state;
   if (!st.upnp)
     return;
-  upnp_request req;
+  mapping_request req;
   for (auto& ep : st.listening)
     if (ep.port != 0)
       req.ports.push_back(ep);
@@ -64,26 +64,30 @@ void request_upnp(puncher_pointer self) {
   req.discover_ms = st.cfg.upnp_discover_ms;
   if (st.upnp_mapped.empty())
     st.upnp_status = "pending";
-  self->request(st.upnp, std::chrono::seconds(60), upnp_map_atom::value, std::move(req))
+  self->request(st.upnp, std::chrono::seconds(60), port_map_atom::value, std::move(req))
     .then(
-      [self](upnp_result& r) {
+      [self](mapping_result& r) {
         auto& st = self->state;
         st.upnp_mapped = r.mapped;
         if (!r.mapped.empty())
-          st.upnp_status = r.connected ? "mapped" : "mapped (the gateway's external address is not public)";
+          st.upnp_status = "mapped via " + r.method
+                           + (r.connected ? "" : " (the gateway's external address is not public)");
         else
           st.upnp_status = r.error.empty() ? "nothing mapped" : r.error;
         CRUST_LOG(st.log, info, nullptr, "puncher",
-                  "UPnP: " << st.upnp_status << (r.error.empty() || r.mapped.empty() ? "" : "; " + r.error)
-                           << " (" << r.mapped.size() << " port(s) forwarded from "
-                           << (r.external_address.empty() ? "?" : r.external_address) << ")");
+                  "port mapping: " << st.upnp_status
+                                   << (r.error.empty() || r.mapped.empty() ? "" : "; " + r.error)
+                                   << " (" << r.mapped.size() << " port(s) forwarded from "
+                                   << (r.external_address.empty() ? "?" : r.external_address)
+                                   << ")");
         if (r.found)
-          self->delayed_send(self, std::chrono::seconds(std::max<uint32_t>(st.cfg.upnp_lease_seconds / 2, 1)),
+          self->delayed_send(self, std::chrono::seconds(std::max<uint32_t>(
+                                     st.cfg.upnp_lease_seconds / 2, 1)),
                              upnp_renew_atom::value);
       },
       [self](caf::error& err) {
         auto& st = self->state;
-        st.upnp_status = "the UPnP client failed: " + self->system().render(err);
+        st.upnp_status = "the port mapper failed: " + self->system().render(err);
       });
 }
 
@@ -507,7 +511,7 @@ puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_i
   // the UPnP client to remove our mappings (it quits once it has).
   self->set_exit_handler([self](const caf::exit_msg& x) {
     if (self->state.upnp)
-      self->send(self->state.upnp, upnp_unmap_atom::value);
+      self->send(self->state.upnp, port_unmap_atom::value);
     self->quit(x.reason);
   });
   return {
@@ -527,7 +531,7 @@ puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_i
       st.classifier.set_local(st.local_addresses, st.udp_local->port);
       if (!had_udp) {
         if (st.cfg.upnp && !st.upnp) {
-          st.upnp = self->spawn<caf::detached>(upnp_client);
+          st.upnp = self->spawn<caf::detached>(port_mapper, st.log);
           request_upnp(self);
         }
         start_stun_round(self);

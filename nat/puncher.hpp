@@ -7,7 +7,7 @@
 #include "nat/punch_plan.hpp"
 #include "nat/relay_table.hpp"
 #include "nat/stun_transaction.hpp"
-#include "nat/upnp_client.hpp"
+#include "nat/port_mapper.hpp"
 #include "transport/logger.hpp"
 
 #include <caf/atom.hpp>
@@ -72,7 +72,7 @@ struct puncher_state {
   bool ticking = false;
   nat_status counters;
   std::optional<relay_table> relays; ///< when we serve as a relay
-  upnp_client_actor upnp;            ///< when UPnP is on (detached)
+  port_mapper_actor upnp;            ///< when UPnP is on (detached)
   std::string upnp_status = "off";
   std::vector<endpoint> upnp_mapped;
   clock::time_point next_relay_expiry;

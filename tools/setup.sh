@@ -9,6 +9,7 @@ packages=(
   libsodium-dev       # every crypto primitive: X25519, Ed25519, ChaCha20-Poly1305, SHA-256
   libboost-dev        # Boost.Asio, the socket layer
   libminiupnpc-dev    # UPnP IGD client
+  libnatpmp-dev       # NAT-PMP client (RFC 6886), when no UPnP gateway answers
   libssl-dev          # HMAC-SHA1 for STUN MESSAGE-INTEGRITY only (libsodium has no SHA-1)
   zlib1g-dev          # CRC-32 for STUN FINGERPRINT
   nlohmann-json3-dev  # JSON for crust-node's control channel and test-vector files

@@ -134,6 +134,7 @@ CAF_TEST(traversal plan) {
   CAF_REQUIRE(!p.dials.empty());
   CAF_CHECK_EQUAL(to_string(p.dials[0].remote), "tcp://203.0.113.3:3");
   CAF_CHECK(p.dials[0].path == path_kind::upnp);
+  CAF_CHECK_EQUAL(p.dials.size(), 1u); // alone: no race against punched paths
 }
 
 CAF_TEST(rendezvous messages round trip and bad input is refused) {
@@ -270,7 +271,7 @@ CAF_TEST(observed addresses count only when peers agree) {
   CAF_CHECK(o.classify({"10.0.0.2"}, 4000) == nat_class::unknown);
   // A second peer agrees: trusted, and the same port from two places: cone.
   o.add(pid(2), "198.51.100.2", udp("203.0.113.7", 4000));
-  CAF_CHECK_EQUAL(*o.trusted_address(), "203.0.113.7");
+  CAF_CHECK_EQUAL(o.trusted_address().value_or(""), "203.0.113.7");
   CAF_CHECK_EQUAL(to_string(*o.trusted_udp()), "udp://203.0.113.7:4000");
   CAF_CHECK(o.classify({"10.0.0.2"}, 4000) == nat_class::endpoint_independent);
   // Our own address and port: no NAT.
@@ -284,7 +285,7 @@ CAF_TEST(observed addresses count only when peers agree) {
   p.add(pid(2), "198.51.100.2", tcp("192.0.2.66", 2));
   CAF_CHECK(!p.trusted_address());
   p.add(pid(3), "198.51.100.3", tcp("203.0.113.7", 3));
-  CAF_CHECK_EQUAL(*p.trusted_address(), "203.0.113.7");
+  CAF_CHECK_EQUAL(p.trusted_address().value_or(""), "203.0.113.7");
   CAF_CHECK(!p.trusted_udp()); // TCP source ports say nothing of the UDP socket
   p.remove(pid(3));
   CAF_CHECK(!p.trusted_address());

@@ -15,7 +15,7 @@ Usage: nat_lab.py --node PATH CASE [--reps N] [--delay-ms D] [--json FILE]
   idle     a punched UDP connection survives 60 s without traffic
            (keepalives hold both NAT bindings).
   upnp     a node behind a cone router with miniupnpd gets its TCP and UDP
-           ports forwarded; a public node dials the forwarded TCP port; the
+           ports forwarded (UPnP; NAT-PMP where the router speaks only that); a public node dials the forwarded TCP port; the
            mappings go when the node quits; without a gateway the node still
            connects and reports why nothing was mapped.
   relay    two nodes behind symmetric NATs connect through a relay, and
@@ -302,7 +302,7 @@ def case_upnp(binary, lab, workdir, args):
         st = wait_upnp(inside)
         ports = sorted(e.rsplit(":", 1)[1] for e in inside.endpoints)
         want = sorted(["tcp://203.0.113.11:%s" % ports[0], "udp://203.0.113.11:%s" % ports[1]])
-        check(st["upnp"].startswith("mapped"), "UPnP: %s" % st["upnp"])
+        check(st["upnp"].startswith("mapped via UPnP"), "UPnP: %s" % st["upnp"])
         check(sorted(st["upnp_mapped"]) == want, "forwarded: %s" % st["upnp_mapped"])
         step("a public node dials the forwarded TCP port: no punching, no relay")
         tcp = [e for e in st["upnp_mapped"] if e.startswith("tcp://")][0]
@@ -338,10 +338,33 @@ def case_upnp(binary, lab, workdir, args):
                 break
             time.sleep(0.2)
         check("crust" not in listed, "the gateway lists no crust mapping any more")
-        step("behind a router without UPnP the attempt ends in a clear status, and the node"
-             " connects meanwhile")
-        other = w.node(swarm, "other", w.hosts["cone"][1], ["--upnp",
-                                                            "--contacts=[\"%s\"]" % pub.endpoint])
+        step("a router that speaks only NAT-PMP: the node falls back to it")
+        lab.upnp(w.routers["con2"], stun_host, upnp=False)
+        lab.wait_log("miniupnpd-rcon2", "Port forwarding is now enabled", timeout=20)
+        pmp = w.node(swarm, "pmp", w.hosts["cone"][1], ["--upnp"])
+        st = wait_upnp(pmp)
+        check(st["upnp"].startswith("mapped via NAT-PMP"), "port mapping: %s" % st["upnp"])
+        tcp2 = [e for e in st["upnp_mapped"] if e.startswith("tcp://203.0.113.12:")]
+        check(len(tcp2) == 1 and len(st["upnp_mapped"]) == 2, "forwarded: %s" % st["upnp_mapped"])
+        pub.connect(tcp2[0])
+        check(pub.wait_for("connection_up", peer=pmp.peer, timeout=10)["transport"] == "tcp",
+              "a public node connects through the NAT-PMP mapping %s" % tcp2[0])
+        port = tcp2[0].rsplit(":", 1)[1]
+        rules = w.routers["con2"].run("nft", "list", "ruleset", check=False).stdout
+        check("dport %s" % port in rules, "the router's ruleset forwards port %s" % port)
+        pmp.quit()
+        deadline = time.monotonic() + 10
+        rules = ""
+        while time.monotonic() < deadline:
+            rules = w.routers["con2"].run("nft", "list", "ruleset", check=False).stdout
+            if "dport %s" % port not in rules:
+                break
+            time.sleep(0.2)
+        check("dport %s" % port not in rules, "quitting removed the NAT-PMP mapping")
+        step("behind a router without UPnP or NAT-PMP the attempt ends in a clear status,"
+             " and the node connects meanwhile")
+        other = w.node(swarm, "other", w.hosts["symmetric"][1],
+                       ["--upnp", "--contacts=[\"%s\"]" % pub.endpoint])
         other.wait_for("connection_up", peer=pub.peer, timeout=10)
         st = wait_upnp(other)
         check(not st["upnp_mapped"] and st["upnp"] not in ("off", "pending", "mapped"),

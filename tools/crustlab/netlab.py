@@ -267,15 +267,15 @@ class Lab:
         self.wait_udp_listening(host, 3478)
         return p
 
-    def upnp(self, router, stun_host):
-        """miniupnpd (UPnP IGD and NAT-PMP) on a NAT router."""
+    def upnp(self, router, stun_host, upnp=True, natpmp=True):
+        """miniupnpd (UPnP IGD and NAT-PMP, or just one of them) on a NAT router."""
         conf = os.path.join(self.workdir, "miniupnpd-%s.conf" % router.name)
         with open(conf, "w") as f:
             f.write("""ext_ifname=wan
 listening_ip=lan
 http_port=0
-enable_natpmp=yes
-enable_upnp=yes
+enable_natpmp=%s
+enable_upnp=%s
 secure_mode=yes
 system_uptime=yes
 ext_perform_stun=yes
@@ -285,8 +285,8 @@ uuid=3b0b6a2e-6f1c-4c4d-9d2f-%s
 lease_file=%s
 allow 1024-65535 %s 1024-65535
 deny 0-65535 0.0.0.0/0 0-65535
-""" % (stun_host.ip, secrets.token_hex(6), os.path.join(self.workdir, "upnp-%s.leases" % router.name),
-       router.lan.net))
+""" % ("yes" if natpmp else "no", "yes" if upnp else "no", stun_host.ip, secrets.token_hex(6),
+       os.path.join(self.workdir, "upnp-%s.leases" % router.name), router.lan.net))
         p = self.spawn(router, ["miniupnpd", "-d", "-f", conf, "-P",
                                 os.path.join(self.workdir, "miniupnpd-%s.pid" % router.name)],
                        "miniupnpd-" + router.name)
