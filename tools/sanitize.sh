@@ -17,7 +17,7 @@ san=${CRUST_SANITIZE:-address,undefined}
 build=${CRUST_SAN_BUILD_DIR:-$root/build-san}
 [ "$san" = "thread" ] && build=${CRUST_SAN_BUILD_DIR:-$root/build-tsan}
 fuzz_build=${CRUST_FUZZ_BUILD_DIR:-$root/build-fuzz}
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1:suppressions=$root/tools/asan.supp}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export CRUST_SANITIZED=1  # tests that judge memory use skip that under ASan
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
