@@ -29,10 +29,8 @@ ec decode_bootstrap_list(const bytes& body, std::vector<bootstrap_entry>& out) {
   std::vector<bootstrap_entry> result;
   for (uint8_t i = 0; i < n; ++i) {
     bootstrap_entry e;
-    auto key = in.take(peer_id::size);
-    if (!key)
+    if (!wire::get_peer(in, e.peer))
       return ec::bad_record;
-    std::copy(key, key + peer_id::size, e.peer.key.begin());
     auto ep = wire::get_endpoint(in);
     if (!ep || !wire::dialable(*ep))
       return ec::bad_record;

@@ -20,7 +20,7 @@ bytes signed_part(const std::string& network, const uint8_t* body, size_t len) {
 
 void encode_body(bytes& out, const peer_record& x) {
   wire::put_u8(out, peer_record_version);
-  wire::put_bytes(out, x.peer.key.data(), x.peer.key.size());
+  wire::put_peer(out, x.peer);
   wire::put_u64(out, x.seq);
   wire::put_u64(out, x.expires);
   auto count_at = out.size();
@@ -92,10 +92,8 @@ ec decode_peer_record(wire::reader& in, const std::string& network, peer_record&
   if (in.u8() != peer_record_version || !in.ok())
     return ec::malformed_frame;
   peer_record x;
-  auto key = in.take(peer_id::size);
-  if (!key)
+  if (!wire::get_peer(in, x.peer))
     return ec::malformed_frame;
-  std::copy(key, key + peer_id::size, x.peer.key.begin());
   x.seq = in.u64();
   x.expires = in.u64();
   auto n = in.u8();

@@ -23,7 +23,7 @@ bytes encode(const relay_msg& x) {
   switch (x.type) {
     case k::open:
     case k::incoming:
-      wire::put_bytes(out, x.peer.key.data(), x.peer.key.size());
+      wire::put_peer(out, x.peer);
       break;
     case k::data:
     case k::data_out:
@@ -57,13 +57,10 @@ ec decode(const bytes& data, relay_msg& out) {
   using k = relay_msg::kind;
   switch (out.type) {
     case k::open:
-    case k::incoming: {
-      auto key = in.take(peer_id::size);
-      if (!key)
+    case k::incoming:
+      if (!wire::get_peer(in, out.peer))
         return ec::truncated_frame;
-      std::copy(key, key + peer_id::size, out.peer.key.begin());
       break;
-    }
     case k::data:
     case k::data_out: {
       if (in.left() == 0)

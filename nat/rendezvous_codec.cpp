@@ -45,7 +45,7 @@ bytes encode(const rendezvous_msg& x) {
   wire::put_u8(out, static_cast<uint8_t>(x.type));
   wire::put_u8(out, x.stage);
   wire::put_u64(out, x.nonce);
-  wire::put_bytes(out, x.peer.key.data(), x.peer.key.size());
+  wire::put_peer(out, x.peer);
   if (x.type == rendezvous_msg::kind::unreachable) {
     wire::put_u8(out, static_cast<uint8_t>(x.reason));
     return out;
@@ -62,15 +62,13 @@ ec decode(const bytes& data, rendezvous_msg& out) {
   auto type = in.u8();
   out.stage = in.u8();
   out.nonce = in.u64();
-  auto key = in.take(peer_id::size);
-  if (!in.ok() || !key)
+  if (!wire::get_peer(in, out.peer) || !in.ok())
     return ec::truncated_frame;
   if (type < 1 || type > 3)
     return ec::unknown_frame_kind;
   if (out.stage > 1)
     return ec::malformed_frame;
   out.type = static_cast<rendezvous_msg::kind>(type);
-  std::copy(key, key + peer_id::size, out.peer.key.begin());
   if (out.type == rendezvous_msg::kind::unreachable) {
     out.reason = static_cast<ec>(in.u8());
   } else {

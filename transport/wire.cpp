@@ -1,5 +1,7 @@
 #include "transport/wire.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/ip/address.hpp>
 
 namespace crust::wire {
@@ -110,6 +112,14 @@ bool dialable(const endpoint& ep) {
     return false;
   if (addr.is_v4() && addr.to_v4() == boost::asio::ip::address_v4::broadcast())
     return false;
+  return true;
+}
+
+bool get_peer(reader& in, peer_id& out) {
+  auto key = in.take(peer_id::size);
+  if (key == nullptr)
+    return false;
+  std::copy(key, key + peer_id::size, out.key.begin());
   return true;
 }
 

@@ -6,6 +6,7 @@
 
 #include "messages/bytes.hpp"
 #include "messages/endpoint.hpp"
+#include "messages/peer_id.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -57,6 +58,14 @@ void put_bytes(bytes& out, const uint8_t* data, size_t len);
 /// Appends the endpoint; false (nothing appended) if its address is not a
 /// numeric IPv4/IPv6 address.
 bool put_endpoint(bytes& out, const endpoint& ep);
+
+/// Appends a peer id's 32 key bytes.
+inline void put_peer(bytes& out, const peer_id& x) {
+  put_bytes(out, x.key.data(), x.key.size());
+}
+
+/// Reads a peer id; false (and !in.ok()) when fewer than 32 bytes are left.
+bool get_peer(reader& in, peer_id& out);
 
 /// Reads an endpoint; nullopt on a bad family, protocol or truncation.
 std::optional<endpoint> get_endpoint(reader& in);
