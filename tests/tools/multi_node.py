@@ -470,6 +470,9 @@ def case_udp(binary, workdir):
         c = swarm.add("c", args=["--transport=udp"])
         c.connect(b)
         check(c.wait_for("connection_up", peer=b.peer)["transport"] == "udp", "c-b over udp")
+        # b has c only once c's last handshake message arrived: wait for it,
+        # or the kill may come first (seen under ASan on a loaded machine).
+        check(b.wait_for("connection_up", peer=c.peer)["transport"] == "udp", "b-c over udp")
         step("a SIGKILLed UDP peer is reported after peer-timeout")
         c.kill()
         down = b.wait_for("connection_down", peer=c.peer, timeout=10)
