@@ -101,12 +101,12 @@ void fail(puncher_pointer self, const peer_id& peer, ec reason, const std::strin
   self->send(st.routing, traversal_failed{peer, reason, detail});
 }
 
-void send_punches(puncher_pointer self, const connection_info& theirs) {
+/// STUN Binding requests to each target: they open our NAT towards them.
+void send_punches(puncher_pointer self, const std::vector<endpoint>& targets) {
   auto& st = self->state;
-  auto plan = plan_traversal(current_info(st), theirs);
   stun::build_options opts;
   opts.software = "crust";
-  for (auto& ep : plan.punch) {
+  for (auto& ep : targets) {
     send_raw(self, ep, stun::build_binding(stun::msg_class::request,
                                            stun::random_transaction_id(), opts));
     ++st.counters.punches_sent;
@@ -143,7 +143,8 @@ void begin_punching(puncher_pointer self, const peer_id& peer) {
   // work, or has not worked by the end of punching.
   if (t.initiator && t.through && st.cfg.use_relay)
     t.relay_at = punching_hopeless(ours, *t.theirs) ? now : t.punch_until;
-  send_punches(self, *t.theirs); // our NAT opens towards them before we dial
+  t.punch = plan.punch; // the targets for the rest of the punching window
+  send_punches(self, t.punch); // our NAT opens towards them before we dial
   for (auto& d : plan.dials)
     self->send(st.host, traversal_dial{d.remote, peer, d.path});
   maybe_relay(self, peer, t, now); // at once when punching cannot work
@@ -218,7 +219,7 @@ void tick(puncher_pointer self) {
       continue;
     }
     if (t.theirs && now < t.punch_until && now >= t.next_punch) {
-      send_punches(self, *t.theirs);
+      send_punches(self, t.punch);
       t.next_punch = now + st.cfg.punch_interval;
     }
     maybe_relay(self, peer, t, now);

@@ -40,6 +40,7 @@ struct puncher_state {
     std::optional<peer_id> through;  ///< the rendezvous peer, if any
     uint64_t nonce = 0;
     std::optional<connection_info> theirs; ///< once their info arrived
+    std::vector<endpoint> punch;     ///< where to punch, planned once
     bool offered = false;            ///< our info went out
     clock::time_point started;
     clock::time_point deadline;
