@@ -131,6 +131,18 @@ void schedule_tick(connection_pointer self) {
 bool drain_events(connection_pointer self) {
   auto& st = self->state;
   while (!st.awaiting_admission) {
+    if (st.admitted && !st.rejected && !st.budget->may_deliver(self->clock().now())) {
+      // Over budget: take nothing more until receipts come back (the
+      // budget wakes us) or the rate bucket refills.
+      st.paused = true;
+      auto wait = st.budget->retry_after(self->clock().now());
+      if (wait > wait.zero() && !st.credit_timer) {
+        st.credit_timer = true;
+        self->delayed_send(self, wait, credit_atom::value);
+      }
+      return true;
+    }
+    st.paused = false;
     auto ev = st.visit([](auto& s) { return s.poll_event(); });
     if (!ev)
       return true;
@@ -155,8 +167,10 @@ bool drain_events(connection_pointer self) {
       }
       self->send(st.params.manager, std::move(hd));
     } else if (auto m = std::get_if<session_message>(&*ev)) {
-      if (!st.rejected)
-        self->send(st.params.routing, message{remote, std::move(m->payload)});
+      if (!st.rejected) {
+        auto receipt = st.budget->deliver(m->payload.size(), self->clock().now());
+        self->send(st.params.routing, message{remote, std::move(m->payload), std::move(receipt)});
+      }
     } else if (auto s = std::get_if<session_service>(&*ev)) {
       if (!st.rejected)
         self->send(st.params.manager,
@@ -187,7 +201,7 @@ void pump(connection_pointer self) {
   }
   if (st.session) {
     auto& session = *st.session;
-    if (!st.awaiting_admission && st.uncredited > 0 && st.stream) {
+    if (!st.awaiting_admission && !st.paused && st.uncredited > 0 && st.stream) {
       st.stream->consumed(st.uncredited);
       st.uncredited = 0;
     }
@@ -271,6 +285,11 @@ connection_actor::behavior_type make_behavior(connection_pointer self) {
     },
     [self](flush_atom) {
       self->state.flush_pending = false;
+      pump(self);
+    },
+    [self](credit_atom) {
+      // Receipts came back or the rate bucket refilled: take input again.
+      self->state.credit_timer = false;
       pump(self);
     },
     [self](admit_atom) {
@@ -389,6 +408,13 @@ void init_common(connection_pointer self, connection_params& params, direction d
   st.params = std::move(params);
   st.dir = dir;
   st.remote = remote;
+  caf::weak_actor_ptr weak = self->ctrl();
+  auto wake = [weak] {
+    if (auto strong = weak.lock())
+      caf::anon_send(caf::actor_cast<connection_actor>(strong), credit_atom::value);
+  };
+  st.budget = std::make_shared<receive_budget>(st.params.receive_queue, st.params.receive_rate,
+                                               std::move(wake), self->clock().now());
 }
 
 } // namespace

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/internal_messages.hpp"
+#include "actors/receive_budget.hpp"
 #include "transport/datagram_socket.hpp"
 #include "transport/identity.hpp"
 #include "transport/io_runtime.hpp"
@@ -32,6 +33,9 @@ struct connection_params {
   std::shared_ptr<datagram_socket> udp_socket;
   udp_mux_actor mux;
   rudp::config rudp;
+  // Receive budget per link (see receive_budget).
+  size_t receive_queue = 8 * 1024 * 1024;
+  size_t receive_rate = 0;
 };
 
 /// The state of one connection actor: a thin owner of one link — a TCP
@@ -58,6 +62,11 @@ struct connection_state {
   bool flush_pending = false;      ///< a flush message is in our mailbox
   bool routed = false;             ///< UDP: the mux routes our connection id to us
   bool done = false;
+  /// Message bytes delivered and not yet processed, and the delivery rate;
+  /// over budget the link is `paused`: no events taken, no read credit.
+  std::shared_ptr<receive_budget> budget;
+  bool paused = false;
+  bool credit_timer = false;       ///< a rate refill `credit` is scheduled
   size_t unflushed = 0;            ///< TCP: bytes handed to the stream, not yet written
   size_t uncredited = 0;           ///< TCP: bytes read but not yet returned as credit
   uint64_t bytes_sent = 0;         ///< written to the socket

@@ -40,6 +40,8 @@ using redial_atom = caf::atom_constant<caf::atom("redial")>;
 using grace_atom = caf::atom_constant<caf::atom("grace")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using udp_fallback_atom = caf::atom_constant<caf::atom("udpfb")>;
+using alert_flush_atom = caf::atom_constant<caf::atom("alertflush")>;
+using credit_atom = caf::atom_constant<caf::atom("credit")>;
 
 // -- from an Asio adapter to its actor -----------------------------------------
 
@@ -160,6 +162,7 @@ using connection_actor = caf::typed_actor<
   caf::reacts_to<service_out>,
   caf::reacts_to<datagram_in>,
   caf::reacts_to<datagram_batch>,
+  caf::reacts_to<credit_atom>,
   caf::replies_to<peers_atom>::with<peer_info>>;
 
 /// A reliable-UDP connection announces (or withdraws) the connection ids
@@ -263,6 +266,7 @@ using manager_actor = node_actor::extend<
   caf::reacts_to<raw_datagram>,
   caf::reacts_to<redial_atom, peer_id>,
   caf::reacts_to<grace_atom, peer_id, uint64_t>,
+  caf::reacts_to<alert_flush_atom>,
   caf::reacts_to<stop_atom>>;
 
 } // namespace crust

@@ -59,10 +59,13 @@ bool is_protocol_violation(ec x) {
 connection_params params_for(manager_pointer self) {
   auto& st = self->state;
   uint16_t port = st.listening.empty() ? 0 : st.listening.front().port;
-  return connection_params{st.runtime, st.id,        st.cfg.session(port),
-                           st.cfg.connect_timeout, self, st.routing,
-                           st.log,     st.udp_socket, st.mux,
-                           st.cfg.rudp};
+  connection_params p{st.runtime, st.id,        st.cfg.session(port),
+                      st.cfg.connect_timeout, self, st.routing,
+                      st.log,     st.udp_socket, st.mux,
+                      st.cfg.rudp};
+  p.receive_queue = st.cfg.limits.receive_queue;
+  p.receive_rate = st.cfg.limits.receive_rate;
+  return p;
 }
 
 /// Starts one attempt (TCP or reliable UDP) for the dial `key`.
@@ -113,12 +116,93 @@ void dial(manager_pointer self, const endpoint& remote, std::optional<peer_id> r
 /// Tells the routing layer, counts and logs it.
 void raise_alert(manager_pointer self, alert a) {
   auto& st = self->state;
-  ++st.counters.alerts;
-  bool has_peer = a.peer != peer_id{};
-  CRUST_LOG(st.log, warning, has_peer ? &a.peer : nullptr, "manager",
-            "alert " << to_string(a.kind) << " (" << to_string(a.reason) << ")"
-                     << (a.address.empty() ? "" : " from " + a.address) << ": " << a.detail);
-  self->send(st.routing, std::move(a));
+  auto emit = [&](alert x) {
+    ++st.counters.alerts;
+    bool has_peer = x.peer != peer_id{};
+    CRUST_LOG(st.log, warning, has_peer ? &x.peer : nullptr, "manager",
+              "alert " << to_string(x.kind) << " (" << to_string(x.reason) << ")"
+                       << (x.address.empty() ? "" : " from " + x.address) << ": " << x.detail
+                       << (x.count > 1 ? " [" + std::to_string(x.count) + " times]" : ""));
+    self->send(st.routing, std::move(x));
+  };
+  if (auto now = st.alerts.offer(std::move(a), std::chrono::steady_clock::now()))
+    emit(std::move(*now));
+  // Counts held back go out when their interval ends; quiet sources are
+  // forgotten then too.
+  if (!st.alert_flush_armed && st.alerts.sources() > 0) {
+    st.alert_flush_armed = true;
+    self->delayed_send(self, st.cfg.limits.alert_interval, alert_flush_atom::value);
+  }
+}
+
+void flush_alerts(manager_pointer self) {
+  auto& st = self->state;
+  st.alert_flush_armed = false;
+  for (auto& a : st.alerts.flush(std::chrono::steady_clock::now())) {
+    ++st.counters.alerts;
+    CRUST_LOG(st.log, warning, nullptr, "manager",
+              "alert " << to_string(a.kind) << " (" << to_string(a.reason) << ")"
+                       << (a.address.empty() ? "" : " from " + a.address) << ": " << a.detail
+                       << " [" << a.count << " times]");
+    self->send(st.routing, std::move(a));
+  }
+  if (st.alerts.sources() > 0) {
+    st.alert_flush_armed = true;
+    self->delayed_send(self, st.cfg.limits.alert_interval, alert_flush_atom::value);
+  }
+}
+
+/// Cheap checks of an inbound connection before any cryptography: the
+/// blacklist, then the limits. True when its handshake may start (and it is
+/// then counted as half-open).
+bool admit_inbound(manager_pointer self, const endpoint& remote) {
+  auto& st = self->state;
+  if (st.shutting_down || st.blacklist.blocks_address(remote.address)) {
+    ++st.counters.refused;
+    CRUST_LOG(st.log, debug, nullptr, "manager",
+              "refused " << to_string(remote)
+                         << (st.shutting_down ? " (shutting down)" : " (blacklisted)"));
+    return false;
+  }
+  using v = admission_control::verdict;
+  auto verdict = st.admission.admit_inbound(remote.address, st.connections.size(),
+                                            std::chrono::steady_clock::now());
+  if (verdict == v::admit) {
+    ++st.counters.accepted;
+    st.counters.half_open_peak = std::max<uint64_t>(st.counters.half_open_peak,
+                                                     st.admission.half_open());
+    return true;
+  }
+  ++st.counters.refused;
+  CRUST_LOG(st.log, debug, nullptr, "manager",
+            "refused " << to_string(remote) << " (" << to_string(verdict) << ")");
+  if (verdict == v::not_allowed)
+    return false; // whitelist mode: refusing strangers is the normal case
+  alert a;
+  a.address = remote.address;
+  a.detail = "inbound " + to_string(remote.proto) + " connection refused: " + to_string(verdict);
+  switch (verdict) {
+    case v::too_many_connections:
+      a.kind = alert_kind::connection_limit;
+      a.reason = ec::too_many_connections;
+      a.address.clear(); // about the node, not one source
+      break;
+    case v::too_many_half_open:
+      a.kind = alert_kind::handshake_flood;
+      a.reason = ec::too_many_connections;
+      a.address.clear();
+      break;
+    case v::too_many_half_open_from_address:
+      a.kind = alert_kind::handshake_flood;
+      a.reason = ec::too_many_connections;
+      break;
+    default:
+      a.kind = alert_kind::rate_exceeded;
+      a.reason = ec::rate_limited;
+      break;
+  }
+  raise_alert(self, std::move(a));
+  return false;
 }
 
 void schedule_redial(manager_pointer self, const peer_id& peer) {
@@ -214,7 +298,7 @@ void on_relay_message(manager_pointer self, const peer_id& relay, relay_msg& m) 
   using k = relay_msg::kind;
   if (m.type == k::incoming) {
     if (i != st.circuits.end() || st.shutting_down || st.blacklist.blocks_peer(m.peer)
-        || st.connections.size() >= 65536) {
+        || !st.admission.room_for_link(st.connections.size())) {
       relay_msg no{k::close, m.circuit, {}, {}, 0, ec::blacklisted};
       self->send(self, service_out{relay, service_id::relay, encode(no)});
       return;
@@ -441,6 +525,8 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
   st.routing = routing;
   st.table = connection_table{st.id->id()};
   st.log = std::make_shared<logger>(st.cfg.log, st.id->id(), st.cfg.log_sink);
+  st.admission = admission_control{st.cfg.limits};
+  st.alerts = alert_limiter{st.cfg.limits.alert_interval};
   // Without a routing layer nobody hears what happens: stop.
   self->monitor(routing);
   self->set_down_handler([self](const caf::down_msg& x) {
@@ -464,6 +550,8 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
         return fail(ec::invalid_argument);
       if (st.blacklist.blocks_address(x.remote.address))
         return fail(ec::blacklisted);
+      if (!st.admission.room_for_link(st.connections.size()))
+        return fail(ec::too_many_connections);
       dial(self, x.remote, std::nullopt);
     },
     [self](send& x) {
@@ -550,6 +638,8 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
         });
       };
       auto base = self->state.counters;
+      base.links = self->state.connections.size();
+      base.half_open = self->state.admission.half_open();
       if (!self->state.mux) {
         finish(base);
         return rp;
@@ -588,18 +678,15 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
     [self](incoming_stream& x) {
       auto& st = self->state;
       // Cheap rejection before any cryptography.
-      if (st.shutting_down || st.blacklist.blocks_address(x.remote.address)) {
-        ++st.counters.refused;
-        CRUST_LOG(st.log, debug, nullptr, "manager",
-                  "refused " << to_string(x.remote)
-                             << (st.shutting_down ? " (shutting down)" : " (blacklisted)"));
+      if (!admit_inbound(self, x.remote)) {
         x.stream->close();
         return;
       }
-      ++st.counters.accepted;
       auto conn = self->spawn<caf::linked>(connection, params_for(self), direction::inbound,
                                            x.remote, std::move(x.stream));
-      st.connections.emplace(conn.id(), manager_state::live_connection{conn, x.remote, {}, {}, {}, {}});
+      manager_state::live_connection c{conn, x.remote, {}, {}, {}, {}};
+      c.half_open = true;
+      st.connections.emplace(conn.id(), std::move(c));
     },
     [self](listening& x) {
       auto& st = self->state;
@@ -635,6 +722,10 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
                                    manager_state::live_connection{x.conn, x.remote, {}, {}, {}, {}})
               .first;
       i->second.peer = x.peer;
+      if (i->second.half_open) {
+        i->second.half_open = false;
+        st.admission.handshake_over(i->second.remote.address);
+      }
       ++st.counters.handshakes;
       // The dial is done: a new `connect` to this endpoint dials again, and
       // the attempt that lost the race goes.
@@ -725,6 +816,8 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       if (auto i = st.connections.find(x.conn.id()); i != st.connections.end()) {
         dial_key = i->second.dial;
         relayed_dial = i->second.expected.has_value();
+        if (i->second.half_open)
+          st.admission.handshake_over(i->second.remote.address);
         if (i->second.circuit)
           st.circuits.erase(*i->second.circuit); // its stream said CLOSE
       }
@@ -798,6 +891,10 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       auto& st = self->state;
       if (st.shutting_down)
         return;
+      if (!st.admission.room_for_link(st.connections.size())) {
+        schedule_redial(self, peer); // try again when links have gone
+        return;
+      }
       if (auto target = st.table.redial_target(peer))
         dial(self, *target, peer);
     },
@@ -812,15 +909,17 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
     },
     [self](incoming_udp& x) {
       auto& st = self->state;
-      if (st.shutting_down || st.blacklist.blocks_address(x.remote.address)) {
-        ++st.counters.refused;
+      // The source proved it receives at its address (the retry round trip);
+      // the same checks as TCP follow, still before any cryptography.
+      if (!admit_inbound(self, x.remote))
         return;
-      }
-      ++st.counters.accepted;
       auto conn = self->spawn<caf::linked>(udp_connection, params_for(self), direction::inbound,
                                            x.remote, std::move(x.initial));
-      st.connections.emplace(conn.id(), manager_state::live_connection{conn, x.remote, {}, {}, {}, {}});
+      manager_state::live_connection c{conn, x.remote, {}, {}, {}, {}};
+      c.half_open = true;
+      st.connections.emplace(conn.id(), std::move(c));
     },
+    [self](alert_flush_atom) { flush_alerts(self); },
     [self](grace_atom, const peer_id& peer, uint64_t token) {
       apply_closure(self, peer, ec::duplicate_connection,
                     self->state.table.on_grace_expired(peer, token));

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "actors/admission.hpp"
+#include "actors/alert_limiter.hpp"
 #include "actors/blacklist.hpp"
 #include "actors/connection_table.hpp"
 #include "actors/internal_messages.hpp"
@@ -31,6 +33,11 @@ struct manager_state {
   std::vector<endpoint> listening;
   connection_table table;
   address_blacklist blacklist;
+  /// Inbound admission before any cryptography (limits, whitelist).
+  admission_control admission;
+  /// Alerts to the routing layer, at most one per kind and source per interval.
+  alert_limiter alerts{std::chrono::milliseconds(1000)};
+  bool alert_flush_armed = false;
 
   /// Every live connection actor and the address it talks to.
   struct live_connection {
@@ -42,6 +49,8 @@ struct manager_state {
     /// we opened it).
     std::optional<std::pair<peer_id, uint64_t>> circuit;
     std::optional<peer_id> expected;
+    /// An inbound link counted by `admission` as a handshake under way.
+    bool half_open = false;
   };
   std::unordered_map<caf::actor_id, live_connection> connections;
 

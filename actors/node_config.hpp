@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/limits_config.hpp"
 #include "discovery/discovery_config.hpp"
 #include "messages/endpoint.hpp"
 #include "messages/node_role.hpp"
@@ -54,6 +55,9 @@ struct node_config {
   std::chrono::milliseconds duplicate_grace{3000};
   std::chrono::milliseconds redial_min{500};   ///< first re-dial delay of a maintained peer
   std::chrono::milliseconds redial_max{30000}; ///< backoff cap
+
+  // -- DoS limits: admission, half-open handshakes, rates, receive budget ------
+  limits_config limits;
 
   // -- runtime ----------------------------------------------------------------
   size_t io_threads = 1; ///< threads running the node's Asio event loop

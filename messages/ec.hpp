@@ -44,6 +44,8 @@ enum class ec : uint8_t {
   bad_record = 45,            ///< a discovery record or list failed validation
   corrupt_file = 46,          ///< a file on disk is not what it should be
   unreachable = 47,           ///< no path to the peer: every traversal method failed
+  rate_limited = 48,          ///< the address or peer exceeded a configured rate
+  not_allowed = 49,           ///< whitelist mode: the address is not listed
 };
 
 /// The name of `x`, e.g. "peer_timeout".
@@ -54,6 +56,8 @@ inline std::string to_string(ec x) {
     case ec::bad_record: return "bad_record";
     case ec::corrupt_file: return "corrupt_file";
     case ec::unreachable: return "unreachable";
+    case ec::rate_limited: return "rate_limited";
+    case ec::not_allowed: return "not_allowed";
     case ec::frame_too_large: return "frame_too_large";
     case ec::message_too_large: return "message_too_large";
     case ec::malformed_frame: return "malformed_frame";

@@ -13,6 +13,7 @@
 #include <caf/meta/type_name.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,11 @@ struct connection_down {
 struct message {
   peer_id peer;
   bytes payload;
+  /// crust counts the payload as unprocessed by the routing layer until the
+  /// last copy of this message is gone (or this is reset): a peer whose
+  /// unprocessed bytes reach `receive_queue` is not read from meanwhile.
+  /// Local only: never serialized.
+  std::shared_ptr<void> receipt{};
 };
 
 /// The node accepts connections on these endpoints (empty: it stopped).
@@ -60,6 +66,9 @@ enum class alert_kind : uint8_t {
   listen_failure = 2,     ///< the acceptor could not listen or accept
   bad_cache_file = 3,     ///< the bootstrap cache file was corrupt or foreign (set aside)
   discovery_abuse = 4,    ///< forged or malformed records, or a beacon/gossip flood
+  handshake_flood = 5,    ///< inbound handshakes refused: half-open limits reached
+  rate_exceeded = 6,      ///< an address exceeded its connection rate
+  connection_limit = 7,   ///< inbound connections refused: `max_connections` reached
 };
 
 inline std::string to_string(alert_kind x) {
@@ -69,6 +78,9 @@ inline std::string to_string(alert_kind x) {
     case alert_kind::listen_failure: return "listen_failure";
     case alert_kind::bad_cache_file: return "bad_cache_file";
     case alert_kind::discovery_abuse: return "discovery_abuse";
+    case alert_kind::handshake_flood: return "handshake_flood";
+    case alert_kind::rate_exceeded: return "rate_exceeded";
+    case alert_kind::connection_limit: return "connection_limit";
   }
   return "unknown";
 }

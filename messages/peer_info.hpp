@@ -75,6 +75,9 @@ struct node_stats {
   uint64_t udp_retries = 0;           ///< stateless RETRYs sent (address checks)
   uint64_t udp_refused = 0;           ///< INITIALs refused (malformed, over the limit)
   uint64_t udp_half_open = 0;         ///< validated UDP handshakes being set up now
+  uint64_t links = 0;                 ///< link actors now (handshaking ones included)
+  uint64_t half_open = 0;             ///< inbound handshakes under way now
+  uint64_t half_open_peak = 0;        ///< the most inbound handshakes ever under way at once
   std::vector<peer_info> peers;       ///< one per connected peer
 };
 
@@ -83,7 +86,8 @@ typename Inspector::result_type inspect(Inspector& f, node_stats& x) {
   return f(caf::meta::type_name("node_stats"), x.connections, x.inbound, x.outbound, x.dials,
            x.dials_failed, x.accepted, x.refused, x.handshakes, x.handshakes_failed, x.alerts,
            x.connections_closed, x.messages_sent, x.messages_received, x.bytes_sent,
-           x.bytes_received, x.udp_retries, x.udp_refused, x.udp_half_open, x.peers);
+           x.bytes_received, x.udp_retries, x.udp_refused, x.udp_half_open, x.links,
+           x.half_open, x.half_open_peak, x.peers);
 }
 
 } // namespace crust

@@ -61,6 +61,7 @@ connection_actor::behavior_type fake_connection(connection_actor::pointer, log_p
     [](service_out&) {}, // bootstrap-list requests and gossip: not what this test is about
     [](datagram_in&) {},
     [](datagram_batch&) {},
+    [](credit_atom) {},
   };
 }
 

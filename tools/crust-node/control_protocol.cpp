@@ -411,6 +411,9 @@ json to_json(const node_stats& x) {
           {"udp_retries", x.udp_retries},
           {"udp_refused", x.udp_refused},
           {"udp_half_open", x.udp_half_open},
+          {"links", x.links},
+          {"half_open", x.half_open},
+          {"half_open_peak", x.half_open_peak},
           {"peers", peer_array(x.peers)}};
 }
 

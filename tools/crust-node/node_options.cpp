@@ -2,11 +2,13 @@
 
 #include <fstream>
 
+#include "actors/admission.hpp"
 #include "transport/address.hpp"
 
 #include <caf/config_option_adder.hpp>
 #include <caf/settings.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace crust {
@@ -82,6 +84,15 @@ node_options::node_options() {
     .add(relay_circuits, "relay-circuits", "relay circuits open at once, at most")
     .add(relay_max_bytes, "relay-max-bytes", "bytes one relay circuit may carry")
     .add(relay_max_duration, "relay-max-duration", "how long one relay circuit may live")
+    .add(max_connections, "max-connections", "links at once, both directions; inbound ones beyond are refused before the handshake")
+    .add(max_half_open, "max-half-open", "inbound handshakes under way at once")
+    .add(max_half_open_per_address, "max-half-open-per-address", "inbound handshakes under way at once from one address")
+    .add(connection_rate, "connection-rate", "inbound connections per second one address may open on average (0 = unlimited)")
+    .add(connection_burst, "connection-burst", "inbound connections one address may open at once")
+    .add(receive_rate, "receive-rate", "message bytes per second one peer may deliver (0 = unlimited)")
+    .add(receive_queue, "receive-queue", "message bytes of one peer delivered to the routing layer and not yet processed before reading stops")
+    .add(allow_only, "allow-only", "whitelist mode: only these addresses or subnets may connect, e.g. [\"10.0.0.0/8\"]")
+    .add(alert_interval, "alert-interval", "alerts of one kind about one source at most this often")
     .add(log_level, "log-level", "off, error, warning, info, debug or trace (lines go to stderr)")
     .add(control, "control", "'stdio' (JSON lines on stdin/stdout) or 'none'")
     .add(version, "version", "print the version and protocol version, then exit");
@@ -265,6 +276,23 @@ std::variant<node_config, std::vector<std::string>> node_options::to_node_config
   cfg.nat.relay.max_bytes = positive(relay_max_bytes, "relay-max-bytes", int64_t{1} << 40);
   cfg.nat.relay.max_duration = std::chrono::duration_cast<std::chrono::seconds>(
     duration(relay_max_duration, "relay-max-duration"));
+  auto& lim = cfg.limits;
+  lim.max_connections = positive(max_connections, "max-connections", 1000000);
+  lim.max_half_open = positive(max_half_open, "max-half-open", 1000000);
+  lim.max_half_open_per_address = positive(max_half_open_per_address,
+                                           "max-half-open-per-address", 1000000);
+  if (!(connection_rate >= 0 && connection_rate <= 1e6))
+    problems.push_back("connection-rate: must be 0 to 1000000");
+  lim.connection_rate = connection_rate;
+  lim.connection_burst = positive(connection_burst, "connection-burst", 1000000);
+  if (receive_rate < 0 || receive_rate > (int64_t{1} << 40))
+    problems.push_back("receive-rate: must be 0 to " + std::to_string(int64_t{1} << 40));
+  lim.receive_rate = static_cast<size_t>(std::max<int64_t>(0, receive_rate));
+  lim.receive_queue = positive(receive_queue, "receive-queue", int64_t{1} << 34);
+  lim.allow_only = allow_only;
+  lim.alert_interval = duration(alert_interval, "alert-interval");
+  if (auto err = admission_control::check(lim))
+    problems.push_back("allow-only: " + *err);
   if (auto lvl = parse_log_level(log_level))
     cfg.log = *lvl;
   else

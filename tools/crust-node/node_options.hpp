@@ -67,6 +67,16 @@ public:
   caf::timespan gossip_interval{std::chrono::seconds(30)};
   int64_t gossip_ttl = 4;
   int64_t gossip_fanout = 4;
+  // DoS limits.
+  int64_t max_connections = 4096;
+  int64_t max_half_open = 256;
+  int64_t max_half_open_per_address = 8;
+  double connection_rate = 10.0;
+  int64_t connection_burst = 20;
+  int64_t receive_rate = 0;
+  int64_t receive_queue = 8 * 1024 * 1024;
+  std::vector<std::string> allow_only;
+  caf::timespan alert_interval{std::chrono::seconds(1)};
   std::string log_level = "warning";
   std::string control = "stdio";
   bool version = false;

@@ -435,9 +435,17 @@ void session::receive_stream(uint64_t offset, const uint8_t* data, size_t len) {
     out_of_order_.erase(node);
   }
   parse_items();
-  // Grant more once half the window is used.
+  grant_window();
+}
+
+void session::grant_window() {
+  // The window counts what the application has not taken yet: messages
+  // waiting in `events_` keep their bytes, so an application that stops
+  // polling (backpressure) stops the peer within one window.
   auto limit = recv_next_ + rcfg_.receive_window;
-  if (limit - max_data_sent_ >= rcfg_.receive_window / 2) {
+  limit = queued_bytes_in_ >= limit ? 0 : limit - queued_bytes_in_;
+  // Grant more once half the window is used.
+  if (limit > max_data_sent_ && limit - max_data_sent_ >= rcfg_.receive_window / 2) {
     max_data_sent_ = limit;
     max_data_due_ = true;
   }
@@ -468,14 +476,18 @@ void session::parse_items() {
         reassembly_.insert(reassembly_.end(), item.body, item.body + item.len);
         if (item.kind == item_kind::data_last) {
           ++messages_received_;
-          if (!peer_closed_)
+          if (!peer_closed_) {
+            queued_bytes_in_ += reassembly_.size();
             events_.emplace_back(session_message{std::move(reassembly_)});
+          }
           reassembly_ = bytes{};
         }
         break;
       case item_kind::service:
-        if (!peer_closed_)
+        if (!peer_closed_) {
+          queued_bytes_in_ += item.len;
           events_.emplace_back(session_service{item.channel, bytes(item.body, item.body + item.len)});
+        }
         break;
       case item_kind::close: {
         auto reason = static_cast<ec>(item.body[0]);
@@ -739,8 +751,18 @@ bool session::poll_datagram(bytes& out, time_point now) {
 std::optional<session_event> session::poll_event() {
   if (events_.empty())
     return std::nullopt;
+  size_t n = 0;
+  if (auto m = std::get_if<session_message>(&events_.front()))
+    n = m->payload.size();
+  else if (auto sv = std::get_if<session_service>(&events_.front()))
+    n = sv->body.size();
   auto ev = std::move(events_.front());
   events_.pop_front();
+  if (n > 0) {
+    queued_bytes_in_ -= std::min(n, queued_bytes_in_);
+    if (state_ == state::established)
+      grant_window();
+  }
   return ev;
 }
 

@@ -117,6 +117,7 @@ private:
   void on_ack(const ack_frame& a, time_point now);
   void detect_losses(time_point now);
   void receive_stream(uint64_t offset, const uint8_t* data, size_t len);
+  void grant_window();
   void parse_items();
   void append_item(item_kind kind, uint8_t channel, const uint8_t* body, size_t len);
   bool stream_acked(uint64_t offset, uint64_t end) const;
@@ -192,6 +193,7 @@ private:
   bytes items_;                    ///< in-order bytes not yet parsed into items
   bytes reassembly_;
   uint64_t max_data_sent_;         ///< the limit we last advertised
+  size_t queued_bytes_in_ = 0;     ///< message bytes in `events_`, not yet polled
   bool max_data_due_ = false;
 
   // Keepalive, timeouts, close.
