@@ -44,7 +44,7 @@ for step in "$@"; do
     test)
       cd "$build"
       exclude='^(packaging\.|udp\.transfer$|nat_lab\.idle$)'
-      [ "$san" = "thread" ] && exclude='^(packaging\.|udp\.|scenario\.|multi_node\.|bench\.|examples\.)'
+      [ "$san" = "thread" ] && exclude='^(packaging\.|udp\.|scenario\.|multi_node\.|bench\.|examples\.|abuse\.|nat_lab\.|sanitize\.|fuzz\.)'
       ctest --output-on-failure -j "$(nproc)" --timeout 900 -E "$exclude"
       ;;
     *)
