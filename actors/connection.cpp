@@ -131,6 +131,8 @@ void schedule_tick(connection_pointer self) {
 bool drain_events(connection_pointer self) {
   auto& st = self->state;
   while (!st.awaiting_admission) {
+    if (st.gated && st.admitted && !st.rejected)
+      return true; // a duplicate link of this peer delivers first
     if (st.admitted && !st.rejected && !st.budget->may_deliver(self->clock().now())) {
       // Over budget: take nothing more until receipts come back (the
       // budget wakes us) or the rate bucket refills.
@@ -201,7 +203,7 @@ void pump(connection_pointer self) {
   }
   if (st.session) {
     auto& session = *st.session;
-    if (!st.awaiting_admission && !st.paused && st.uncredited > 0 && st.stream) {
+    if (!st.awaiting_admission && !st.paused && !st.gated && st.uncredited > 0 && st.stream) {
       st.stream->consumed(st.uncredited);
       st.uncredited = 0;
     }
@@ -287,12 +289,30 @@ connection_actor::behavior_type make_behavior(connection_pointer self) {
       self->state.flush_pending = false;
       pump(self);
     },
+    [self](gate_atom, bool on) {
+      self->state.gated = on;
+      if (!on)
+        pump(self);
+    },
     [self](credit_atom) {
       // Receipts came back or the rate bucket refilled: take input again.
       self->state.credit_timer = false;
       pump(self);
     },
+    [self](closing_ack_atom) {
+      auto& st = self->state;
+      if (!st.has_session() || st.done)
+        return;
+      st.visit([](auto& s) { s.close(s.peer_close_reason().value_or(ec::closed_by_peer)); });
+      pump(self);
+    },
     [self](admit_atom) {
+      auto& st = self->state;
+      // From now on the manager routes sends here: a CLOSE from the peer
+      // is answered only once the manager knows (closing_ack), so nothing
+      // routed here meanwhile is lost or bounced out of order.
+      if (st.has_session())
+        st.visit([](auto& s) { s.set_defer_close_reply(true); });
       self->state.admitted = true;
       self->state.awaiting_admission = false;
       pump(self);

@@ -66,6 +66,9 @@ struct connection_state {
   /// over budget the link is `paused`: no events taken, no read credit.
   std::shared_ptr<receive_budget> budget;
   bool paused = false;
+  /// The manager holds our delivery while a duplicate link of the same peer
+  /// drains (what the peer sent there came first).
+  bool gated = false;
   bool credit_timer = false;       ///< a rate refill `credit` is scheduled
   size_t unflushed = 0;            ///< TCP: bytes handed to the stream, not yet written
   size_t uncredited = 0;           ///< TCP: bytes read but not yet returned as credit

@@ -42,6 +42,12 @@ using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using udp_fallback_atom = caf::atom_constant<caf::atom("udpfb")>;
 using alert_flush_atom = caf::atom_constant<caf::atom("alertflush")>;
 using credit_atom = caf::atom_constant<caf::atom("credit")>;
+/// To a peer's active link: hold (true) or resume (false) delivery while a
+/// duplicate link of the same peer still delivers what was sent on it.
+using gate_atom = caf::atom_constant<caf::atom("gate")>;
+/// To a link that reported `connection_closing`: nothing more is routed to
+/// it, so it may answer the peer's CLOSE now.
+using closing_ack_atom = caf::atom_constant<caf::atom("closingack")>;
 
 // -- from an Asio adapter to its actor -----------------------------------------
 
@@ -163,6 +169,8 @@ using connection_actor = caf::typed_actor<
   caf::reacts_to<datagram_in>,
   caf::reacts_to<datagram_batch>,
   caf::reacts_to<credit_atom>,
+  caf::reacts_to<gate_atom, bool>,
+  caf::reacts_to<closing_ack_atom>,
   caf::replies_to<peers_atom>::with<peer_info>>;
 
 /// A reliable-UDP connection announces (or withdraws) the connection ids

@@ -230,6 +230,27 @@ void release_held(manager_pointer self, const peer_id& peer,
   st.held.erase(i);
 }
 
+/// A duplicate link of `peer` finished: when it was the last, the active
+/// link delivers again and our held sends go to it.
+void twin_drained(manager_pointer self, const peer_id& peer) {
+  auto& st = self->state;
+  auto i = st.twins.find(peer);
+  if (i == st.twins.end() || --i->second > 0)
+    return;
+  st.twins.erase(i);
+  auto link = st.table.active(peer);
+  if (!link) {
+    if (!st.table.in_grace(peer))
+      release_held(self, peer, nullptr, ec::not_connected);
+    return;
+  }
+  auto c = st.connections.find(link->id);
+  if (c == st.connections.end())
+    return;
+  self->send(c->second.handle, gate_atom::value, false);
+  release_held(self, peer, &c->second.handle, ec::none);
+}
+
 /// Discovery and the NAT puncher hear of every link that comes and goes.
 template <class Event>
 void tell_helpers(manager_pointer self, const Event& x) {
@@ -561,7 +582,8 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
         return;
       }
       auto link = st.table.active(x.peer);
-      if (!link && st.table.in_grace(x.peer) && st.held_bytes + x.payload.size() <= max_held_bytes) {
+      bool wait = link ? st.twins.count(x.peer) > 0 : st.table.in_grace(x.peer);
+      if (wait && st.held_bytes + x.payload.size() <= max_held_bytes) {
         st.held_bytes += x.payload.size();
         st.held[x.peer].push_back(std::move(x));
         return;
@@ -778,6 +800,8 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       auto adm = st.table.on_handshake(x.peer, std::move(link));
       switch (adm.outcome) {
         case connection_table::verdict::admit:
+          if (st.twins.count(x.peer) > 0)
+            self->send(x.conn, gate_atom::value, true); // a twin still drains
           // Up first, then admit: the routing layer hears of the peer before
           // any of its messages.
           if (adm.report_up) {
@@ -790,14 +814,29 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
             self->send(st.routing, std::move(up));
           }
           self->send(x.conn, admit_atom::value);
-          release_held(self, x.peer, &x.conn, ec::none);
+          if (st.twins.count(x.peer) == 0)
+            release_held(self, x.peer, &x.conn, ec::none);
           break;
         case connection_table::verdict::admit_replacing:
-          self->send(x.conn, admit_atom::value);
-          if (auto old = st.connections.find(*adm.replaced); old != st.connections.end())
+          // The old link still delivers what the peer sent on it; the new
+          // one waits for it, and so do our sends (see `twins`).
+          if (auto old = st.connections.find(*adm.replaced); old != st.connections.end()) {
+            old->second.draining_twin = true;
+            ++st.twins[x.peer];
             self->send(old->second.handle, close_atom::value, ec::duplicate_connection);
+          }
+          if (st.twins.count(x.peer) > 0)
+            self->send(x.conn, gate_atom::value, true);
+          self->send(x.conn, admit_atom::value);
           break;
         case connection_table::verdict::reject:
+          // What the peer sent on it came before what it sends on the
+          // active link from now on: the active link waits for it.
+          i->second.draining_twin = true;
+          if (++st.twins[x.peer] == 1)
+            if (auto active = st.connections.find(st.table.active(x.peer)->id);
+                active != st.connections.end())
+              self->send(active->second.handle, gate_atom::value, true);
           self->send(x.conn, close_atom::value, ec::duplicate_connection);
           break;
       }
@@ -807,14 +846,19 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       auto link = st.table.active(x.peer);
       if (link && link->id == x.conn.id())
         apply_closure(self, x.peer, x.reason, st.table.on_closed(x.peer, link->id, x.reason));
+      // Every send routed to it is in its mailbox ahead of this: it may
+      // answer the peer's CLOSE once those are out.
+      self->send(x.conn, closing_ack_atom::value);
     },
     [self](connection_closed& x) {
       auto& st = self->state;
       self->send(x.conn, stop_atom::value); // it can go: we route nothing more to it
       std::optional<endpoint> dial_key;
       bool relayed_dial = false;
+      bool twin = false;
       if (auto i = st.connections.find(x.conn.id()); i != st.connections.end()) {
         dial_key = i->second.dial;
+        twin = i->second.draining_twin && i->second.peer;
         relayed_dial = i->second.expected.has_value();
         if (i->second.half_open)
           st.admission.handshake_over(i->second.remote.address);
@@ -822,6 +866,8 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
           st.circuits.erase(*i->second.circuit); // its stream said CLOSE
       }
       st.connections.erase(x.conn.id());
+      if (twin)
+        twin_drained(self, x.peer);
       std::optional<peer_id> redial_of;
       bool traversal = relayed_dial;
       if (x.dir == direction::outbound && dial_key && !x.authenticated) {

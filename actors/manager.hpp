@@ -51,6 +51,9 @@ struct manager_state {
     std::optional<peer_id> expected;
     /// An inbound link counted by `admission` as a handshake under way.
     bool half_open = false;
+    /// Closed as a duplicate of its peer's active link, and still delivering
+    /// what the peer sent on it (the active link waits: `gate_atom`).
+    bool draining_twin = false;
   };
   std::unordered_map<caf::actor_id, live_connection> connections;
 
@@ -77,6 +80,11 @@ struct manager_state {
 
   /// Sends held for peers whose replacement link is awaited, and their bytes.
   std::unordered_map<peer_id, std::vector<send>> held;
+  /// Duplicate links of a peer still draining. Meanwhile the active link's
+  /// delivery is gated and our sends to the peer are held, so that messages
+  /// sent on the old link are delivered before those sent on the new one,
+  /// at both ends.
+  std::unordered_map<peer_id, size_t> twins;
   size_t held_bytes = 0;
   bool shutting_down = false;
 

@@ -280,7 +280,7 @@ void stream_session::handle_transport_frame(uint8_t* body, size_t len, time_poin
         }
         // Answer with our own CLOSE once our queue is out; then we are done.
         peer_closed_ = reason;
-        if (!closing_)
+        if (!closing_ && !defer_close_reply_)
           closing_ = reason;
         break;
       }

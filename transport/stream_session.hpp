@@ -91,6 +91,11 @@ public:
   /// `reason`; the session ends when the peer's CLOSE arrives. During the
   /// handshake it closes at once.
   void close(ec reason);
+  /// When on, the peer's CLOSE is not answered by itself: the application
+  /// still sends (and the peer still reads) until it calls `close` — so
+  /// whatever was routed to this link before the application learnt of the
+  /// close still goes out on it, in order.
+  void set_defer_close_reply(bool on) { defer_close_reply_ = on; }
 
   // -- output ------------------------------------------------------------------
 
@@ -169,6 +174,7 @@ private:
   bool ping_due_ = false;
   std::optional<ec> closing_;              ///< close() called; CLOSE after the queues
   std::optional<ec> peer_closed_;          ///< the peer's CLOSE arrived first (its reason)
+  bool defer_close_reply_ = false;
   ec close_reason_ = ec::none;             ///< the reason our CLOSE carried
   uint8_t peer_version_ = 0;
   time_point close_deadline_;

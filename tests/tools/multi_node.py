@@ -86,11 +86,25 @@ def case_simultaneous_dial(binary, workdir):
             b.connect(a)
             a.wait_for("connection_up", peer=b.peer)
             b.wait_for("connection_up", peer=a.peer)
-            a.send(b, "ping %d" % r)
-            b.send(a, "pong %d" % r)
-            b.wait_for("message", data="ping %d" % r)
-            a.wait_for("message", data="pong %d" % r)
+            # At once, while the losing link may still be swapping out: the
+            # messages must arrive in the order they were sent, none twice.
+            n = 300
+            for i in range(n):
+                a.send(b, "a%d-%d" % (r, i))
+                b.send(a, "b%d-%d" % (r, i))
+            got_b = [m["data"] for m in b.wait_count("message", n, peer=a.peer, timeout=20)]
+            got_a = [m["data"] for m in a.wait_count("message", n, peer=b.peer, timeout=20)]
+            def first_difference(got, prefix):
+                for i, x in enumerate(got):
+                    if x != "%s%d-%d" % (prefix, r, i):
+                        return "at %d: %s" % (i, got[max(0, i - 2):i + 3])
+                return None
+            check(got_b == ["a%d-%d" % (r, i) for i in range(n)]
+                  and got_a == ["b%d-%d" % (r, i) for i in range(n)],
+                  "%d messages each way, sent during the swap, arrived in order (%s / %s)"
+                  % (n, first_difference(got_b, "a"), first_difference(got_a, "b")))
             time.sleep(1.0)  # let the losing connection go
+            check(a.count("message") == n and b.count("message") == n, "and none twice")
             check(a.count("connection_up") == 1 and b.count("connection_up") == 1,
                   "exactly one connection_up on each side")
             check(a.count("connection_down") == 0 and b.count("connection_down") == 0,

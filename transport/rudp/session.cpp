@@ -492,7 +492,7 @@ void session::parse_items() {
       case item_kind::close: {
         auto reason = static_cast<ec>(item.body[0]);
         peer_closed_ = reason == ec::none ? ec::closed_by_peer : reason;
-        if (!closing_)
+        if (!closing_ && !defer_close_reply_)
           close(*peer_closed_);
         break;
       }

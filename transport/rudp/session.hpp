@@ -66,6 +66,11 @@ public:
   ec send(bytes& payload, uint8_t priority);
   ec send_service(uint8_t service, bytes body);
   void close(ec reason);
+  /// When on, the peer's CLOSE is not answered by itself: the application
+  /// still sends (and the peer still reads) until it calls `close` — so
+  /// whatever was routed to this link before the application learnt of the
+  /// close still goes out on it, in order.
+  void set_defer_close_reply(bool on) { defer_close_reply_ = on; }
 
   // -- output ------------------------------------------------------------------
 
@@ -202,6 +207,7 @@ private:
   bool ping_due_ = false;
   std::optional<ec> closing_;
   std::optional<ec> peer_closed_;
+  bool defer_close_reply_ = false;
   uint64_t close_end_ = 0;         ///< our CLOSE item ends here
   time_point close_deadline_ = time_point::max();
   bool final_ack_ = false;
