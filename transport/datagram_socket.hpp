@@ -6,8 +6,10 @@
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <atomic>
 #include <functional>
 #include <memory>
+#include <shared_mutex>
 #include <string>
 
 namespace crust {
@@ -49,9 +51,19 @@ public:
   /// Sends one datagram; failures are dropped (UDP is best effort).
   void send_to(bytes data, udp::endpoint to);
 
-  /// Sends several datagrams to one destination with one hand-off to the
-  /// socket's thread.
+  /// Sends several datagrams to one destination: at once, from the calling
+  /// thread, in one `sendmmsg` call in which runs of equal-sized datagrams
+  /// travel as one UDP GSO buffer where the kernel can; what does not fit the
+  /// socket buffer follows from the socket's thread. May be called from any
+  /// thread.
   void send_batch(std::vector<bytes> data, udp::endpoint to);
+
+  /// False once the kernel refused a GSO send on this socket (every batch
+  /// then goes as separate datagrams, still in one `sendmmsg`).
+  bool gso_enabled() const { return gso_; }
+
+  /// True when the kernel coalesces received bursts (UDP GRO, `start_batched`).
+  bool gro_enabled() const { return gro_; }
 
   void close();
 
@@ -60,12 +72,33 @@ public:
 private:
   datagram_socket(boost::asio::io_context& io, udp::socket socket);
   void receive();
+  void receive_batched();
+  void drain_batched();
+  /// Sends what it can at once; returns how many datagrams went (the rest
+  /// would block).
+  size_t send_now(std::vector<bytes>& data, size_t from, const udp::endpoint& to);
 
   udp::socket socket_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   udp::endpoint local_;
   udp::endpoint from_;
-  bytes buffer_;
+  /// With GRO: slots of a whole GSO buffer each (64 KiB), fewer of them.
+  static constexpr size_t gro_slot_bytes = 65536;
+  static constexpr size_t gro_slots = 16;
+
+  bytes buffer_;              ///< one datagram (`start`), or `slots_` slots
+  size_t slot_ = 0;           ///< bytes per slot of `buffer_` (`start_batched`)
+  size_t slots_ = 0;
+  size_t max_size_ = 0;       ///< longer datagrams are dropped
+  std::atomic<bool> gso_{true}; ///< read and cleared by concurrent senders
+  bool gro_ = false;
+  /// Held shared by `send_batch` callers while they use the descriptor,
+  /// exclusively by `close` (on the strand).
+  std::shared_mutex fd_mutex_;
+  bool fd_closed_ = false;
+  /// Datagrams handed to the strand to go after a full socket buffer: while
+  /// there are any, later batches queue behind them (order is kept).
+  std::atomic<size_t> backlog_{0};
   handler handler_;
   batch_handler batch_handler_;
   bool closed_ = false;
