@@ -90,9 +90,8 @@ void route(udp_mux_pointer self, udp_datagram& x,
     on_initial(self, x, dcid);
     return;
   }
-  auto i = st.routes.find(dcid);
-  if (i != st.routes.end())
-    out.emplace_back(i->second, std::move(x.data));
+  if (auto conn = st.routes->find(dcid))
+    out.emplace_back(std::move(conn), std::move(x.data));
 }
 
 } // namespace
@@ -108,20 +107,44 @@ udp_mux_actor::behavior_type udp_mux(udp_mux_pointer self, std::shared_ptr<io_ru
   st.log = std::move(log);
   caf::weak_actor_ptr weak = self->ctrl();
   st.socket->start_batched(
-    [weak](std::vector<std::pair<bytes, datagram_socket::udp::endpoint>> batch) {
+    [weak, routes = st.routes](std::vector<std::pair<bytes, datagram_socket::udp::endpoint>> batch) {
       auto strong = weak.lock();
       if (!strong)
         return;
+      // DATA and HANDSHAKE packets of known connections go straight to them
+      // (one message per connection per batch); the rest to the mux.
+      std::vector<std::pair<connection_actor, datagram_batch>> direct;
       udp_batch msg;
-      msg.datagrams.reserve(batch.size());
+      // A batch mostly comes from few peers: spell each source once.
+      const datagram_socket::udp::endpoint* last = nullptr;
       for (auto& [data, from] : batch) {
+        if (!stun::looks_like_stun(data.data(), data.size()))
+          if (auto p = rudp::peek(data.data(), data.size());
+              p && p->type != rudp::packet_type::initial) {
+            if (auto conn = routes->find(cid_to_u64(p->dcid))) {
+              auto g = std::find_if(direct.begin(), direct.end(),
+                                    [&](auto& y) { return y.first == conn; });
+              if (g == direct.end())
+                g = direct.insert(direct.end(), {std::move(conn), datagram_batch{}});
+              g->second.data.push_back(std::move(data));
+            }
+            continue; // an unknown id: nobody's
+          }
+        if (last && *last == from) {
+          msg.datagrams.push_back(udp_datagram{std::move(data), msg.datagrams.back().from});
+          continue;
+        }
+        last = &from;
         auto addr = from.address();
         if (addr.is_v6() && addr.to_v6().is_v4_mapped())
           addr = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, addr.to_v6());
         msg.datagrams.push_back(
           udp_datagram{std::move(data), endpoint{protocol::udp, addr.to_string(), from.port()}});
       }
-      caf::anon_send(caf::actor_cast<udp_mux_actor>(strong), std::move(msg));
+      for (auto& [conn, d] : direct)
+        caf::anon_send(conn, std::move(d));
+      if (!msg.datagrams.empty())
+        caf::anon_send(caf::actor_cast<udp_mux_actor>(strong), std::move(msg));
     });
   self->set_exit_handler([self](const caf::exit_msg& x) { self->quit(x.reason); });
   return {
@@ -166,14 +189,14 @@ udp_mux_actor::behavior_type udp_mux(udp_mux_pointer self, std::shared_ptr<io_ru
     [self](udp_route& x) {
       auto& st = self->state;
       if (x.conn) {
-        st.routes[x.cid] = x.conn;
+        st.routes->set(x.cid, x.conn);
         if (x.initial_dcid != 0) {
           st.initials[x.initial_dcid] = x.conn;
           st.pending.erase(x.initial_dcid);
         }
         return;
       }
-      st.routes.erase(x.cid);
+      st.routes->erase(x.cid);
       if (x.initial_dcid != 0) {
         st.initials.erase(x.initial_dcid);
         st.pending.erase(x.initial_dcid);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/internal_messages.hpp"
+#include "actors/udp_routes.hpp"
 #include "transport/datagram_socket.hpp"
 #include "transport/io_runtime.hpp"
 #include "transport/logger.hpp"
@@ -22,7 +23,7 @@ struct udp_mux_state {
   nat_actor puncher; ///< STUN and punches go here (null: dropped)
   logger_ptr log;
   rudp::retry_token tokens;
-  std::unordered_map<uint64_t, connection_actor> routes;   ///< by our connection id
+  std::shared_ptr<udp_routes> routes = std::make_shared<udp_routes>(); ///< by our connection id
   std::unordered_map<uint64_t, connection_actor> initials; ///< by a client's first dcid
   std::unordered_map<uint64_t, std::chrono::steady_clock::time_point> pending; ///< handed to the manager
   size_t max_pending = 256;   ///< responders being set up at once, at most
