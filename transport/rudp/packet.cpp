@@ -172,7 +172,13 @@ void put_max_data(bytes& out, uint64_t limit) {
 
 ec parse_frames(const uint8_t* data, size_t len, frames& out) {
   wire::reader in{data, len};
-  frames f;
+  // Parse into `out` itself, so a caller that reuses it keeps its vectors'
+  // capacity (one DATA packet after another allocates nothing here).
+  auto& f = out;
+  f.ack.reset();
+  f.stream.clear();
+  f.max_data.reset();
+  f.ack_eliciting = false;
   while (in.left() > 0) {
     auto type = in.u8();
     switch (static_cast<frame_type>(type)) {
@@ -228,7 +234,6 @@ ec parse_frames(const uint8_t* data, size_t len, frames& out) {
     if (!in.ok())
       return ec::malformed_frame;
   }
-  out = std::move(f);
   return ec::none;
 }
 

@@ -116,7 +116,8 @@ struct frames {
   bool ack_eliciting = false; ///< anything but ACK and PADDING
 };
 
-/// Parses the plaintext of a DATA packet; `malformed_frame` on anything off.
+/// Parses the plaintext of a DATA packet; `malformed_frame` on anything off
+/// (and then `out` holds whatever was parsed before the fault).
 ec parse_frames(const uint8_t* data, size_t len, frames& out);
 
 } // namespace crust::rudp

@@ -235,7 +235,8 @@ void session::handle_data(const uint8_t* data, size_t len, time_point now) {
     ++dropped_;
     return;
   }
-  bytes plain;
+  auto& plain = rx_plain_;
+  plain.clear();
   recv_key_.set_nonce(pn);
   if (recv_key_.decrypt_with_ad(data, data_header_size, data + data_header_size,
                                 len - data_header_size, plain)
@@ -243,7 +244,7 @@ void session::handle_data(const uint8_t* data, size_t len, time_point now) {
     ++dropped_; // spoofed or corrupt: UDP is not authenticated, we are
     return;
   }
-  frames f;
+  auto& f = rx_frames_;
   if (auto err = parse_frames(plain.data(), plain.size(), f); err != ec::none) {
     fail(err); // authenticated garbage: a protocol violation
     return;
@@ -632,7 +633,8 @@ bool session::build_data(bytes& out, time_point now, bool ack_only) {
   auto pn = next_pn_;
   out.resize(data_header_size);
   wire::store_u64(out.data() + 9, pn);
-  bytes plain;
+  auto& plain = tx_plain_;
+  plain.clear();
   auto room = rcfg_.max_datagram - data_header_size - tag_len;
   sent_packet rec;
   rec.sent = now;

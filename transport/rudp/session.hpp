@@ -212,6 +212,11 @@ private:
   time_point close_deadline_ = time_point::max();
   bool final_ack_ = false;
 
+  // Scratch space reused packet after packet (no allocation per datagram).
+  bytes tx_plain_;
+  bytes rx_plain_;
+  frames rx_frames_;
+
   std::deque<session_event> events_;
   uint64_t messages_sent_ = 0;
   uint64_t messages_received_ = 0;
