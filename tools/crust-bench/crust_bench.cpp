@@ -294,20 +294,23 @@ void setup_latency(const options& opt, endpoint_pair& p, results& out) {
 
 } // namespace
 
-void run_crust(const options& opt, results& out) {
-  for (auto transport : {crust::protocol::tcp, crust::protocol::udp}) {
-    {
-      endpoint_pair p{transport};
-      p.connect();
-      for (auto size : opt.sizes)
-        throughput(opt, p, size, out);
-      round_trips(opt, p, out);
-    }
-    {
-      endpoint_pair p{transport};
-      setup_latency(opt, p, out);
-    }
+void run_crust_over(crust::protocol transport, const options& opt, results& out) {
+  {
+    endpoint_pair p{transport};
+    p.connect();
+    for (auto size : opt.sizes)
+      throughput(opt, p, size, out);
+    round_trips(opt, p, out);
   }
+  {
+    endpoint_pair p{transport};
+    setup_latency(opt, p, out);
+  }
+}
+
+void run_crust(const options& opt, results& out) {
+  run_crust_over(crust::protocol::tcp, opt, out);
+  run_crust_over(crust::protocol::udp, opt, out);
 }
 
 } // namespace bench

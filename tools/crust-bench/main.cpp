@@ -2,7 +2,7 @@
 // bounds, in one run on one machine. See README.md ("Benchmarks").
 //
 //   crust-bench [--quick] [--duration-ms N] [--only LIST] [--json FILE] [--csv FILE]
-//               [--node PATH] [--connections N,N]
+//               [--node PATH] [--connections N,N] [--sizes N,N]
 
 #include "report.hpp"
 
@@ -189,7 +189,8 @@ std::vector<size_t> parse_list(const std::string& text) {
   std::fprintf(stderr,
                "crust-bench: %s\nusage: crust-bench [--quick] [--duration-ms N] "
                "[--only crypto,crust,tcp,zmq,memory] [--json FILE] [--csv FILE] [--node PATH] "
-               "[--connections N,N]\n",
+               "[--connections N,N] [--sizes N,N]\n"
+               "  (--only also takes crust-tcp or crust-udp: crust over one transport)\n",
                why.c_str());
   std::exit(2);
 }
@@ -238,6 +239,8 @@ int main(int argc, char** argv) {
       opt.node_binary = next();
     } else if (a == "--connections") {
       opt.idle_connections = parse_list(next());
+    } else if (a == "--sizes") {
+      opt.sizes = parse_list(next());
     } else {
       usage("unknown option " + a);
     }
@@ -245,7 +248,9 @@ int main(int argc, char** argv) {
   bench::results rs;
   std::vector<std::pair<std::string, std::function<void(const bench::options&, bench::results&)>>>
     suites{{"crypto", bench::run_crypto}, {"tcp", bench::run_tcp}, {"zmq", bench::run_zmq},
-           {"crust", bench::run_crust},   {"memory", bench::run_memory}};
+           {"crust", bench::run_crust},   {"memory", bench::run_memory},
+           {"crust-tcp", [](auto& o, auto& r) { bench::run_crust_over(crust::protocol::tcp, o, r); }},
+           {"crust-udp", [](auto& o, auto& r) { bench::run_crust_over(crust::protocol::udp, o, r); }}};
   int failures = 0;
   for (auto& [name, run] : suites) {
     if (!only.count(name))

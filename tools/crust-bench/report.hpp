@@ -2,6 +2,8 @@
 
 // One measured figure of crust-bench, and the shared knobs of a run.
 
+#include "messages/endpoint.hpp" // crust::protocol
+
 #include <chrono>
 #include <cstddef>
 #include <string>
@@ -75,7 +77,8 @@ inline void add_throughput(results& out, const std::string& system, size_t size,
 }
 
 void run_crypto(const options& opt, results& out);
-void run_crust(const options& opt, results& out);
+void run_crust(const options& opt, results& out); ///< over TCP, then reliable UDP
+void run_crust_over(crust::protocol transport, const options& opt, results& out);
 void run_tcp(const options& opt, results& out);
 void run_zmq(const options& opt, results& out);
 void run_memory(const options& opt, results& out);
