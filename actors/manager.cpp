@@ -418,6 +418,7 @@ void start_udp(manager_pointer self, uint16_t preferred) {
   datagram_socket::options opts;
   opts.v6_only = false; // "::" serves IPv4 too
   opts.buffer_bytes = 4 * 1024 * 1024; // bursts of a whole window must not overflow it
+  opts.dont_fragment = true;           // reliable UDP probes the path MTU
   std::vector<uint16_t> ports;
   if (st.cfg.udp_port != 0)
     ports.push_back(st.cfg.udp_port);

@@ -145,7 +145,8 @@ udp_mux_actor::behavior_type udp_mux(udp_mux_pointer self, std::shared_ptr<io_ru
         caf::anon_send(conn, std::move(d));
       if (!msg.datagrams.empty())
         caf::anon_send(caf::actor_cast<udp_mux_actor>(strong), std::move(msg));
-    });
+    },
+    rudp::max_datagram_size);
   self->set_exit_handler([self](const caf::exit_msg& x) { self->quit(x.reason); });
   return {
     [self](udp_datagram& x) {

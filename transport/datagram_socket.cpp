@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include <netinet/in.h>
+#include <netinet/ip.h>
 #include <netinet/udp.h>
 #include <sys/socket.h>
 
@@ -43,6 +44,16 @@ std::shared_ptr<datagram_socket> datagram_socket::open(asio::io_context& io,
     boost::system::error_code ignored;
     s.set_option(asio::socket_base::receive_buffer_size(opts.buffer_bytes), ignored);
     s.set_option(asio::socket_base::send_buffer_size(opts.buffer_bytes), ignored);
+  }
+  if (opts.dont_fragment) {
+    // Best effort: the IPv4 option also covers IPv4 traffic on a dual-stack
+    // IPv6 socket.
+    int v4 = IP_PMTUDISC_PROBE;
+    ::setsockopt(s.native_handle(), IPPROTO_IP, IP_MTU_DISCOVER, &v4, sizeof v4);
+    if (local.address().is_v6()) {
+      int v6 = IPV6_PMTUDISC_PROBE;
+      ::setsockopt(s.native_handle(), IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v6, sizeof v6);
+    }
   }
   if (local.address().is_v6()) {
     s.set_option(asio::ip::multicast::hops(opts.multicast_hops));
@@ -83,7 +94,9 @@ void datagram_socket::start_batched(batch_handler on_batch, size_t max_size) {
     self->gro_ = ::setsockopt(self->socket_.native_handle(), SOL_UDP, UDP_GRO, &one,
                               sizeof one) == 0;
     self->slot_ = self->gro_ ? gro_slot_bytes : max_size + 1;
-    self->slots_ = self->gro_ ? gro_slots : max_batch;
+    // Without GRO: as many slots as fit in a megabyte, 8 to `max_batch`.
+    self->slots_ = self->gro_ ? gro_slots
+                              : std::clamp<size_t>((1 << 20) / self->slot_, 8, max_batch);
     self->buffer_.resize(self->slot_ * self->slots_);
     self->socket_.non_blocking(true);
     self->receive_batched();
@@ -174,12 +187,13 @@ void datagram_socket::drain_batched() {
     batch_handler_(std::move(batch));
 }
 
-size_t datagram_socket::send_now(std::vector<bytes>& data, size_t from, const udp::endpoint& to) {
+size_t datagram_socket::send_now(std::vector<bytes>& data, size_t from, const udp::endpoint& to,
+                                 bool allow_gso) {
   std::vector<size_t> sizes;
   sizes.reserve(data.size() - from);
   for (size_t i = from; i < data.size(); ++i)
     sizes.push_back(data[i].size());
-  auto runs = plan_gso_runs(sizes, gso_ ? gso_max_segments : 1);
+  auto runs = plan_gso_runs(sizes, gso_ && allow_gso ? gso_max_segments : 1);
   std::vector<mmsghdr> msgs(runs.size());
   std::vector<iovec> iov(sizes.size());
   constexpr size_t cmsg_space = CMSG_SPACE(sizeof(uint16_t));
@@ -221,11 +235,25 @@ size_t datagram_socket::send_now(std::vector<bytes>& data, size_t from, const ud
       continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK)
       break;
-    if (runs[done].count > 1 && gso_) {
-      // This device or kernel does not take GSO: send datagram by datagram
-      // from here on.
-      gso_ = false;
-      return send_now(data, from + runs[done].first, to);
+    if (runs[done].count > 1) {
+      // EMSGSIZE: a segment too large for the path (a path MTU probe went
+      // with it); anything else: this device or kernel does not take GSO, so
+      // datagram by datagram from here on. This run goes that way now.
+      if (errno != EMSGSIZE)
+        gso_ = false;
+      auto first = from + runs[done].first;
+      auto end = first + runs[done].count;
+      std::vector<bytes> single(std::make_move_iterator(data.begin() + static_cast<ptrdiff_t>(first)),
+                                std::make_move_iterator(data.begin() + static_cast<ptrdiff_t>(end)));
+      auto sent = send_now(single, 0, to, false);
+      if (sent < single.size()) {
+        // Would block: hand back what is left, in order.
+        for (size_t k = 0; k < single.size(); ++k)
+          data[first + k] = std::move(single[k]);
+        return first + sent;
+      }
+      ++done;
+      continue;
     }
     ++done; // best effort: this datagram is lost, like any other
   }

@@ -32,6 +32,9 @@ public:
     bool v6_only = true;      ///< for IPv6 sockets
     int multicast_hops = 1;   ///< IPv6 multicast: stay on the link
     int buffer_bytes = 0;     ///< SO_RCVBUF and SO_SNDBUF (0: the system's default)
+    /// Never fragment (IP_PMTUDISC_PROBE): a datagram too large for the path
+    /// is lost rather than split, as path MTU probing needs.
+    bool dont_fragment = false;
   };
 
   /// Opens and binds; throws boost::system::system_error on failure.
@@ -76,7 +79,8 @@ private:
   void drain_batched();
   /// Sends what it can at once; returns how many datagrams went (the rest
   /// would block).
-  size_t send_now(std::vector<bytes>& data, size_t from, const udp::endpoint& to);
+  size_t send_now(std::vector<bytes>& data, size_t from, const udp::endpoint& to,
+                  bool allow_gso = true);
 
   udp::socket socket_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;

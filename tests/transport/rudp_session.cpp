@@ -27,6 +27,7 @@ struct link_properties {
   double corrupt = 0;
   std::chrono::microseconds delay = 10ms;
   std::chrono::microseconds jitter = 0ms; ///< uniform extra delay: reorders
+  size_t mtu = SIZE_MAX;                  ///< longer datagrams are lost
 };
 
 /// Two endpoints, a client session and the server side (stateless retry,
@@ -61,8 +62,11 @@ struct sim {
 
   double coin() { return std::uniform_real_distribution<double>(0, 1)(rng); }
 
+  size_t largest_datagram = 0; ///< the longest datagram either side sent
+
   void transmit(int to, bytes d) {
-    if (coin() < props.loss)
+    largest_datagram = std::max(largest_datagram, d.size());
+    if (d.size() > props.mtu || coin() < props.loss)
       return;
     if (coin() < props.corrupt && !d.empty())
       d[rng() % d.size()] ^= static_cast<uint8_t>(1 + rng() % 255);
@@ -295,7 +299,11 @@ CAF_TEST(keepalives keep an idle connection up) {
 }
 
 CAF_TEST(loss shrinks the congestion window) {
+  // Loss is judged per packet: keep the datagram size fixed (larger ones
+  // would carry the same bytes in too few packets to tell).
   sim s;
+  s.rcfg.max_probe_datagram = s.rcfg.max_datagram;
+  s.client = std::make_unique<rudp::session>(s.cfg, s.rcfg, s.client_id, s.now);
   CAF_REQUIRE(s.run([&] { return s.established(); }));
   auto initial = s.client->congestion_window();
   for (size_t i = 0; i < 200; ++i) {
@@ -310,6 +318,56 @@ CAF_TEST(loss shrinks the congestion window) {
   CAF_CHECK_LESS(s.client->congestion_window(), grown);
   s.props.loss = 0;
   CAF_CHECK(s.run([&] { return s.server_msgs.size() == 200; }));
+}
+
+CAF_TEST(path MTU probing settles on the largest datagram the path carries) {
+  // A jumbo-frame path (9000 bytes): 1452 and 8952 are confirmed, 16384 is
+  // lost — and that loss is not congestion and not a lost packet of data.
+  sim s;
+  s.props.mtu = 9000 - 48;
+  exchange(s, 200);
+  CAF_CHECK_EQUAL(s.client->datagram_size(), 8952u);
+  CAF_CHECK_EQUAL(s.server->datagram_size(), 8952u);
+  CAF_CHECK_GREATER_OR_EQUAL(s.client->probes_lost(), 1u);
+  CAF_CHECK_EQUAL(s.client->packets_lost(), 0u);
+  // An unlimited path (loopback) goes up to our receive limit.
+  sim open;
+  exchange(open, 50);
+  CAF_CHECK_EQUAL(open.client->datagram_size(), rudp::max_datagram_size);
+  CAF_CHECK_EQUAL(open.largest_datagram, rudp::max_datagram_size);
+}
+
+CAF_TEST(a path that shrinks under a transfer falls back and probes again) {
+  sim s;
+  s.rcfg.probe_raise_interval = 5s;
+  s.client = std::make_unique<rudp::session>(s.cfg, s.rcfg, s.client_id, s.now);
+  s.props.mtu = 9000 - 48;
+  exchange(s, 50);
+  CAF_REQUIRE_EQUAL(s.client->datagram_size(), 8952u);
+  // The route changes to plain Ethernet while 200 more messages are queued:
+  // the large datagrams vanish (a black hole, no ICMP), the session falls
+  // back to 1232 bytes, delivers everything, and later probes up to 1452.
+  s.props.mtu = 1500 - 48;
+  for (size_t i = 0; i < 200; ++i) {
+    auto a = message_of(i, 3000);
+    CAF_REQUIRE_EQUAL(s.client->send(a, 0), ec::none);
+  }
+  CAF_REQUIRE(s.run([&] { return s.server_msgs.size() == 250; }, 300s));
+  for (size_t i = 0; i < 200; ++i)
+    CAF_CHECK(s.server_msgs[50 + i] == message_of(i, 3000));
+  CAF_CHECK(s.run([&] { return s.client->datagram_size() == 1452u; }, 60s));
+  CAF_CHECK(s.client->current_state() == rudp::session::state::established);
+}
+
+CAF_TEST(probing off keeps every datagram at the configured size) {
+  sim s;
+  s.rcfg.max_probe_datagram = s.rcfg.max_datagram;
+  s.client = std::make_unique<rudp::session>(s.cfg, s.rcfg, s.client_id, s.now);
+  exchange(s, 50);
+  CAF_CHECK_EQUAL(s.client->datagram_size(), 1232u);
+  CAF_CHECK_EQUAL(s.server->datagram_size(), 1232u);
+  CAF_CHECK_EQUAL(s.largest_datagram, 1232u);
+  CAF_CHECK_EQUAL(s.client->probes_lost(), 0u);
 }
 
 CAF_TEST(tokens are bound to address port and connection ids) {

@@ -36,6 +36,8 @@ constexpr uint8_t version = 1;
 constexpr size_t min_initial_size = 1200;  ///< clients pad INITIALs to this
 constexpr size_t data_header_size = 1 + 8 + 8;
 constexpr size_t max_token = 64;
+/// The largest datagram a node takes; path MTU probing never goes beyond it.
+constexpr size_t max_datagram_size = 16384;
 
 struct initial_packet {
   cid dcid{};

@@ -52,6 +52,13 @@ public:
   explicit new_reno(size_t max_datagram)
     : mss_(max_datagram), cwnd_(10 * max_datagram), ssthresh_(SIZE_MAX) {}
 
+  /// The datagram size changed (path MTU probing): the window never falls
+  /// below two of them, or a full-sized datagram could never be sent again.
+  void set_max_datagram(size_t bytes) {
+    mss_ = bytes;
+    cwnd_ = std::max(cwnd_, 2 * mss_);
+  }
+
   size_t window() const { return cwnd_; }
   size_t in_flight() const { return in_flight_; }
   bool can_send(size_t bytes) const { return in_flight_ + bytes <= cwnd_; }

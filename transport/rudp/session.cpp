@@ -19,6 +19,10 @@ constexpr int64_t time_threshold_num = 9;
 constexpr int64_t time_threshold_den = 8;
 constexpr uint64_t packet_threshold = 3;
 constexpr auto pacing_quantum = std::chrono::milliseconds(1);
+/// Datagram sizes path MTU probing tries, in turn: Ethernet (1500, less
+/// IPv6 and UDP headers), a size between, Ethernet jumbo frames (9000), and
+/// our receive limit (loopback and other large-MTU paths).
+constexpr size_t probe_ladder[] = {1452, 4096, 8952, max_datagram_size};
 
 cid random_cid() {
   cid x;
@@ -40,6 +44,7 @@ session::session(const session_config& cfg, const config& rcfg, const identity& 
     hs_rto_(rcfg.initial_rto),
     handshake_deadline_(now + cfg.handshake_timeout),
     cc_(rcfg.max_datagram),
+    mtu_(rcfg.max_datagram),
     peer_max_data_(rcfg.receive_window),
     max_data_sent_(rcfg.receive_window),
     last_received_(now),
@@ -179,6 +184,7 @@ void session::become_established(time_point now) {
   handshake_.reset();
   state_ = state::established;
   last_received_ = now;
+  next_probe_at_ = now;
   events_.emplace_back(session_established{});
 }
 
@@ -315,6 +321,15 @@ void session::on_ack(const ack_frame& a, time_point now) {
       any_new = true;
       if (it->first == largest)
         largest_sent = p.sent;
+      if (p.probe) {
+        // The path carries datagrams this large: use them from now on, and
+        // try the next size.
+        mtu_ = std::max(mtu_, p.size);
+        cc_.set_max_datagram(mtu_);
+        probe_in_flight_ = false;
+        probe_failures_ = 0;
+        next_probe_at_ = now;
+      }
       for (auto& [off, n] : p.stream)
         mark_acked(off, off + n);
       cc_.on_acked(p.size, p.sent, queueing());
@@ -343,6 +358,11 @@ void session::detect_losses(time_point now) {
   for (auto it = sent_.begin(); it != sent_.end() && it->first < largest_acked_;) {
     auto& p = it->second;
     if (largest_acked_ >= it->first + packet_threshold || p.sent + window <= now) {
+      if (p.probe) {
+        on_probe_lost(p, now);
+        it = sent_.erase(it);
+        continue;
+      }
       ++lost_;
       for (auto& [off, n] : p.stream)
         retransmit_.emplace_back(off, off + n);
@@ -354,6 +374,23 @@ void session::detect_losses(time_point now) {
       ++it;
     }
   }
+}
+
+void session::on_probe_lost(const sent_packet& p, time_point now) {
+  // Too large for the path (or an ordinary loss): not congestion.
+  cc_.forget(p.size);
+  probe_in_flight_ = false;
+  ++probes_lost_;
+  next_probe_at_ = ++probe_failures_ >= 2 ? now + rcfg_.probe_raise_interval : now;
+  if (probe_failures_ >= 2)
+    probe_failures_ = 0;
+}
+
+size_t session::next_probe_size() const {
+  for (auto size : probe_ladder)
+    if (size > mtu_)
+      return size <= rcfg_.max_probe_datagram ? size : 0;
+  return 0;
 }
 
 void session::mark_acked(uint64_t offset, uint64_t end) {
@@ -537,6 +574,14 @@ void session::handle_timeout(time_point now) {
     if (now >= last_eliciting_sent_ + pto) {
       ++pto_count_;
       probe_due_ = true;
+      if (pto_count_ >= 2 && mtu_ > rcfg_.max_datagram) {
+        // Nothing acknowledged for two probe timeouts: the path may have
+        // shrunk (a black hole for large datagrams). Back to the size that
+        // always works; probing again later.
+        mtu_ = rcfg_.max_datagram;
+        cc_.set_max_datagram(mtu_);
+        next_probe_at_ = now + rcfg_.probe_raise_interval;
+      }
       // Resend the oldest unacknowledged data as the probe.
       auto& oldest = sent_.begin()->second;
       for (auto& [off, n] : oldest.stream)
@@ -625,9 +670,9 @@ void session::finish(ec reason, bool by_peer) {
 
 // -- output --------------------------------------------------------------------------
 
-bool session::build_data(bytes& out, time_point now, bool ack_only) {
+bool session::build_data(bytes& out, time_point now, bool ack_only, size_t probe) {
   out.clear();
-  out.reserve(rcfg_.max_datagram);
+  out.reserve(probe > 0 ? probe : mtu_);
   out.push_back(static_cast<uint8_t>(packet_type::data));
   out.insert(out.end(), remote_cid_.begin(), remote_cid_.end());
   auto pn = next_pn_;
@@ -635,7 +680,7 @@ bool session::build_data(bytes& out, time_point now, bool ack_only) {
   wire::store_u64(out.data() + 9, pn);
   auto& plain = tx_plain_;
   plain.clear();
-  auto room = rcfg_.max_datagram - data_header_size - tag_len;
+  auto room = (probe > 0 ? probe : mtu_) - data_header_size - tag_len;
   sent_packet rec;
   rec.sent = now;
   bool eliciting = false; // only these are tracked (and count against cwnd)
@@ -651,7 +696,13 @@ bool session::build_data(bytes& out, time_point now, bool ack_only) {
     a.delay_us = static_cast<uint32_t>(std::min<int64_t>(delay.count(), UINT32_MAX));
     put_ack(plain, a);
   }
-  if (!ack_only) {
+  if (probe > 0) {
+    put_ping(plain);
+    plain.resize(room, static_cast<uint8_t>(frame_type::padding));
+    rec.probe = true;
+    eliciting = true;
+    probe_in_flight_ = true;
+  } else if (!ack_only) {
     if (max_data_due_) {
       put_max_data(plain, max_data_sent_);
       rec.max_data = true;
@@ -710,7 +761,8 @@ bool session::build_data(bytes& out, time_point now, bool ack_only) {
   if (eliciting) {
     last_eliciting_sent_ = now;
     cc_.on_sent(rec.size);
-    pacer_.on_sent(rec.size, cc_.window(), rtt_.smoothed(), now);
+    if (!rec.probe)
+      pacer_.on_sent(rec.size, cc_.window(), rtt_.smoothed(), now);
     sent_.emplace(pn, std::move(rec));
   }
   return true;
@@ -736,10 +788,19 @@ bool session::poll_datagram(bytes& out, time_point now) {
   }
   if (state_ != state::established)
     return false;
+  // Probe once both ends are sure of the keys (a DATA packet before the
+  // responder has message 3 would be dropped).
+  if (confirmed_ && !probe_in_flight_ && !closing_ && now >= next_probe_at_) {
+    auto size = next_probe_size();
+    if (size == 0)
+      next_probe_at_ = time_point::max(); // as large as we go
+    else if (cc_.can_send(size) && build_data(out, now, false, size))
+      return true;
+  }
   bool has_new = send_next_ < send_end_ && send_next_ < peer_max_data_;
   bool wants_eliciting = ping_due_ || probe_due_ || max_data_due_ || !retransmit_.empty() || has_new;
   if (wants_eliciting) {
-    bool window_ok = probe_due_ || cc_.can_send(rcfg_.max_datagram);
+    bool window_ok = probe_due_ || cc_.can_send(mtu_);
     // Timers are coarse: send what is due within the next pacing quantum.
     bool pace_ok = probe_due_ || pacer_.next(now) <= now + pacing_quantum;
     if (window_ok && pace_ok && build_data(out, now, false))
@@ -787,7 +848,7 @@ time_point session::next_deadline() const {
     t = std::min(t, last_eliciting_sent_
                       + rtt_.pto(rcfg_.max_ack_delay) * (int64_t{1} << std::min(pto_count_, 10u)));
   bool has_new = send_next_ < send_end_ && send_next_ < peer_max_data_;
-  if ((has_new || !retransmit_.empty()) && cc_.can_send(rcfg_.max_datagram))
+  if ((has_new || !retransmit_.empty()) && cc_.can_send(mtu_))
     t = std::min(t, pacer_.next(time_point{}));
   // Time-threshold losses.
   if (any_acked_ && !sent_.empty() && sent_.begin()->first < largest_acked_) {

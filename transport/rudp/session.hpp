@@ -20,7 +20,15 @@ namespace crust::rudp {
 
 /// Reliable UDP's own knobs (the rest comes from session_config).
 struct config {
-  size_t max_datagram = 1232;             ///< UDP payload bytes per datagram
+  size_t max_datagram = 1232;             ///< UDP payload bytes per datagram at first
+  /// Path MTU probing (DPLPMTUD, RFC 8899, simplified): once established, a
+  /// session tries datagrams of 1452, 4096, 8952 and 16384 bytes in turn, up
+  /// to this, each as a PING padded to size and carrying no data; each one
+  /// acknowledged becomes the datagram size. A lost probe costs nothing but
+  /// itself (it is not taken for congestion); two lost in a row wait for
+  /// `probe_raise_interval`. Equal to `max_datagram`: no probing.
+  size_t max_probe_datagram = max_datagram_size;
+  duration probe_raise_interval = std::chrono::minutes(10);
   size_t receive_window = 4 * 1024 * 1024; ///< stream bytes the peer may send ahead
   duration max_ack_delay = std::chrono::milliseconds(25);
   duration initial_rto = std::chrono::milliseconds(250); ///< first handshake resend
@@ -101,6 +109,9 @@ public:
   uint64_t packets_sent() const { return next_pn_; }
   uint64_t packets_lost() const { return lost_; }
   uint64_t packets_dropped() const { return dropped_; } ///< undecryptable or replayed
+  /// The datagram size in use: `max_datagram` until a probe confirmed more.
+  size_t datagram_size() const { return mtu_; }
+  uint64_t probes_lost() const { return probes_lost_; }
 
 private:
   struct sent_packet {
@@ -108,6 +119,7 @@ private:
     size_t size = 0;
     std::vector<std::pair<uint64_t, uint16_t>> stream; ///< (offset, length)
     bool max_data = false;
+    bool probe = false; ///< a path MTU probe (padding only)
   };
 
   session(const session_config& cfg, const config& rcfg, const identity& self, bool initiator,
@@ -130,7 +142,12 @@ private:
   void check_closed();
   void fail(ec reason);
   void finish(ec reason, bool by_peer);
-  bool build_data(bytes& out, time_point now, bool ack_only);
+  /// One DATA packet: the ACK owed and, unless `ack_only`, what is due to
+  /// send; or, with `probe` > 0, a PING padded to a datagram of that size.
+  bool build_data(bytes& out, time_point now, bool ack_only, size_t probe = 0);
+  /// The next size worth probing, 0 for none.
+  size_t next_probe_size() const;
+  void on_probe_lost(const sent_packet& p, time_point now);
   bool queueing() const;
 
   session_config cfg_;
@@ -180,6 +197,13 @@ private:
   bool probe_due_ = false;
   uint64_t lost_ = 0;
   uint64_t dropped_ = 0;
+
+  // Path MTU probing.
+  size_t mtu_;                                 ///< datagram size in use
+  bool probe_in_flight_ = false;
+  int probe_failures_ = 0;                     ///< of the current size, in a row
+  time_point next_probe_at_ = time_point::max();
+  uint64_t probes_lost_ = 0;
 
   // The outgoing stream: items, kept until acknowledged.
   bytes send_buf_;                 ///< stream bytes from offset send_base_
