@@ -57,6 +57,10 @@ CAF_TEST(command line values become the node config) {
   CAF_CHECK(cfg.keepalive_interval == std::chrono::milliseconds(500));
   CAF_REQUIRE_EQUAL(cfg.contacts.size(), 2u);
   CAF_CHECK_EQUAL(cfg.contacts[1].address, "::1");
+  CAF_CHECK_EQUAL(cfg.rudp.max_probe_datagram, 16384u); // probing up to our receive limit
+  auto off = parse({"--udp-max-datagram=1232"})->to_node_config();
+  CAF_REQUIRE(std::holds_alternative<node_config>(off));
+  CAF_CHECK_EQUAL(std::get<node_config>(off).rudp.max_probe_datagram, 1232u);
 }
 
 CAF_TEST(an ini file sets the same options) {
@@ -85,7 +89,8 @@ CAF_TEST(unknown keys are named) {
 CAF_TEST(bad values are named) {
   auto o = parse({"--port=70000", "--role=server", "--listen-address=localhost",
                   "--contacts=[\"nowhere\"]", "--max-message-size=0", "--control=tty",
-                  "--keepalive-interval=20s", "--peer-timeout=10s"});
+                  "--keepalive-interval=20s", "--peer-timeout=10s",
+                  "--udp-max-datagram=20000"});
   auto problems = problems_of(*o);
   auto has = [&](const std::string& prefix) {
     for (auto& p : problems)
@@ -100,7 +105,8 @@ CAF_TEST(bad values are named) {
   CAF_CHECK(has("max-message-size:"));
   CAF_CHECK(has("control:"));
   CAF_CHECK(has("keepalive-interval:"));
-  CAF_CHECK_EQUAL(problems.size(), 7u);
+  CAF_CHECK(has("udp-max-datagram:"));
+  CAF_CHECK_EQUAL(problems.size(), 8u);
 }
 
 CAF_TEST(ini files with map values are refused before CAF parses them) {

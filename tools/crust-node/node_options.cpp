@@ -60,6 +60,8 @@ node_options::node_options() {
     .add(no_udp, "no-udp", "no UDP socket: TCP only")
     .add(udp_port, "udp-port", "UDP port; 0 = the TCP port's number (random when not listening)")
     .add(udp_fallback_delay, "udp-fallback-delay", "start reliable UDP when TCP has not connected by then")
+    .add(udp_max_datagram, "udp-max-datagram",
+         "largest datagram path MTU probing tries, 1232 (no probing) to 16384")
     .add(bootstrap_cache, "bootstrap-cache",
          "bootstrap cache file ('none': keep it in memory); default ~/.cache/crust/<network>.bootstrap")
     .add(bootstrap_cache_size, "bootstrap-cache-size", "entries the bootstrap cache keeps")
@@ -232,6 +234,12 @@ std::variant<node_config, std::vector<std::string>> node_options::to_node_config
   else
     cfg.udp_port = static_cast<uint16_t>(udp_port);
   cfg.udp_fallback_delay = duration(udp_fallback_delay, "udp-fallback-delay");
+  if (udp_max_datagram < static_cast<int64_t>(cfg.rudp.max_datagram)
+      || udp_max_datagram > static_cast<int64_t>(rudp::max_datagram_size))
+    problems.push_back("udp-max-datagram: must be " + std::to_string(cfg.rudp.max_datagram)
+                       + " to " + std::to_string(rudp::max_datagram_size));
+  else
+    cfg.rudp.max_probe_datagram = static_cast<size_t>(udp_max_datagram);
   if (no_udp && transport == "udp")
     problems.push_back("transport: 'udp' needs the UDP socket (drop no-udp)");
   auto& d = cfg.discovery;

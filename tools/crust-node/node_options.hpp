@@ -43,6 +43,7 @@ public:
   std::string transport = "auto";
   bool no_udp = false;
   int64_t udp_port = 0;
+  int64_t udp_max_datagram = 16384;
   caf::timespan udp_fallback_delay{std::chrono::milliseconds(250)};
   // Discovery.
   std::string bootstrap_cache;  ///< empty: the per-user default; "none": no file
