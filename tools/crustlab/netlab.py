@@ -314,7 +314,9 @@ deny 0-65535 0.0.0.0/0 0-65535
         delayed sender at a few packets per delay (0.2 MB/s at 25 ms);
         packets held on arrival come from another namespace and do not."""
         ifname = "wan" if isinstance(host, Router) else "eth0"
-        if loss:
+        have_netem = bool(self.netem) and os.access(self.netem, os.X_OK)
+        if loss and not have_netem:
+            # Per skb: a GSO burst is dropped whole. netem-lite drops per datagram.
             p = "%.4f" % (float(loss) / 100.0)
             for chain, flag in (("POSTROUTING", "-o"), ("PREROUTING", "-i")):
                 host.run("iptables", "-t", "mangle", "-A", chain, flag, ifname, "-m", "statistic",
@@ -322,17 +324,27 @@ deny 0-65535 0.0.0.0/0 0-65535
         if rate:
             host.run("tc", "qdisc", "replace", "dev", ifname, "root", "tbf", "rate", rate,
                      "burst", "32kbit", "latency", "400ms")
-        if delay_ms:
-            if not self.netem or not os.access(self.netem, os.X_OK):
-                raise LabError("link delay needs netem-lite (built with crust; not found at %s)"
-                               % self.netem)
-            name = "netem-%s" % host.name
-            self.spawn(host, [self.netem, "--queue", "1", "--delay-ms", str(int(delay_ms)),
-                              "--jitter-ms", str(int(jitter_ms or 0))], name)
+        if delay_ms and not have_netem:
+            raise LabError("link delay needs netem-lite (built with crust; not found at %s)"
+                           % self.netem)
+        # One netem-lite per direction that needs one: queue 1 for what leaves
+        # on the uplink, queue 2 for what arrives on it. Both drop `loss`; the
+        # delay goes to one of them.
+        for queue, chain, flag, delayed in ((1, "POSTROUTING", "-o", not inbound),
+                                            (2, "PREROUTING", "-i", inbound)):
+            d = int(delay_ms) if delay_ms and delayed else 0
+            if not ((loss and have_netem) or d):
+                continue
+            name = "netem-%s-%d" % (host.name, queue)
+            argv = [self.netem, "--queue", str(queue), "--delay-ms", str(d),
+                    "--jitter-ms", str(int(jitter_ms or 0) if d else 0),
+                    "--seed", str(41 + queue)]
+            if loss:
+                argv += ["--loss-percent", str(float(loss))]
+            self.spawn(host, argv, name)
             self.wait_log(name, "ready")
-            chain, flag = ("PREROUTING", "-i") if inbound else ("POSTROUTING", "-o")
             host.run("iptables", "-t", "mangle", "-A", chain, flag, ifname, "-j",
-                     "NFQUEUE", "--queue-num", "1")
+                     "NFQUEUE", "--queue-num", str(queue))
 
     def wait_log(self, name, text, timeout=10):
         path = os.path.join(self.workdir, name + ".log")

@@ -1,8 +1,12 @@
-// netem-lite: link delay (and jitter) for the NAT lab on kernels without
-// sch_netem. Packets sent to an NFQUEUE are held for the delay and then
-// accepted; verdicts may be given late and out of order (see NATLAB notes).
+// netem-lite: link delay (and jitter) and random loss for the NAT lab on
+// kernels without sch_netem. Packets sent to an NFQUEUE are dropped with the
+// given probability, or held for the delay and then accepted; verdicts may be
+// given late and out of order (see NATLAB notes). The queue does not take GSO
+// packets, so the kernel splits a GSO burst before queueing it: loss and
+// delay apply per datagram, as on a real link (an iptables `statistic` rule
+// would drop a whole burst at once).
 //
-//   netem-lite --queue N --delay-ms D [--jitter-ms J] [--seed S]
+//   netem-lite --queue N --delay-ms D [--jitter-ms J] [--loss-percent P] [--seed S]
 //
 // Prints "ready" once bound to the queue; exits cleanly on SIGTERM/SIGINT,
 // releasing every held packet first. Runs inside a lab namespace only.
@@ -42,8 +46,10 @@ struct state {
   std::priority_queue<held_packet, std::vector<held_packet>, std::greater<>> held;
   std::chrono::microseconds delay{0};
   std::chrono::microseconds jitter{0};
+  double loss = 0; ///< probability of a drop
   std::mt19937_64 rng{42};
   uint64_t packets = 0;
+  uint64_t dropped = 0;
 };
 
 volatile sig_atomic_t stop_requested = 0;
@@ -52,18 +58,22 @@ void on_signal(int) {
   stop_requested = 1;
 }
 
-int on_packet(nfq_q_handle*, nfgenmsg*, nfq_data* nfa, void* data) {
+int on_packet(nfq_q_handle* qh, nfgenmsg*, nfq_data* nfa, void* data) {
   auto* st = static_cast<state*>(data);
   auto* hdr = nfq_get_msg_packet_hdr(nfa);
   if (hdr == nullptr)
     return 0;
+  ++st->packets;
+  if (st->loss > 0 && std::uniform_real_distribution<double>(0, 1)(st->rng) < st->loss) {
+    ++st->dropped;
+    return nfq_set_verdict(qh, ntohl(hdr->packet_id), NF_DROP, 0, nullptr);
+  }
   auto extra = std::chrono::microseconds(0);
   if (st->jitter.count() > 0) {
     std::uniform_int_distribution<int64_t> dist(-st->jitter.count(), st->jitter.count());
     extra = std::chrono::microseconds(dist(st->rng));
   }
   st->held.push({clock_type::now() + st->delay + extra, ntohl(hdr->packet_id)});
-  ++st->packets;
   return 0;
 }
 
@@ -77,7 +87,7 @@ void release_due(nfq_q_handle* qh, state& st, bool all) {
 
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr, "netem-lite: %s\nusage: netem-lite --queue N --delay-ms D "
-                       "[--jitter-ms J] [--seed S]\n", why);
+                       "[--jitter-ms J] [--loss-percent P] [--seed S]\n", why);
   std::exit(2);
 }
 
@@ -95,6 +105,8 @@ int main(int argc, char** argv) {
       st.delay = std::chrono::milliseconds(value);
     else if (key == "--jitter-ms")
       st.jitter = std::chrono::milliseconds(value);
+    else if (key == "--loss-percent")
+      st.loss = std::strtod(argv[i + 1], nullptr) / 100.0;
     else if (key == "--seed")
       st.rng.seed(static_cast<uint64_t>(value));
     else
@@ -102,6 +114,8 @@ int main(int argc, char** argv) {
   }
   if (queue < 0 || queue > 65535 || st.delay.count() < 0)
     usage("--queue (0-65535) and --delay-ms are required");
+  if (st.loss < 0 || st.loss > 1)
+    usage("--loss-percent must be 0 to 100");
   auto* h = nfq_open();
   if (h == nullptr)
     usage("nfq_open failed (needs root and the nfnetlink_queue module)");
@@ -134,6 +148,8 @@ int main(int argc, char** argv) {
   release_due(qh, st, true);
   nfq_destroy_queue(qh);
   nfq_close(h);
-  std::printf("stopped after %llu packets\n", static_cast<unsigned long long>(st.packets));
+  std::printf("stopped after %llu packets, %llu dropped\n",
+              static_cast<unsigned long long>(st.packets),
+              static_cast<unsigned long long>(st.dropped));
   return 0;
 }
