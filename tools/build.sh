@@ -3,6 +3,10 @@
 # Extra arguments are passed to the CMake configure step.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# ccache: paths below the checkout count relative to it, so another checkout
+# of the same tree (CI's fresh clone) finds the same cache entries.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root}
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 build=${CRUST_BUILD_DIR:-$root/build}
 
 bash "$root/tools/setup.sh"

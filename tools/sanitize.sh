@@ -13,6 +13,10 @@
 # the config fuzzer clear of that CAF path.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# ccache: paths below the checkout count relative to it, so another checkout
+# of the same tree (CI's fresh clone) finds the same cache entries.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root}
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 san=${CRUST_SANITIZE:-address,undefined}
 build=${CRUST_SAN_BUILD_DIR:-$root/build-san}
 [ "$san" = "thread" ] && build=${CRUST_SAN_BUILD_DIR:-$root/build-tsan}
