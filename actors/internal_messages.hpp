@@ -188,7 +188,6 @@ typename Inspector::result_type inspect(Inspector& f, udp_route& x) {
 
 /// Owns the node's UDP socket and routes datagrams by connection id.
 using udp_mux_actor = caf::typed_actor<
-  caf::reacts_to<udp_datagram>,
   caf::reacts_to<udp_batch>,
   caf::reacts_to<udp_route>,
   caf::reacts_to<raw_datagram>,

@@ -71,10 +71,10 @@ void on_initial(udp_mux_pointer self, udp_datagram& x, uint64_t dcid) {
   self->send(st.manager, incoming_udp{std::move(initial), x.from});
 }
 
-/// Finds the connection a datagram belongs to (appending it to `out`), or
-/// deals with it here (INITIALs, unknown ids).
-void route(udp_mux_pointer self, udp_datagram& x,
-           std::vector<std::pair<connection_actor, bytes>>& out) {
+/// Deals with what the socket's thread does not route itself: STUN (to the
+/// puncher), INITIALs (stateless retry, then the manager); anything else is
+/// not ours.
+void route(udp_mux_pointer self, udp_datagram& x) {
   auto& st = self->state;
   // STUN first: a Binding response's first byte is a valid reliable-UDP type.
   if (stun::looks_like_stun(x.data.data(), x.data.size())) {
@@ -83,15 +83,8 @@ void route(udp_mux_pointer self, udp_datagram& x,
     return;
   }
   auto p = rudp::peek(x.data.data(), x.data.size());
-  if (!p)
-    return; // not ours
-  auto dcid = cid_to_u64(p->dcid);
-  if (p->type == rudp::packet_type::initial) {
-    on_initial(self, x, dcid);
-    return;
-  }
-  if (auto conn = st.routes->find(dcid))
-    out.emplace_back(std::move(conn), std::move(x.data));
+  if (p && p->type == rudp::packet_type::initial)
+    on_initial(self, x, cid_to_u64(p->dcid));
 }
 
 } // namespace
@@ -112,7 +105,8 @@ udp_mux_actor::behavior_type udp_mux(udp_mux_pointer self, std::shared_ptr<io_ru
       if (!strong)
         return;
       // DATA and HANDSHAKE packets of known connections go straight to them
-      // (one message per connection per batch); the rest to the mux.
+      // (one message per connection per batch), those of unknown ids
+      // nowhere; STUN, INITIALs and anything else to the mux.
       std::vector<std::pair<connection_actor, datagram_batch>> direct;
       udp_batch msg;
       // A batch mostly comes from few peers: spell each source once.
@@ -149,29 +143,9 @@ udp_mux_actor::behavior_type udp_mux(udp_mux_pointer self, std::shared_ptr<io_ru
     rudp::max_datagram_size);
   self->set_exit_handler([self](const caf::exit_msg& x) { self->quit(x.reason); });
   return {
-    [self](udp_datagram& x) {
-      std::vector<std::pair<connection_actor, bytes>> out;
-      route(self, x, out);
-      for (auto& [conn, data] : out)
-        self->send(conn, datagram_in{std::move(data)});
-    },
     [self](udp_batch& x) {
-      // One message per connection per batch: its session handles them all
-      // and answers once.
-      std::vector<std::pair<connection_actor, bytes>> out;
       for (auto& d : x.datagrams)
-        route(self, d, out);
-      std::vector<std::pair<connection_actor, datagram_batch>> grouped;
-      for (auto& item : out) {
-        auto& conn = item.first;
-        auto g = std::find_if(grouped.begin(), grouped.end(),
-                              [&](auto& y) { return y.first == conn; });
-        if (g == grouped.end())
-          g = grouped.insert(grouped.end(), {conn, datagram_batch{}});
-        g->second.data.push_back(std::move(item.second));
-      }
-      for (auto& [conn, batch] : grouped)
-        self->send(conn, std::move(batch));
+        route(self, d);
     },
     [self](raw_datagram& x) {
       auto& st = self->state;
