@@ -324,8 +324,7 @@ void session::on_ack(const ack_frame& a, time_point now) {
       if (p.probe) {
         // The path carries datagrams this large: use them from now on, and
         // try the next size.
-        mtu_ = std::max(mtu_, p.size);
-        cc_.set_max_datagram(mtu_);
+        set_datagram_size(std::max(mtu_, p.size));
         probe_in_flight_ = false;
         probe_failures_ = 0;
         next_probe_at_ = now;
@@ -381,9 +380,17 @@ void session::on_probe_lost(const sent_packet& p, time_point now) {
   cc_.forget(p.size);
   probe_in_flight_ = false;
   ++probes_lost_;
-  next_probe_at_ = ++probe_failures_ >= 2 ? now + rcfg_.probe_raise_interval : now;
-  if (probe_failures_ >= 2)
-    probe_failures_ = 0;
+  if (++probe_failures_ < 2) {
+    next_probe_at_ = now; // once more: it may have been an ordinary loss
+    return;
+  }
+  probe_failures_ = 0;
+  next_probe_at_ = now + rcfg_.probe_raise_interval;
+}
+
+void session::set_datagram_size(size_t size) {
+  mtu_ = size;
+  cc_.set_max_datagram(size);
 }
 
 size_t session::next_probe_size() const {
@@ -578,8 +585,7 @@ void session::handle_timeout(time_point now) {
         // Nothing acknowledged for two probe timeouts: the path may have
         // shrunk (a black hole for large datagrams). Back to the size that
         // always works; probing again later.
-        mtu_ = rcfg_.max_datagram;
-        cc_.set_max_datagram(mtu_);
+        set_datagram_size(rcfg_.max_datagram);
         next_probe_at_ = now + rcfg_.probe_raise_interval;
       }
       // Resend the oldest unacknowledged data as the probe.
@@ -671,8 +677,9 @@ void session::finish(ec reason, bool by_peer) {
 // -- output --------------------------------------------------------------------------
 
 bool session::build_data(bytes& out, time_point now, bool ack_only, size_t probe) {
+  auto size = probe > 0 ? probe : mtu_;
   out.clear();
-  out.reserve(probe > 0 ? probe : mtu_);
+  out.reserve(size);
   out.push_back(static_cast<uint8_t>(packet_type::data));
   out.insert(out.end(), remote_cid_.begin(), remote_cid_.end());
   auto pn = next_pn_;
@@ -680,7 +687,7 @@ bool session::build_data(bytes& out, time_point now, bool ack_only, size_t probe
   wire::store_u64(out.data() + 9, pn);
   auto& plain = tx_plain_;
   plain.clear();
-  auto room = (probe > 0 ? probe : mtu_) - data_header_size - tag_len;
+  auto room = size - data_header_size - tag_len;
   sent_packet rec;
   rec.sent = now;
   bool eliciting = false; // only these are tracked (and count against cwnd)

@@ -148,6 +148,8 @@ private:
   /// The next size worth probing, 0 for none.
   size_t next_probe_size() const;
   void on_probe_lost(const sent_packet& p, time_point now);
+  /// The datagram size in use, and the congestion controller's with it.
+  void set_datagram_size(size_t size);
   bool queueing() const;
 
   session_config cfg_;
