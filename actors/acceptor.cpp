@@ -8,11 +8,11 @@ namespace crust {
 
 acceptor_actor::behavior_type acceptor(acceptor_pointer self, std::shared_ptr<io_runtime> runtime,
                                        manager_actor manager, std::string address,
-                                       uint16_t port, bool fallback) {
+                                       uint16_t port, bool fallback, bool share_port) {
   auto& st = self->state;
   st.runtime = std::move(runtime);
   st.manager = manager;
-  auto opened = tcp_listener::open(st.runtime->context(), address, port, fallback);
+  auto opened = tcp_listener::open(st.runtime->context(), address, port, fallback, share_port);
   if (auto what = std::get_if<std::string>(&opened)) {
     self->send(manager, listen_failed{*what});
     self->quit();

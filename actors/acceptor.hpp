@@ -32,8 +32,10 @@ using acceptor_pointer = acceptor_actor::stateful_pointer<acceptor_state>;
 /// `fallback` is set) and reports `listening` to the manager, or
 /// `listen_failed` and quits. Accepted sockets go to the manager; this is the
 /// place for checks that must run before a connection costs anything.
+/// `share_port`: our own dials may leave from the listening port (TCP
+/// simultaneous open; see `tcp_listener::open`).
 acceptor_actor::behavior_type acceptor(acceptor_pointer self, std::shared_ptr<io_runtime> runtime,
                                        manager_actor manager, std::string address,
-                                       uint16_t port, bool fallback);
+                                       uint16_t port, bool fallback, bool share_port);
 
 } // namespace crust

@@ -163,6 +163,8 @@ bool drain_events(connection_pointer self) {
                         bytes(hash.begin(), hash.end()),
                         self};
       hd.transport = st.transport;
+      hd.role_swapped = st.dir == direction::outbound
+                        && !st.visit([](auto& s) { return s.initiator(); });
       if (auto seen = st.visit([](auto& s) { return s.observed_by_peer(); })) {
         hd.observed = *seen;
         hd.observed.proto = st.transport; // the handshake carries address and port only
@@ -457,7 +459,13 @@ connection_actor::behavior_type connection(connection_pointer self, connection_p
   } else {
     auto tcp = tcp_stream::make(st.runtime->context());
     st.stream = tcp;
-    tcp->connect(remote, st.params.connect_timeout, stream_callbacks(self));
+    if (auto& p = st.params.punch) {
+      st.params.session.simultaneous_open = true;
+      tcp->connect_from(p->local_address, p->local_port, remote, p->attempt_timeout,
+                        std::chrono::steady_clock::now() + p->window, stream_callbacks(self));
+    } else {
+      tcp->connect(remote, st.params.connect_timeout, stream_callbacks(self));
+    }
   }
   return make_behavior(self);
 }

@@ -36,6 +36,16 @@ struct connection_params {
   // Receive budget per link (see receive_budget).
   size_t receive_queue = 8 * 1024 * 1024;
   size_t receive_rate = 0;
+  /// A TCP simultaneous-open dial (path punched_tcp): it leaves from the
+  /// listening port and re-dials until `window` is over; the handshake
+  /// settles who is initiator (session_config::simultaneous_open).
+  struct tcp_punch {
+    std::string local_address;
+    uint16_t local_port = 0;
+    std::chrono::milliseconds attempt_timeout{500};
+    std::chrono::milliseconds window{3000};
+  };
+  std::optional<tcp_punch> punch;
 };
 
 /// The state of one connection actor: a thin owner of one link — a TCP

@@ -7,7 +7,7 @@ namespace crust {
 
 bool connection_table::wins(const peer_id& peer, const link& a, const link& b) const {
   auto initiator = [&](const link& l) -> const peer_id& {
-    return l.dir == direction::outbound ? self_ : peer;
+    return (l.dir == direction::outbound) != l.role_swapped ? self_ : peer;
   };
   return std::tie(initiator(a), a.handshake_hash) < std::tie(initiator(b), b.handshake_hash);
 }

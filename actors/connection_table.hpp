@@ -40,6 +40,10 @@ public:
     uint16_t listen_port = 0;
     bytes handshake_hash;
     path_kind path = path_kind::direct;
+    /// A TCP simultaneous open made the dialling side the handshake's
+    /// responder: who began the handshake, not who dialled, breaks ties,
+    /// as both sides dialled.
+    bool role_swapped = false;
   };
 
   enum class verdict {

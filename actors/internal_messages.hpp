@@ -206,6 +206,7 @@ struct handshake_done {
   connection_actor conn;
   protocol transport = protocol::tcp;
   endpoint observed{}; ///< where the peer sees us (port 0: it did not say)
+  bool role_swapped = false; ///< dialled, but the handshake's responder (simultaneous open)
 };
 
 /// An admitted connection stopped accepting messages because the peer is

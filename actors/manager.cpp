@@ -82,7 +82,17 @@ void start_attempt(manager_pointer self, const endpoint& key, protocol proto) {
                                     std::shared_ptr<rudp::initial_packet>{});
   } else {
     d.tcp_live = true;
-    conn = self->spawn<caf::linked>(connection, params_for(self), direction::outbound, target,
+    auto params = params_for(self);
+    if (d.path == path_kind::punched_tcp && !st.listening.empty()) {
+      // TCP simultaneous open: from our listening port, which the NAT maps
+      // to the external port the peer dials, re-dialling while it punches.
+      connection_params::tcp_punch punch;
+      punch.local_address = st.listening.front().address;
+      punch.local_port = st.listening.front().port;
+      punch.window = st.cfg.nat.punch_duration;
+      params.punch = std::move(punch);
+    }
+    conn = self->spawn<caf::linked>(connection, std::move(params), direction::outbound, target,
                                     std::shared_ptr<byte_stream>{});
   }
   st.connections.emplace(conn.id(), manager_state::live_connection{conn, target, {}, key, {}, {}});
@@ -104,8 +114,9 @@ void dial(manager_pointer self, const endpoint& remote, std::optional<peer_id> r
     start_attempt(self, remote, protocol::udp);
   } else {
     start_attempt(self, remote, protocol::tcp);
-    // Happy eyeballs: reliable UDP joins the race if TCP is slow.
-    if (st.cfg.transport == mode::automatic && st.udp_socket)
+    // Happy eyeballs: reliable UDP joins the race if TCP is slow (not for a
+    // TCP punch: its UDP twin is the puncher's own dial).
+    if (st.cfg.transport == mode::automatic && st.udp_socket && d.path != path_kind::punched_tcp)
       self->delayed_send(self, st.cfg.udp_fallback_delay, udp_fallback_atom::value, remote);
   }
   ++st.counters.dials;
@@ -455,7 +466,7 @@ void start_listening(manager_pointer self) {
     return;
   st.acceptor = self->spawn<caf::linked>(acceptor, st.runtime, manager_actor{self},
                                          st.cfg.listen_address, st.cfg.tcp_port,
-                                         st.cfg.port_fallback);
+                                         st.cfg.port_fallback, st.cfg.nat.enabled);
 }
 
 void stop_listening(manager_pointer self) {
@@ -792,12 +803,17 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
         if (auto e = st.expected.find(x.peer); e != st.expected.end()) {
           if (std::chrono::steady_clock::now() < e->second.second && !i->second.circuit)
             path = e->second.first;
+          // The peer's SYN reached our listener while we punched: its TCP
+          // punch got through.
+          if (path == path_kind::punched_udp && x.transport == protocol::tcp)
+            path = path_kind::punched_tcp;
           st.expected.erase(e);
         }
       }
       connection_table::link link{x.conn.id(), x.remote, x.dir, x.role, x.listen_port,
                                   x.handshake_hash};
       link.path = path;
+      link.role_swapped = x.role_swapped;
       auto adm = st.table.on_handshake(x.peer, std::move(link));
       switch (adm.outcome) {
         case connection_table::verdict::admit:

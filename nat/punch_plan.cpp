@@ -12,7 +12,34 @@ void add_unique(std::vector<T>& xs, const T& x) {
     xs.push_back(x);
 }
 
+/// A NAT that maps per destination gives our SYNs a port the peer cannot
+/// predict.
+bool tcp_punch_hopeless(const connection_info& ours) {
+  return ours.nat == nat_class::endpoint_dependent || ours.nat == nat_class::unknown;
+}
+
 } // namespace
+
+std::optional<endpoint> predicted_tcp_mapping(const connection_info& x) {
+  if (x.nat != nat_class::endpoint_independent)
+    return std::nullopt;
+  std::optional<uint16_t> tcp_port;
+  for (auto& ep : x.local)
+    if (ep.proto == protocol::tcp && ep.port != 0) {
+      tcp_port = ep.port;
+      break;
+    }
+  if (!tcp_port)
+    return std::nullopt;
+  for (auto& ext : x.external) {
+    if (ext.proto != protocol::udp)
+      continue;
+    for (auto& loc : x.local)
+      if (loc.proto == protocol::udp && loc.port == ext.port)
+        return endpoint{protocol::tcp, ext.address, *tcp_port}; // it keeps ports
+  }
+  return std::nullopt;
+}
 
 bool punching_hopeless(const connection_info& ours, const connection_info& theirs) {
   auto dependent = [](const connection_info& x) { return x.nat == nat_class::endpoint_dependent; };
@@ -28,7 +55,7 @@ bool punching_hopeless(const connection_info& ours, const connection_info& their
   return (dependent(ours) && nat(theirs)) || (dependent(theirs) && nat(ours));
 }
 
-punch_plan plan_traversal(const connection_info&, const connection_info& theirs) {
+punch_plan plan_traversal(const connection_info& ours, const connection_info& theirs) {
   punch_plan out;
   bool public_peer = theirs.nat == nat_class::none;
   auto add_dial = [&](const endpoint& ep, path_kind path) {
@@ -60,6 +87,11 @@ punch_plan plan_traversal(const connection_info&, const connection_info& theirs)
     add_unique(out.punch, ep);
     add_dial(ep, public_peer ? path_kind::direct : path_kind::punched_udp);
   }
+  // TCP simultaneous open, beside the UDP punch: towards the port their
+  // NAT will give their listening port, when it keeps ports.
+  if (!public_peer && ours.nat != nat_class::none)
+    if (auto ep = predicted_tcp_mapping(theirs); ep && !tcp_punch_hopeless(ours))
+      add_dial(*ep, path_kind::punched_tcp);
   // Their own addresses: the way in when both sit behind the same NAT (or
   // the peer is public).
   for (auto& ep : theirs.local) {

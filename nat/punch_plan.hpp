@@ -7,6 +7,7 @@
 #include "messages/connection_info.hpp"
 #include "messages/path_kind.hpp"
 
+#include <optional>
 #include <vector>
 
 namespace crust {
@@ -22,9 +23,19 @@ struct punch_plan {
 
 /// Both sides run the same plan against each other's info: each punches
 /// towards every UDP endpoint of the other and dials them; a public peer's
-/// TCP endpoints are dialled directly too. Duplicates the two sides create
-/// are settled by the node's duplicate-connection rule.
+/// TCP endpoints are dialled directly too. Between two NATed peers whose
+/// NATs map per source (cone) and keep ports, each also dials the other's
+/// predicted TCP mapping from its own listening port (TCP simultaneous
+/// open, `punched_tcp`), in parallel with the UDP punch. Duplicates the
+/// two sides create are settled by the node's duplicate-connection rule.
 punch_plan plan_traversal(const connection_info& ours, const connection_info& theirs);
+
+/// Where a peer's NAT maps its TCP listening port, as far as its info
+/// tells: its external UDP address with its listening port, when its NAT
+/// is endpoint-independent and kept the UDP port (an external UDP endpoint
+/// whose port is a local UDP port's). A NAT that keeps ports for UDP does
+/// for TCP too (Linux masquerade, most home routers); the dial proves it.
+std::optional<endpoint> predicted_tcp_mapping(const connection_info& x);
 
 /// True when no hole can be punched: one side maps per destination
 /// (symmetric) and the other is behind a NAT too. Our routers (and most

@@ -23,6 +23,11 @@ struct session_config {
   std::chrono::milliseconds peer_timeout{10000};      ///< dead when we heard nothing this long
   std::chrono::milliseconds close_timeout{3000};      ///< wait this long for the peer's CLOSE
   uint64_t rekey_interval = uint64_t{1} << 20;        ///< frames; must match the peer
+  /// A dial that may meet the peer's own dial on one TCP connection (TCP
+  /// simultaneous open, both sides initiators): when the peer's first
+  /// handshake message arrives instead of an answer, the side whose
+  /// ephemeral key is smaller turns responder (PROTOCOL.md §9).
+  bool simultaneous_open = false;
 };
 
 } // namespace crust

@@ -44,10 +44,18 @@ stream_session::stream_session(const session_config& cfg, const identity& self,
   if (!keys.static_keys)
     keys.static_keys = noise::keypair::generate();
   static_pub_ = keys.static_keys->pub;
+  if (initiator && cfg_.simultaneous_open)
+    static_keys_ = keys.static_keys;
   handshake_.emplace(*noise::find_pattern(noise_pattern), initiator, prologue.data(),
                      prologue.size(), keys);
-  if (initiator_)
+  if (initiator_) {
     write_handshake_message(bytes{protocol_version});
+    if (static_keys_ && wire_.size() >= frame_header_size + noise::dh_len) {
+      noise::public_key e;
+      std::memcpy(e.data(), wire_.data() + frame_header_size, e.size());
+      sent_ephemeral_ = e;
+    }
+  }
 }
 
 // -- input ---------------------------------------------------------------------
@@ -160,7 +168,36 @@ void stream_session::write_handshake_message(const bytes& payload) {
   write_frame_header(wire_.data() + offset, wire_.size() - offset - frame_header_size);
 }
 
+bool stream_session::settle_simultaneous_open(const uint8_t* body, size_t len) {
+  // Message 1 is an ephemeral key and the one-byte version in the clear;
+  // message 2 is far longer (a key, an encrypted key, an encrypted payload).
+  if (!sent_ephemeral_ || handshake_->remote_static() || len != noise::dh_len + 1)
+    return false;
+  auto& ours = *sent_ephemeral_;
+  int order = std::memcmp(ours.data(), body, ours.size());
+  if (order == 0) {
+    fail(ec::self_connection); // our own message 1 came back
+    return true;
+  }
+  if (order > 0) {
+    // We stay initiator: the peer turns responder and answers ours.
+    sent_ephemeral_.reset();
+    return true;
+  }
+  // We turn responder: a fresh handshake that reads their message 1.
+  noise::handshake_keys keys;
+  keys.static_keys = static_keys_;
+  auto prologue = make_prologue(cfg_.network);
+  handshake_.emplace(*noise::find_pattern(noise_pattern), false, prologue.data(), prologue.size(),
+                     keys);
+  initiator_ = false;
+  sent_ephemeral_.reset();
+  return false; // read it as a responder does
+}
+
 void stream_session::handle_handshake_frame(const uint8_t* body, size_t len) {
+  if (settle_simultaneous_open(body, len) || state_ == state::closed)
+    return;
   auto& hs = *handshake_;
   if (len == version_reject_size && body[0] == version_reject_marker && initiator_
       && !hs.remote_static()) {

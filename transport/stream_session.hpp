@@ -145,6 +145,9 @@ private:
   };
 
   void handle_handshake_frame(const uint8_t* body, size_t len);
+  /// Simultaneous open: `body` may be the peer's message 1 while we wait
+  /// for message 2. True when it was (we turned responder or dropped it).
+  bool settle_simultaneous_open(const uint8_t* body, size_t len);
   void handle_transport_frame(uint8_t* body, size_t len, time_point now);
   void write_handshake_message(const bytes& payload);
   void become_established();
@@ -162,6 +165,8 @@ private:
   std::optional<secure_channel> channel_;
   frame_decoder decoder_;
   noise::public_key static_pub_{}; ///< our Noise static key, fresh per session
+  std::optional<noise::keypair> static_keys_; ///< kept to turn responder (simultaneous open)
+  std::optional<noise::public_key> sent_ephemeral_; ///< in our message 1, while it may meet theirs
   handshake_payload remote_;
   noise::digest handshake_hash_{};
 

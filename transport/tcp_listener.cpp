@@ -18,7 +18,10 @@ namespace {
 /// again, instead of spinning.
 constexpr auto accept_retry_delay = std::chrono::milliseconds(100);
 
-boost::system::error_code try_bind(tcp::acceptor& acceptor, const tcp::endpoint& ep) {
+using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+boost::system::error_code bind_one(tcp::acceptor& acceptor, const tcp::endpoint& ep,
+                                   bool share) {
   boost::system::error_code err;
   if (acceptor.is_open())
     acceptor.close(err);
@@ -26,10 +29,27 @@ boost::system::error_code try_bind(tcp::acceptor& acceptor, const tcp::endpoint&
   if (err)
     return err;
   acceptor.set_option(asio::socket_base::reuse_address(true), err);
+  if (share)
+    acceptor.set_option(reuse_port(true), err);
   if (ep.address().is_v6())
     acceptor.set_option(asio::ip::v6_only(false), err);
   acceptor.bind(ep, err);
-  if (err)
+  return err;
+}
+
+boost::system::error_code try_bind(tcp::acceptor& acceptor, tcp::endpoint ep, bool share) {
+  boost::system::error_code err;
+  if (share) {
+    // A plain bind first: it fails when anybody holds the port (a shared
+    // bind would succeed beside another SO_REUSEPORT socket of ours), and
+    // for port 0 it picks a port nobody holds.
+    if ((err = bind_one(acceptor, ep, false)))
+      return err;
+    ep.port(acceptor.local_endpoint(err).port());
+    if (err)
+      return err;
+  }
+  if ((err = bind_one(acceptor, ep, share)))
     return err;
   acceptor.listen(asio::socket_base::max_listen_connections, err);
   return err;
@@ -47,20 +67,20 @@ tcp_listener::tcp_listener(tcp::acceptor acceptor)
 
 std::variant<std::shared_ptr<tcp_listener>, std::string>
 tcp_listener::open(asio::io_context& io, const std::string& address, uint16_t port,
-                   bool fallback_to_random) {
+                   bool fallback_to_random, bool share_port) {
   boost::system::error_code err;
   auto addr = asio::ip::make_address(address, err);
   if (err)
     return "not a numeric address: " + address;
   tcp::acceptor acceptor(io);
-  err = try_bind(acceptor, {addr, port});
+  err = try_bind(acceptor, {addr, port}, share_port);
   if (err && addr == asio::ip::address_v6::any()) {
     // No IPv6 on this host: the unspecified address falls back to IPv4.
     addr = asio::ip::address_v4::any();
-    err = try_bind(acceptor, {addr, port});
+    err = try_bind(acceptor, {addr, port}, share_port);
   }
   if (err == asio::error::address_in_use && port != 0 && fallback_to_random)
-    err = try_bind(acceptor, {addr, 0});
+    err = try_bind(acceptor, {addr, 0}, share_port);
   if (err)
     return "cannot listen on " + address + ":" + std::to_string(port) + ": " + err.message();
   return std::shared_ptr<tcp_listener>(new tcp_listener(std::move(acceptor)));

@@ -24,9 +24,13 @@ public:
   /// Binds `address:port` and listens. When the port is taken and
   /// `fallback_to_random` is set, binds a random port instead. The address
   /// "::" means every IPv6 and IPv4 address (IPv4 only where IPv6 is off).
+  /// `share_port`: the socket sets SO_REUSEPORT, so that our own dials can
+  /// leave from the listening port (TCP simultaneous open, `tcp_stream::
+  /// connect_from`); whether the port is free is still checked first, with
+  /// a plain bind, so a port another program holds is never shared.
   static std::variant<std::shared_ptr<tcp_listener>, std::string>
   open(boost::asio::io_context& io, const std::string& address, uint16_t port,
-       bool fallback_to_random);
+       bool fallback_to_random, bool share_port = false);
 
   /// Starts accepting; `on_accept` runs on the io thread for each connection.
   void start(accept_handler on_accept);

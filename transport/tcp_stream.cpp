@@ -46,36 +46,108 @@ void tcp_stream::connect(const endpoint& remote, std::chrono::milliseconds timeo
                        cbs = std::move(cbs)]() mutable {
     self->cbs_ = std::move(cbs);
     self->remote_ = remote;
-    auto target = to_asio_tcp(remote);
-    if (!target) {
+    self->dial_target_ = to_asio_tcp(remote);
+    if (!self->dial_target_) {
       self->end(ec::invalid_argument, "not a numeric address: " + remote.address);
       return;
     }
-    self->timer_.expires_after(timeout);
-    self->timer_.async_wait(asio::bind_executor(self->strand_, [self](auto err) {
-      if (!err && !self->ended_ && !self->reading_) {
-        boost::system::error_code ignored;
-        self->socket_.close(ignored);
-      }
-    }));
-    self->socket_.async_connect(*target, asio::bind_executor(self->strand_, [self](auto err) {
-      self->timer_.cancel();
-      if (self->ended_ || self->closing_)
-        return;
-      if (err) {
-        self->end(ec::connect_failed,
-                  err == asio::error::operation_aborted ? "connect timed out" : err.message());
-        return;
-      }
-      boost::system::error_code ignored;
-      auto local = self->socket_.local_endpoint(ignored);
-      if (!ignored)
-        self->local_ = from_asio(local);
-      if (self->cbs_.on_connected)
-        self->cbs_.on_connected();
-      self->on_open();
-    }));
+    self->dial_timeout_ = timeout;
+    self->dial_until_ = std::chrono::steady_clock::now(); // one try
+    self->dial();
   });
+}
+
+void tcp_stream::connect_from(const std::string& local_address, uint16_t local_port,
+                              const endpoint& remote, std::chrono::milliseconds attempt_timeout,
+                              std::chrono::steady_clock::time_point until, callbacks cbs) {
+  asio::post(strand_, [self = shared_from_this(), local_address, local_port, remote,
+                       attempt_timeout, until, cbs = std::move(cbs)]() mutable {
+    self->cbs_ = std::move(cbs);
+    self->remote_ = remote;
+    self->dial_target_ = to_asio_tcp(remote);
+    if (!self->dial_target_) {
+      self->end(ec::invalid_argument, "not a numeric address: " + remote.address);
+      return;
+    }
+    boost::system::error_code err;
+    auto addr = asio::ip::make_address(local_address, err);
+    bool v4 = self->dial_target_->address().is_v4();
+    if (err || addr.is_unspecified())
+      addr = v4 ? asio::ip::address(asio::ip::address_v4::any())
+                : asio::ip::address(asio::ip::address_v6::any());
+    if (addr.is_v4() != v4) {
+      self->end(ec::invalid_argument, "cannot dial " + to_string(remote) + " from "
+                                        + local_address);
+      return;
+    }
+    self->dial_from_ = tcp::endpoint(addr, local_port);
+    self->dial_timeout_ = attempt_timeout;
+    self->dial_until_ = until;
+    self->dial();
+  });
+}
+
+void tcp_stream::dial() {
+  ++dial_tries_;
+  boost::system::error_code err;
+  if (dial_from_) {
+    // A fresh socket per try: a failed connect leaves a socket unusable.
+    socket_.close(err);
+    socket_.open(dial_target_->protocol(), err);
+    if (!err)
+      socket_.set_option(asio::socket_base::reuse_address(true), err);
+    if (!err)
+      socket_.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true),
+                         err);
+    if (!err)
+      socket_.bind(*dial_from_, err);
+    if (err) {
+      end(ec::connect_failed, "cannot dial from port " + std::to_string(dial_from_->port())
+                                + ": " + err.message());
+      return;
+    }
+  }
+  timer_.expires_after(dial_timeout_);
+  timer_.async_wait(asio::bind_executor(strand_, [self = shared_from_this()](auto err) {
+    if (!err && !self->ended_ && !self->reading_) {
+      boost::system::error_code ignored;
+      self->socket_.close(ignored);
+    }
+  }));
+  socket_.async_connect(*dial_target_, asio::bind_executor(strand_, [self = shared_from_this()](
+                                                                      auto err) {
+    self->timer_.cancel();
+    if (self->ended_ || self->closing_)
+      return;
+    if (err) {
+      auto now = std::chrono::steady_clock::now();
+      if (now < self->dial_until_) {
+        // Refused (the peer's NAT or host answered before its own SYN went
+        // out) or lost: try again, soon but not in a busy loop.
+        auto pause = std::min<std::chrono::steady_clock::duration>(
+          std::chrono::milliseconds(50), self->dial_until_ - now);
+        self->timer_.expires_after(pause);
+        self->timer_.async_wait(asio::bind_executor(self->strand_, [self](auto err) {
+          if (!err && !self->ended_ && !self->closing_)
+            self->dial();
+        }));
+        return;
+      }
+      auto what = err == asio::error::operation_aborted ? std::string("connect timed out")
+                                                        : err.message();
+      if (self->dial_tries_ > 1)
+        what += " (" + std::to_string(self->dial_tries_) + " tries)";
+      self->end(ec::connect_failed, what);
+      return;
+    }
+    boost::system::error_code ignored;
+    auto local = self->socket_.local_endpoint(ignored);
+    if (!ignored)
+      self->local_ = from_asio(local);
+    if (self->cbs_.on_connected)
+      self->cbs_.on_connected();
+    self->on_open();
+  }));
 }
 
 void tcp_stream::start(callbacks cbs) {

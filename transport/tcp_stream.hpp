@@ -14,6 +14,8 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 
 namespace crust {
 
@@ -39,6 +41,16 @@ public:
   /// Dials `remote`, giving up after `timeout`; then reads like `start`.
   void connect(const endpoint& remote, std::chrono::milliseconds timeout, callbacks cbs);
 
+  /// Dials `remote` from `local_port` (the node's listening port, which the
+  /// listener shares: `tcp_listener::open`), again and again until connected
+  /// or `until`, each try given `attempt_timeout`: TCP simultaneous open
+  /// through NATs, where the peer's SYNs pass our NAT only once ours went
+  /// out, so early tries are refused or lost. `local_address` is the
+  /// listener's ("::" binds the unspecified address of `remote`'s family).
+  void connect_from(const std::string& local_address, uint16_t local_port,
+                    const endpoint& remote, std::chrono::milliseconds attempt_timeout,
+                    std::chrono::steady_clock::time_point until, callbacks cbs);
+
   /// Begins reading an accepted socket.
   void start(callbacks cbs) override;
 
@@ -59,6 +71,7 @@ public:
 private:
   explicit tcp_stream(boost::asio::ip::tcp::socket socket);
 
+  void dial();
   void on_open();
   void read_some();
   void write_some();
@@ -71,6 +84,12 @@ private:
   callbacks cbs_;
   endpoint remote_;
   endpoint local_;
+  // The dial: one try, or tries until `dial_until_` from a shared local port.
+  std::optional<boost::asio::ip::tcp::endpoint> dial_target_;
+  std::optional<boost::asio::ip::tcp::endpoint> dial_from_;
+  std::chrono::milliseconds dial_timeout_{0};
+  std::chrono::steady_clock::time_point dial_until_{};
+  unsigned dial_tries_ = 0;
   size_t unconsumed_ = 0;
   bool reading_ = false;
   std::deque<bytes> write_queue_;

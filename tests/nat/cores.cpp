@@ -116,13 +116,30 @@ CAF_TEST(traversal plan) {
   connection_info cone{pid(3), {tcp("10.1.0.2", 3), udp("10.1.0.2", 3)},
                        {udp("203.0.113.3", 3)}, nat_class::endpoint_independent};
   p = plan_traversal(ours, cone);
-  CAF_REQUIRE_EQUAL(p.dials.size(), 2u);
+  CAF_REQUIRE_EQUAL(p.dials.size(), 3u);
   CAF_CHECK_EQUAL(to_string(p.dials[0].remote), "udp://203.0.113.3:3");
   CAF_CHECK(p.dials[0].path == path_kind::punched_udp);
-  CAF_CHECK(p.dials[1].path == path_kind::direct);
+  // ... and, in parallel, TCP simultaneous open towards its listening port
+  // as its NAT maps it (it kept the UDP port, so it keeps ports).
+  CAF_CHECK_EQUAL(to_string(p.dials[1].remote), "tcp://203.0.113.3:3");
+  CAF_CHECK(p.dials[1].path == path_kind::punched_tcp);
+  CAF_CHECK(p.dials[2].path == path_kind::direct);
   CAF_CHECK_EQUAL(p.punch.size(), 2u);
   CAF_CHECK(!punching_hopeless(ours, cone));
+  CAF_CHECK_EQUAL(to_string(*predicted_tcp_mapping(cone)), "tcp://203.0.113.3:3");
+  // A NAT that moved the port: nothing to predict, no TCP punch.
+  connection_info moved = cone;
+  moved.external = {udp("203.0.113.3", 40001)};
+  CAF_CHECK(!predicted_tcp_mapping(moved));
+  p = plan_traversal(ours, moved);
+  for (auto& d : p.dials)
+    CAF_CHECK(d.path != path_kind::punched_tcp);
   connection_info sym{pid(4), {udp("10.2.0.2", 4)}, {}, nat_class::endpoint_dependent};
+  // Our SYNs leave a symmetric NAT from a port the peer cannot know.
+  p = plan_traversal(sym, cone);
+  for (auto& d : p.dials)
+    CAF_CHECK(d.path != path_kind::punched_tcp);
+  CAF_CHECK(!predicted_tcp_mapping(sym));
   CAF_CHECK(punching_hopeless(ours, sym));
   CAF_CHECK(punching_hopeless(sym, cone));
   CAF_CHECK(!punching_hopeless(sym, pub));

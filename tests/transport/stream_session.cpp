@@ -430,4 +430,81 @@ CAF_TEST(the stream ending mid-handshake is a failed handshake) {
   CAF_CHECK_EQUAL(b.closed->reason, ec::handshake_failed);
 }
 
+CAF_TEST(a simultaneous open settles the roles and connects) {
+  // Both sides dial (TCP simultaneous open): each sends message 1. The side
+  // with the smaller ephemeral key turns responder, whatever the order of
+  // arrival; ten rounds give both orders of the keys.
+  session_config sim = cfg;
+  sim.simultaneous_open = true;
+  int alice_stayed_initiator = 0;
+  for (int round = 0; round < 10; ++round) {
+    a = {};
+    b = {};
+    alice.emplace(sim, alice_id, true, now);
+    bob.emplace(sim, bob_id, true, now);
+    pump();
+    CAF_REQUIRE(a.established && b.established);
+    CAF_CHECK_NOT_EQUAL(alice->initiator(), bob->initiator());
+    alice_stayed_initiator += alice->initiator() ? 1 : 0;
+    CAF_CHECK_EQUAL(alice->remote(), bob_id.id());
+    CAF_CHECK_EQUAL(bob->remote(), alice_id.id());
+    CAF_CHECK(alice->handshake_hash() == bob->handshake_hash());
+    bytes m = text("after a simultaneous open");
+    CAF_REQUIRE_EQUAL(alice->send(m, 0), ec::none);
+    pump();
+    CAF_REQUIRE_EQUAL(b.messages.size(), 1u);
+  }
+  CAF_MESSAGE("alice stayed initiator in " << alice_stayed_initiator << " of 10 rounds");
+}
+
+CAF_TEST(a simultaneous-open dial still meets an ordinary responder) {
+  session_config sim = cfg;
+  sim.simultaneous_open = true;
+  start(sim, cfg);
+  pump();
+  CAF_REQUIRE(a.established && b.established);
+  CAF_CHECK(alice->initiator());
+}
+
+CAF_TEST(a message 1 arriving late still settles the roles) {
+  // Bob's message 1 reaches alice only after alice's reached bob.
+  session_config sim = cfg;
+  sim.simultaneous_open = true;
+  alice.emplace(sim, alice_id, true, now);
+  bob.emplace(sim, bob_id, true, now);
+  bytes ab, ba;
+  alice->poll_transmit(ab, 1 << 20, now);
+  bob->poll_transmit(ba, 1 << 20, now);
+  bob->handle_data(ab.data(), ab.size(), now);
+  bytes bob_reply;
+  bob->poll_transmit(bob_reply, 1 << 20, now);
+  ba.insert(ba.end(), bob_reply.begin(), bob_reply.end()); // message 1, then maybe message 2
+  alice->handle_data(ba.data(), ba.size(), now);
+  pump();
+  drain(*alice, a);
+  drain(*bob, b);
+  CAF_REQUIRE(a.established && b.established);
+  CAF_CHECK_NOT_EQUAL(alice->initiator(), bob->initiator());
+}
+
+CAF_TEST(our own message 1 reflected back is a self connection) {
+  session_config sim = cfg;
+  sim.simultaneous_open = true;
+  alice.emplace(sim, alice_id, true, now);
+  bytes mine;
+  alice->poll_transmit(mine, 1 << 20, now);
+  alice->handle_data(mine.data(), mine.size(), now);
+  drain(*alice, a);
+  CAF_REQUIRE(a.closed.has_value());
+  CAF_CHECK_EQUAL(a.closed->reason, ec::self_connection);
+}
+
+CAF_TEST(without simultaneous open two initiators fail the handshake) {
+  alice.emplace(cfg, alice_id, true, now);
+  bob.emplace(cfg, bob_id, true, now);
+  pump();
+  CAF_CHECK(!a.established && !b.established);
+  CAF_CHECK(a.closed.has_value() || b.closed.has_value());
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -77,6 +77,7 @@ class Router(Host):
         self.lan_ip = None
         self.lan = None
         self.upnp = False
+        self.block_udp = False
 
 
 class Lab:
@@ -150,11 +151,15 @@ class Lab:
             raise LabError("unknown segment %s" % name)
         return self.segments[name]
 
-    def router(self, name, wan, lan, nat="cone", wan_ip=None, upnp=False, stun=None):
+    def router(self, name, wan, lan, nat="cone", wan_ip=None, upnp=False, stun=None,
+               block_udp=False):
+        """block_udp: forward no UDP from the LAN but to the STUN servers (a
+        firewall that lets only TCP through, so UDP punching cannot work)."""
         wan_seg, lan_seg = self._get_segment(wan), self._get_segment(lan)
         if lan_seg.router:
             raise LabError("segment %s already has router %s" % (lan, lan_seg.router.name))
         r = Router(self, name, nat)
+        r.block_udp = block_udp
         self._add_ns(r.ns)
         r.wan_ip = wan_seg.allocate(wan_ip)
         r.lan_ip = lan_seg.allocate(next(lan_seg.net.hosts()))
@@ -178,6 +183,11 @@ class Lab:
         # traffic back in, drop anything unsolicited from the WAN (see
         # NATLAB notes: without this, punching collides in conntrack).
         accept_stun = "".join("            ip saddr %s accept\n" % ip for ip in stun_ips)
+        block_udp = ""
+        if r.block_udp:
+            allowed = ", ".join(stun_ips) if stun_ips else "127.0.0.1"
+            block_udp = ('            iifname "lan" meta l4proto udp ip daddr != { %s } drop\n'
+                         % allowed)
         if r.nat == "none":
             rules = ""
         else:
@@ -188,7 +198,7 @@ class Lab:
             type filter hook forward priority 0; policy drop;
             ct state established,related accept
             ct status dnat accept
-            iifname "lan" accept
+%s            iifname "lan" accept
             jump miniupnpd
         }
         chain input {
@@ -211,7 +221,7 @@ class Lab:
             oifname "wan" %s
         }
 }
-""" % (accept_stun, masq)
+""" % (block_udp, accept_stun, masq)
         if rules:
             r.run("nft", "-f", "-", input=rules)
 
