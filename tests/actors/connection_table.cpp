@@ -70,6 +70,40 @@ CAF_TEST(both ends of a simultaneous dial keep the same connection) {
   }
 }
 
+CAF_TEST(both ends agree on a link both dialled (TCP simultaneous open)) {
+  // S is one TCP connection both dialled: outbound at both ends, and the
+  // handshake made B its initiator (A's dial turned responder). U is a
+  // punched UDP link A dialled. Who began the handshake breaks the tie,
+  // so both keep the same link whatever the order, and with either role.
+  auto a_id = make_peer(1);
+  auto b_id = make_peer(2);
+  for (int b_began = 0; b_began < 2; ++b_began)
+    for (int order = 0; order < 2; ++order) {
+      connection_table at_a(a_id), at_b(b_id);
+      auto s_at_a = make_link(10, direction::outbound, 5);
+      auto s_at_b = make_link(20, direction::outbound, 5);
+      (b_began ? s_at_a : s_at_b).role_swapped = true;
+      auto u_at_a = make_link(11, direction::outbound, 8);
+      auto u_at_b = make_link(21, direction::inbound, 8);
+      if (order == 0) {
+        at_a.on_handshake(b_id, s_at_a);
+        at_a.on_handshake(b_id, u_at_a);
+        at_b.on_handshake(a_id, u_at_b);
+        at_b.on_handshake(a_id, s_at_b);
+      } else {
+        at_a.on_handshake(b_id, u_at_a);
+        at_a.on_handshake(b_id, s_at_a);
+        at_b.on_handshake(a_id, s_at_b);
+        at_b.on_handshake(a_id, u_at_b);
+      }
+      // A began U; A began S only when B's dial turned responder. The
+      // initiator with the smaller id (A) wins, then the hash (5 < 8).
+      bool s_wins = !b_began;
+      CAF_CHECK_EQUAL(at_a.active(b_id)->id, s_wins ? 10u : 11u);
+      CAF_CHECK_EQUAL(at_b.active(a_id)->id, s_wins ? 20u : 21u);
+    }
+}
+
 CAF_TEST(a winning duplicate replaces silently and a losing one is rejected) {
   auto self = make_peer(1);
   auto p = make_peer(2);
