@@ -45,7 +45,7 @@ struct connection_params {
     std::chrono::milliseconds attempt_timeout{500};
     std::chrono::milliseconds window{3000};
   };
-  std::optional<tcp_punch> punch;
+  std::optional<tcp_punch> punch = std::nullopt;
 };
 
 /// The state of one connection actor: a thin owner of one link — a TCP

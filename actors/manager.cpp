@@ -466,7 +466,8 @@ void start_listening(manager_pointer self) {
     return;
   st.acceptor = self->spawn<caf::linked>(acceptor, st.runtime, manager_actor{self},
                                          st.cfg.listen_address, st.cfg.tcp_port,
-                                         st.cfg.port_fallback, st.cfg.nat.enabled);
+                                         st.cfg.port_fallback,
+                                         st.cfg.nat.enabled && st.cfg.nat.tcp_punch);
 }
 
 void stop_listening(manager_pointer self) {

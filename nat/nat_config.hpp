@@ -26,6 +26,9 @@ struct nat_config {
   std::chrono::milliseconds punch_interval{100};
   /// ... for this long after both sides' info is known.
   std::chrono::milliseconds punch_duration{3000};
+  /// TCP simultaneous open beside the UDP punch: the listener shares its
+  /// port (SO_REUSEPORT) so punch dials can leave from it.
+  bool tcp_punch = true;
   /// A traversal not connected after this long has failed.
   std::chrono::milliseconds traversal_timeout{10000};
   /// Carry other peers' connection info (be a rendezvous point).

@@ -146,7 +146,8 @@ void begin_punching(puncher_pointer self, const peer_id& peer) {
   t.punch = plan.punch; // the targets for the rest of the punching window
   send_punches(self, t.punch); // our NAT opens towards them before we dial
   for (auto& d : plan.dials)
-    self->send(st.host, traversal_dial{d.remote, peer, d.path});
+    if (d.path != path_kind::punched_tcp || st.cfg.tcp_punch)
+      self->send(st.host, traversal_dial{d.remote, peer, d.path});
   maybe_relay(self, peer, t, now); // at once when punching cannot work
   CRUST_LOG(st.log, info, &peer, "puncher",
             "punching towards " << plan.punch.size() << " endpoint(s), dialling "

@@ -269,6 +269,17 @@ def case_tcp_punch(binary, lab, workdir, args):
             check(a.count("connection_down", peer=b.peer) == 0, "the link stayed up")
             a.quit()
             b.quit()
+        step("the same without TCP simultaneous open (--no-tcp-punch): nothing gets through")
+        extra = ["--contacts=[\"%s\"]" % rv.endpoint, "--no-tcp-punch"]
+        a = w.node(swarm, "a-off", w.hosts["cone"][0], extra)
+        b = w.node(swarm, "b-off", w.hosts["cone"][1], extra)
+        for n in (a, b):
+            n.wait_for("connection_up", peer=rv.peer, timeout=15)
+            wait_nat(n)
+        a.command({"cmd": "connect_via", "peer": b.peer, "through": rv.peer})
+        failed = a.wait_for("traversal_failed", peer=b.peer, timeout=30)
+        check(a.count("connection_up", peer=b.peer) == 0,
+              "no connection; the traversal failed: %s" % failed.get("detail", failed))
     print("\nTCP simultaneous open through two cone NATs (%d ms one-way delay): median %.0f ms (%s)"
           % (args.delay_ms, statistics.median(times) * 1000,
              ", ".join("%.0f" % (t * 1000) for t in times)))

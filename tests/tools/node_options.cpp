@@ -61,6 +61,10 @@ CAF_TEST(command line values become the node config) {
   auto off = parse({"--udp-max-datagram=1232"})->to_node_config();
   CAF_REQUIRE(std::holds_alternative<node_config>(off));
   CAF_CHECK_EQUAL(std::get<node_config>(off).rudp.max_probe_datagram, 1232u);
+  CAF_CHECK(cfg.nat.tcp_punch); // on by default
+  auto no_punch = parse({"--no-tcp-punch"})->to_node_config();
+  CAF_REQUIRE(std::holds_alternative<node_config>(no_punch));
+  CAF_CHECK(!std::get<node_config>(no_punch).nat.tcp_punch);
 }
 
 CAF_TEST(an ini file sets the same options) {

@@ -60,6 +60,7 @@ public:
   std::vector<std::string> stun_servers;
   caf::timespan traversal_timeout{std::chrono::seconds(10)};
   bool no_rendezvous = false;
+  bool no_tcp_punch = false;
   bool relay = false;
   bool upnp = false;
   int64_t relay_circuits = 64;
