@@ -165,6 +165,8 @@ bool drain_events(connection_pointer self) {
       hd.transport = st.transport;
       hd.role_swapped = st.dir == direction::outbound
                         && !st.visit([](auto& s) { return s.initiator(); });
+      hd.probe = st.dir == direction::inbound
+                 && (st.visit([](auto& s) { return s.remote_features(); }) & feature_probe) != 0;
       if (auto seen = st.visit([](auto& s) { return s.observed_by_peer(); })) {
         hd.observed = *seen;
         hd.observed.proto = st.transport; // the handshake carries address and port only

@@ -207,6 +207,7 @@ struct handshake_done {
   protocol transport = protocol::tcp;
   endpoint observed{}; ///< where the peer sees us (port 0: it did not say)
   bool role_swapped = false; ///< dialled, but the handshake's responder (simultaneous open)
+  bool probe = false; ///< inbound: the peer's dial-back for our reachability check
 };
 
 /// An admitted connection stopped accepting messages because the peer is
@@ -271,6 +272,7 @@ using manager_actor = node_actor::extend<
   caf::reacts_to<traversal_dial>,
   caf::reacts_to<relay_dial>,
   caf::reacts_to<traversal_expect>,
+  caf::reacts_to<reach_probe>,
   caf::reacts_to<raw_datagram>,
   caf::reacts_to<redial_atom, peer_id>,
   caf::reacts_to<grace_atom, peer_id, uint64_t>,

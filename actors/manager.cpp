@@ -761,7 +761,27 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
         i->second.half_open = false;
         st.admission.handshake_over(i->second.remote.address);
       }
-      ++st.counters.handshakes;
+      if (auto p = st.probes.find(x.conn.id()); p != st.probes.end()) {
+        // Our dial-back for a peer's check: it got through; done.
+        bool reached = i->second.expected && *i->second.expected == x.peer;
+        if (st.puncher)
+          self->send(st.puncher,
+                     reach_probe_done{p->second, reached, reached ? ec::none : ec::bad_identity});
+        st.probes.erase(p);
+        st.probes_closing.insert(x.conn.id());
+        self->send(x.conn, close_atom::value, ec::none);
+        return;
+      }
+      if (x.probe) {
+        // A peer dialled back for our check: never a link.
+        CRUST_LOG(st.log, debug, &x.peer, "manager",
+                  "a reachability probe reached us at " << to_string(x.remote.proto) << " from "
+                                                         << to_string(x.remote));
+        st.probes_closing.insert(x.conn.id());
+        self->send(x.conn, close_atom::value, ec::none);
+        return;
+      }
+      ++st.counters.handshakes; // links' handshakes (probes are not links)
       // The dial is done: a new `connect` to this endpoint dials again, and
       // the attempt that lost the race goes.
       endpoint dialled;
@@ -884,6 +904,23 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
           st.circuits.erase(*i->second.circuit); // its stream said CLOSE
       }
       st.connections.erase(x.conn.id());
+      bool probe = st.probes_closing.erase(x.conn.id()) > 0;
+      if (auto s = st.probe_sockets.find(x.conn.id()); s != st.probe_sockets.end()) {
+        s->second->close();
+        st.probe_sockets.erase(s);
+      }
+      if (auto p = st.probes.find(x.conn.id()); p != st.probes.end()) {
+        // A dial-back that never got through.
+        if (st.puncher)
+          self->send(st.puncher, reach_probe_done{p->second, false, x.reason});
+        st.probes.erase(p);
+        probe = true;
+      }
+      if (probe) { // never a link: nothing to count or report
+        if (st.shutting_down && st.connections.empty())
+          self->quit();
+        return;
+      }
       if (twin)
         twin_drained(self, x.peer);
       std::optional<peer_id> redial_of;
@@ -1003,6 +1040,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
             self->send(st.gossiper, std::move(x));
           break;
         case service_id::rendezvous:
+        case service_id::reachability:
           if (st.puncher)
             self->send(st.puncher, std::move(x));
           break;
@@ -1087,6 +1125,61 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       spawn_relayed(self, x.through, id, direction::outbound, stream, x.target);
       relay_msg open{relay_msg::kind::open, id, x.target, {}, 0, ec::none};
       self->send(self, service_out{x.through, service_id::relay, encode(open)});
+    },
+    [self](reach_probe& x) {
+      auto& st = self->state;
+      auto refuse = [&](ec why) {
+        if (st.puncher)
+          self->send(st.puncher, reach_probe_done{x.id, false, why});
+      };
+      if (st.shutting_down || x.target.port == 0 || st.blacklist.blocks_address(x.target.address)
+          || st.blacklist.blocks_peer(x.expected))
+        return refuse(ec::connect_failed);
+      if (x.target.proto == protocol::udp && !st.udp_socket)
+        return refuse(ec::unsupported);
+      auto params = params_for(self);
+      params.session.probe = true;
+      connection_actor conn;
+      if (x.target.proto == protocol::udp) {
+        // From a socket of its own: a NAT lets in datagrams from where its
+        // host sent to, and the requester may well have sent to our node's
+        // socket; a stranger's port is what the check is about.
+        boost::system::error_code err;
+        auto to = boost::asio::ip::make_address(x.target.address, err);
+        if (err)
+          return refuse(ec::invalid_argument);
+        std::shared_ptr<datagram_socket> sock;
+        try {
+          auto any = to.is_v4() ? boost::asio::ip::address(boost::asio::ip::address_v4::any())
+                                : boost::asio::ip::address(boost::asio::ip::address_v6::any());
+          sock = datagram_socket::open(st.runtime->context(), {any, 0}, {});
+        } catch (const std::exception&) {
+          return refuse(ec::io_error);
+        }
+        params.udp_socket = sock;
+        params.mux = nullptr; // its datagrams come from its own socket, not the node's
+        conn = self->spawn<caf::linked>(udp_connection, std::move(params), direction::outbound,
+                                        x.target, std::shared_ptr<rudp::initial_packet>{});
+        caf::weak_actor_ptr weak = conn->ctrl();
+        sock->start_batched([weak](std::vector<std::pair<bytes, datagram_socket::udp::endpoint>> in) {
+          auto strong = weak.lock();
+          if (!strong)
+            return;
+          datagram_batch batch;
+          for (auto& d : in)
+            batch.data.push_back(std::move(d.first));
+          caf::anon_send(caf::actor_cast<connection_actor>(strong), std::move(batch));
+        });
+        st.probe_sockets.emplace(conn.id(), std::move(sock));
+      } else
+        conn = self->spawn<caf::linked>(connection, std::move(params), direction::outbound,
+                                        x.target, std::shared_ptr<byte_stream>{});
+      manager_state::live_connection c{conn, x.target, {}, {}, {}, {}};
+      c.expected = x.expected;
+      st.connections.emplace(conn.id(), std::move(c));
+      st.probes.emplace(conn.id(), x.id);
+      CRUST_LOG(st.log, debug, &x.expected, "manager",
+                "reachability probe to " << to_string(x.target));
     },
     [self](traversal_expect& x) {
       auto& st = self->state;

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace crust {
 
@@ -56,6 +57,13 @@ struct manager_state {
     bool draining_twin = false;
   };
   std::unordered_map<caf::actor_id, live_connection> connections;
+  /// Reachability probes we dial for peers' checks: connection -> probe id.
+  std::unordered_map<caf::actor_id, uint64_t> probes;
+  /// Probe connections (ours done, or a peer's that reached us), closing:
+  /// never links.
+  std::unordered_set<caf::actor_id> probes_closing;
+  /// A UDP probe's own socket, until the probe ends.
+  std::unordered_map<caf::actor_id, std::shared_ptr<datagram_socket>> probe_sockets;
 
   /// An outbound dial: the endpoint the routing layer (or a re-dial) asked
   /// for, and the attempts racing for it (TCP, then reliable UDP).

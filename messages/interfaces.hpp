@@ -93,6 +93,7 @@ using nat_actor = caf::typed_actor<
   caf::reacts_to<connect_via>,
   caf::reacts_to<prepare_connection_info>,
   caf::reacts_to<connect_with_info>,
+  caf::reacts_to<reach_probe_done>,
   caf::replies_to<nat_atom>::with<nat_status>>;
 
 /// What the NAT actor may ask of the node: dial for a traversal, label an
@@ -102,6 +103,7 @@ using nat_host_actor = caf::typed_actor<
   caf::reacts_to<traversal_dial>,
   caf::reacts_to<relay_dial>,
   caf::reacts_to<traversal_expect>,
+  caf::reacts_to<reach_probe>,
   caf::reacts_to<service_out>,
   caf::reacts_to<raw_datagram>>;
 

@@ -36,6 +36,11 @@ struct nat_status {
   uint64_t introductions_served = 0; ///< rendezvous requests we carried for others
   uint64_t relayed_circuits = 0;     ///< circuits we relayed for others (lifetime)
   uint64_t relayed_bytes = 0;
+  /// Reachability checks (dial-backs by connected peers): our endpoints a
+  /// peer reached from outside, and those peers tried and could not reach.
+  std::vector<endpoint> reachable;
+  std::vector<endpoint> unreachable;
+  uint64_t probes_served = 0; ///< dial-backs we made for peers' checks
 };
 
 // -- commands from the routing layer ------------------------------------------
@@ -103,6 +108,23 @@ struct relay_dial {
   peer_id target;
 };
 
+/// The NAT actor asks the node to dial `target` as a reachability probe for
+/// a peer's check: a handshake (announcing feature_probe) that must meet
+/// `expected`, closed as soon as it is done; never a link, never reported
+/// to the routing layer. The answer is a `reach_probe_done` with `id`.
+struct reach_probe {
+  uint64_t id = 0;
+  endpoint target;
+  peer_id expected;
+};
+
+/// A probe's outcome: `reached` when the handshake met the expected peer.
+struct reach_probe_done {
+  uint64_t id = 0;
+  bool reached = false;
+  ec reason = ec::none;
+};
+
 /// An inbound link from `peer` in the next while is the result of our
 /// punching: label it `path`.
 struct traversal_expect {
@@ -114,7 +136,18 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, nat_status& x) {
   return f(caf::meta::type_name("nat_status"), x.nat, x.external, x.stun_servers_answered,
            x.observed_address, x.upnp, x.upnp_mapped, x.punches_sent, x.traversals_started, x.traversals_succeeded, x.traversals_failed,
-           x.introductions_served, x.relayed_circuits, x.relayed_bytes);
+           x.introductions_served, x.relayed_circuits, x.relayed_bytes, x.reachable,
+           x.unreachable, x.probes_served);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, reach_probe& x) {
+  return f(caf::meta::type_name("reach_probe"), x.id, x.target, x.expected);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, reach_probe_done& x) {
+  return f(caf::meta::type_name("reach_probe_done"), x.id, x.reached, x.reason);
 }
 
 template <class Inspector>

@@ -19,6 +19,7 @@ enum class service_id : uint8_t {
   gossip = 3,             ///< signed peer records
   rendezvous = 4,         ///< connection info carried between two of our peers
   relay = 5,              ///< relay circuits (open, data, close)
+  reachability = 6,       ///< dial-back checks (check, result)
 };
 
 /// A service message from a connected peer.

@@ -38,6 +38,12 @@ struct nat_config {
   /// STUN binding requests answered per second on our UDP socket (peers'
   /// punches and checks): bounded, a reflector must not be an amplifier.
   size_t binding_answers_per_second = 100;
+  /// Reachability checks (PROTOCOL.md §9.5): ask this many connected
+  /// peers to dial us back on our endpoints (0: never ask) ...
+  size_t reachability_peers = 3;
+  /// ... and answer peers' checks, at most one per peer this often.
+  bool serve_reachability = true;
+  std::chrono::seconds reachability_interval{5};
   /// Relay circuits for peers that cannot reach each other otherwise.
   /// Off by default: relaying costs us bandwidth; turn it on for public
   /// nodes that agree to it.

@@ -17,6 +17,8 @@ using clock = puncher_state::clock;
 
 constexpr auto tick_interval = std::chrono::milliseconds(20);
 
+void maybe_check(puncher_pointer self);
+
 bool probes_pending(const puncher_state& st) {
   return std::any_of(st.probes.begin(), st.probes.end(), [](const stun_transaction& t) {
     return t.current() == stun_transaction::state::pending;
@@ -80,6 +82,7 @@ void request_upnp(puncher_pointer self) {
                                    << " (" << r.mapped.size() << " port(s) forwarded from "
                                    << (r.external_address.empty() ? "?" : r.external_address)
                                    << ")");
+        maybe_check(self); // with the ports the gateway forwards
         if (r.found)
           self->delayed_send(self, std::chrono::seconds(std::max<uint32_t>(
                                      st.cfg.upnp_lease_seconds / 2, 1)),
@@ -197,6 +200,7 @@ void on_round_done(puncher_pointer self) {
                     << st.classifier.servers().size() << " of " << st.probes.size()
                     << " STUN server(s) answered)");
   flush_waiting(self);
+  maybe_check(self); // with the mapping STUN gave us
 }
 
 void tick(puncher_pointer self) {
@@ -478,9 +482,150 @@ void on_relay(puncher_pointer self, const service_in& x) {
   }
 }
 
+/// Checks served at once, at most (each dials a few endpoints).
+constexpr size_t max_served_checks = 16;
+
+void send_reachability(puncher_pointer self, const peer_id& to, const reachability_msg& m) {
+  self->send(self->state.host, service_out{to, service_id::reachability, encode(m)});
+}
+
+/// Asks `peer` to dial us back on what we would advertise.
+void ask_check(puncher_pointer self, const peer_id& peer) {
+  auto& st = self->state;
+  auto info = current_info_unfiltered(st);
+  reachability_msg m;
+  m.type = reachability_msg::kind::check;
+  for (auto* list : {&info.local, &info.external})
+    for (auto& ep : *list)
+      if (m.endpoints.size() < max_check_endpoints
+          && std::find(m.endpoints.begin(), m.endpoints.end(), ep) == m.endpoints.end())
+        m.endpoints.push_back(ep);
+  if (m.endpoints.empty())
+    return;
+  randombytes_buf(&m.nonce, sizeof(m.nonce));
+  st.checked_by.insert(peer);
+  st.checked_endpoints.insert(m.endpoints.begin(), m.endpoints.end());
+  st.checks_out[m.nonce] = peer;
+  send_reachability(self, peer, m);
+  CRUST_LOG(st.log, debug, &peer, "puncher",
+            "asking for a reachability check of " << m.endpoints.size() << " endpoint(s)");
+}
+
+/// Asks for checks while what we would advertise has endpoints no check
+/// covered yet (at start, and when STUN or the gateway gave us new ones),
+/// of up to `reachability_peers` connected nodes. Waits while a STUN round
+/// or a port mapping is under way: its endpoints belong in the check.
+void maybe_check(puncher_pointer self) {
+  auto& st = self->state;
+  if (!st.cfg.enabled || st.cfg.reachability_peers == 0 || st.listening.empty()
+      || probes_pending(st) || st.upnp_status == "pending")
+    return;
+  auto info = current_info_unfiltered(st);
+  bool fresh = false;
+  for (auto* list : {&info.local, &info.external})
+    for (auto& ep : *list)
+      fresh = fresh || !st.checked_endpoints.count(ep);
+  if (!fresh)
+    return;
+  size_t asked = 0;
+  for (auto& peer : st.check_peers) {
+    if (asked == st.cfg.reachability_peers)
+      break;
+    ask_check(self, peer);
+    ++asked;
+  }
+}
+
+/// A peer asks us to dial it back: only at the address it connects from,
+/// at most one check per peer per interval, a few checks at once.
+void serve_check(puncher_pointer self, const peer_id& from, reachability_msg& m) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  puncher_state::served_check sc;
+  sc.requester = from;
+  sc.result.type = reachability_msg::kind::result;
+  sc.result.nonce = m.nonce;
+  auto addr = st.peer_addresses.find(from);
+  auto last = st.last_served.find(from);
+  bool allowed = st.cfg.enabled && st.cfg.serve_reachability && addr != st.peer_addresses.end()
+                 && (last == st.last_served.end()
+                     || now - last->second >= st.cfg.reachability_interval)
+                 && st.served.size() < max_served_checks;
+  if (allowed)
+    st.last_served[from] = now;
+  auto key = st.next_key++;
+  for (auto& ep : m.endpoints) {
+    if (!allowed || ep.address != addr->second) {
+      sc.result.results.emplace_back(ep, reach_status::refused);
+      continue;
+    }
+    auto id = st.next_key++;
+    st.probe_slots[id] = {key, sc.result.results.size()};
+    sc.result.results.emplace_back(ep, reach_status::unreachable);
+    ++sc.pending;
+    ++st.counters.probes_served;
+    self->send(st.host, reach_probe{id, ep, from});
+  }
+  if (sc.pending == 0) {
+    send_reachability(self, from, sc.result);
+    return;
+  }
+  CRUST_LOG(st.log, debug, &from, "puncher",
+            "dialling back " << sc.pending << " of " << m.endpoints.size()
+                             << " endpoint(s) for a reachability check");
+  st.served.emplace(key, std::move(sc));
+}
+
+void on_probe_done(puncher_pointer self, const reach_probe_done& x) {
+  auto& st = self->state;
+  auto slot = st.probe_slots.find(x.id);
+  if (slot == st.probe_slots.end())
+    return;
+  auto [key, index] = slot->second;
+  st.probe_slots.erase(slot);
+  auto i = st.served.find(key);
+  if (i == st.served.end())
+    return;
+  auto& sc = i->second;
+  if (x.reached)
+    sc.result.results[index].second = reach_status::reachable;
+  if (--sc.pending > 0)
+    return;
+  send_reachability(self, sc.requester, sc.result);
+  st.served.erase(i);
+}
+
+void on_check_result(puncher_pointer self, const peer_id& from, const reachability_msg& m) {
+  auto& st = self->state;
+  auto i = st.checks_out.find(m.nonce);
+  if (i == st.checks_out.end() || i->second != from)
+    return; // not ours, or not from whom we asked
+  st.checks_out.erase(i);
+  for (auto& [ep, status] : m.results)
+    st.reachability.on_result(from, ep, status);
+  auto reached = st.reachability.reachable().size();
+  auto missed = st.reachability.unreachable().size();
+  CRUST_LOG(st.log, info, &from, "puncher",
+            "reachability check: " << reached << " endpoint(s) reachable from outside, " << missed
+                                   << " not");
+}
+
+void on_reachability(puncher_pointer self, const service_in& x) {
+  auto& st = self->state;
+  reachability_msg m;
+  if (auto err = decode(x.body, m); err != ec::none) {
+    CRUST_LOG(st.log, info, &x.peer, "puncher", "bad reachability message: " << to_string(err));
+    return;
+  }
+  if (m.type == reachability_msg::kind::check)
+    serve_check(self, x.peer, m);
+  else
+    on_check_result(self, x.peer, m);
+}
+
 } // namespace
 
-connection_info current_info(const puncher_state& st) {
+connection_info current_info_unfiltered(const puncher_state& st) {
   connection_info info;
   info.peer = st.self_id;
   info.local = reachable_endpoints(st.listening);
@@ -496,6 +641,19 @@ connection_info current_info(const puncher_state& st) {
   info.nat = st.classifier.classify();
   if (info.nat == nat_class::unknown && st.udp_local)
     info.nat = st.observed.classify(st.local_addresses, st.udp_local->port);
+  return info;
+}
+
+connection_info current_info(const puncher_state& st) {
+  auto info = current_info_unfiltered(st);
+  // A TCP endpoint dial-backs could not reach is no use to a peer (UDP ones
+  // stay: a NAT filters unsolicited datagrams, yet they are what punching
+  // aims at).
+  auto useless = [&](const endpoint& ep) {
+    return ep.proto == protocol::tcp && st.reachability.is_unreachable(ep);
+  };
+  for (auto* list : {&info.local, &info.external})
+    list->erase(std::remove_if(list->begin(), list->end(), useless), list->end());
   return info;
 }
 
@@ -544,6 +702,18 @@ puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_i
     [self](const connection_up& x) {
       auto& st = self->state;
       st.connected.insert(x.peer);
+      if (x.path != path_kind::relayed) {
+        st.peer_addresses[x.peer] = x.remote.address;
+        if (x.role == node_role::node) {
+          st.check_peers.insert(x.peer);
+          if (st.checked_by.size() < st.cfg.reachability_peers && !st.checked_by.count(x.peer)
+              && st.cfg.enabled && !st.listening.empty() && !probes_pending(st)
+              && st.upnp_status != "pending")
+            ask_check(self, x.peer);
+          else
+            maybe_check(self); // the first node peer, once STUN is done
+        }
+      }
       st.observed.add(x.peer, x.remote.address, x.observed);
       if (st.traversals.erase(x.peer) > 0) {
         ++st.counters.traversals_succeeded;
@@ -553,6 +723,9 @@ puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_i
     [self](const connection_down& x) {
       auto& st = self->state;
       st.connected.erase(x.peer);
+      st.peer_addresses.erase(x.peer);
+      st.check_peers.erase(x.peer);
+      st.last_served.erase(x.peer);
       st.observed.remove(x.peer);
       st.introductions.erase(x.peer);
       if (st.relays)
@@ -564,7 +737,10 @@ puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_i
         on_rendezvous(self, x);
       else if (x.service == service_id::relay)
         on_relay(self, x);
+      else if (x.service == service_id::reachability)
+        on_reachability(self, x);
     },
+    [self](reach_probe_done& x) { on_probe_done(self, x); },
     [self](raw_datagram& x) { on_datagram(self, x); },
     [self](connect_via& x) {
       auto& st = self->state;
@@ -632,6 +808,8 @@ puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_i
       if (out.nat == nat_class::unknown)
         out.nat = current_info(st).nat;
       out.upnp_mapped = st.upnp_mapped;
+      out.reachable = st.reachability.reachable();
+      out.unreachable = st.reachability.unreachable();
       if (st.relays)
         out.relayed_bytes = st.relays->total_bytes();
       return out;

@@ -5,6 +5,8 @@
 #include "nat/nat_config.hpp"
 #include "nat/observed_addresses.hpp"
 #include "nat/punch_plan.hpp"
+#include "nat/reachability_codec.hpp"
+#include "nat/reachability_record.hpp"
 #include "nat/relay_table.hpp"
 #include "nat/stun_transaction.hpp"
 #include "nat/port_mapper.hpp"
@@ -78,6 +80,26 @@ struct puncher_state {
   std::vector<endpoint> upnp_mapped;
   clock::time_point next_relay_expiry;
 
+  // -- reachability checks ------------------------------------------------------
+  /// Where each connected peer connects from (not for relayed links): a
+  /// check's dial-backs go only there.
+  std::map<peer_id, std::string> peer_addresses;
+  reachability_record reachability;      ///< what peers found of ours
+  std::set<peer_id> check_peers;         ///< connected nodes (not relayed): who may check us
+  std::set<peer_id> checked_by;          ///< peers we asked
+  std::set<endpoint> checked_endpoints;  ///< endpoints some check of ours covered
+  std::map<uint64_t, peer_id> checks_out; ///< our checks awaiting results, by nonce
+  /// A peer's check we serve: its dial-backs under way.
+  struct served_check {
+    peer_id requester;
+    reachability_msg result;
+    size_t pending = 0;
+  };
+  std::map<uint64_t, served_check> served;                      ///< by our key
+  std::map<uint64_t, std::pair<uint64_t, size_t>> probe_slots;  ///< probe id -> (key, index)
+  std::map<peer_id, clock::time_point> last_served;
+  uint64_t next_key = 1;
+
   explicit puncher_state(caf::local_actor*) {}
   static inline const char* name = "crust.puncher";
 };
@@ -93,7 +115,11 @@ using puncher_pointer = puncher_impl::stateful_pointer<puncher_state>;
 puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_id self_id,
                                     nat_host_actor host, routing_actor routing, logger_ptr log);
 
-/// Our connection info from what the puncher knows now.
+/// Our connection info from what the puncher knows now (without TCP
+/// endpoints reachability checks found unreachable).
 connection_info current_info(const puncher_state& st);
+
+/// All of it, as a reachability check asks about it.
+connection_info current_info_unfiltered(const puncher_state& st);
 
 } // namespace crust

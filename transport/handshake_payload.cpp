@@ -76,7 +76,7 @@ bytes static_key_binding(const noise::public_key& static_key) {
 
 handshake_payload make_payload(const identity& self, const noise::public_key& static_key,
                                node_role role, uint16_t listen_port,
-                               std::optional<endpoint> observed) {
+                               std::optional<endpoint> observed, uint32_t features) {
   handshake_payload x;
   x.role = role;
   x.identity_key = self.id();
@@ -84,7 +84,7 @@ handshake_payload make_payload(const identity& self, const noise::public_key& st
   x.signature = self.sign(msg.data(), msg.size());
   x.listen_port = listen_port;
   x.observed = std::move(observed);
-  x.features = feature_services;
+  x.features = features;
   return x;
 }
 

@@ -50,10 +50,15 @@ bytes static_key_binding(const noise::public_key& static_key);
 /// Our payload: identity key and its signature over our Noise static key.
 /// Feature bit: the node understands service items (bootstrap lists, gossip).
 constexpr uint32_t feature_services = 1;
+/// Feature bit: this connection is a reachability probe (a dial-back a peer
+/// asked for, PROTOCOL.md §9.5): it ends right after the handshake and is
+/// never a link.
+constexpr uint32_t feature_probe = 2;
 
 handshake_payload make_payload(const identity& self, const noise::public_key& static_key,
                                node_role role, uint16_t listen_port,
-                               std::optional<endpoint> observed = std::nullopt);
+                               std::optional<endpoint> observed = std::nullopt,
+                               uint32_t features = feature_services);
 
 /// Layout: version u8 | role u8 | identity key [32] | signature [64] | then
 /// extensions, each tag u8 | length u16 BE | value. Tag 1: listen port (u16).

@@ -28,6 +28,9 @@ struct session_config {
   /// handshake message arrives instead of an answer, the side whose
   /// ephemeral key is smaller turns responder (PROTOCOL.md §9).
   bool simultaneous_open = false;
+  /// A reachability probe (a dial-back): our handshake says so
+  /// (feature_probe), and the peer never takes the connection for a link.
+  bool probe = false;
 };
 
 } // namespace crust

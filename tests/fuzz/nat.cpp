@@ -1,5 +1,6 @@
 // Fuzzes what nat/ reads from the network: STUN datagrams (with
-// MESSAGE-INTEGRITY checks), rendezvous and relay messages.
+// MESSAGE-INTEGRITY checks), rendezvous, relay and reachability messages.
+#include "nat/reachability_codec.hpp"
 #include "nat/relay_codec.hpp"
 #include "nat/rendezvous_codec.hpp"
 #include "nat/stun_message.hpp"
@@ -20,6 +21,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (crust::decode(body, x) == crust::ec::none) {
     crust::relay_msg again;
     if (crust::decode(crust::encode(x), again) != crust::ec::none)
+      __builtin_trap();
+  }
+  crust::reachability_msg c;
+  if (crust::decode(body, c) == crust::ec::none) {
+    crust::reachability_msg again;
+    if (crust::decode(crust::encode(c), again) != crust::ec::none)
       __builtin_trap();
   }
   return 0;

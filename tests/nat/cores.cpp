@@ -10,6 +10,8 @@
 #include "nat/punch_plan.hpp"
 #include "nat/relay_codec.hpp"
 #include "nat/relay_table.hpp"
+#include "nat/reachability_codec.hpp"
+#include "nat/reachability_record.hpp"
 #include "nat/rendezvous_codec.hpp"
 #include "nat/stun_message.hpp"
 #include "nat/stun_transaction.hpp"
@@ -152,6 +154,52 @@ CAF_TEST(traversal plan) {
   CAF_CHECK_EQUAL(to_string(p.dials[0].remote), "tcp://203.0.113.3:3");
   CAF_CHECK(p.dials[0].path == path_kind::upnp);
   CAF_CHECK_EQUAL(p.dials.size(), 1u); // alone: no race against punched paths
+}
+
+CAF_TEST(reachability messages round trip and bad input is refused) {
+  reachability_msg m;
+  m.type = reachability_msg::kind::check;
+  m.nonce = 0x1122334455667788;
+  m.endpoints = {tcp("203.0.113.1", 5000), udp("203.0.113.1", 5000), udp("2001:db8::1", 9)};
+  auto b = encode(m);
+  reachability_msg r;
+  CAF_REQUIRE_EQUAL(decode(b, r), ec::none);
+  CAF_CHECK(r.type == m.type && r.nonce == m.nonce && r.endpoints == m.endpoints);
+  reachability_msg res;
+  res.type = reachability_msg::kind::result;
+  res.nonce = 3;
+  res.results = {{tcp("203.0.113.1", 5000), reach_status::reachable},
+                 {udp("10.0.0.2", 5000), reach_status::refused}};
+  auto rb = encode(res);
+  CAF_REQUIRE_EQUAL(decode(rb, r), ec::none);
+  CAF_REQUIRE_EQUAL(r.results.size(), 2u);
+  CAF_CHECK(r.results[0].second == reach_status::reachable);
+  CAF_CHECK(r.results[1].second == reach_status::refused);
+  for (size_t n = 0; n < rb.size(); ++n)
+    CAF_CHECK(decode(bytes(rb.begin(), rb.begin() + static_cast<long>(n)), r) != ec::none);
+  auto bad = rb;
+  bad[0] = 3;
+  CAF_CHECK_EQUAL(decode(bad, r), ec::unknown_frame_kind);
+  bad = rb;
+  bad.back() = 9; // status
+  CAF_CHECK_EQUAL(decode(bad, r), ec::malformed_frame);
+  bad = b;
+  bad[9] = 9; // count over the limit
+  CAF_CHECK_EQUAL(decode(bad, r), ec::malformed_frame);
+  bad = b;
+  bad.push_back(0); // trailing byte
+  CAF_CHECK_EQUAL(decode(bad, r), ec::malformed_frame);
+  // The record: a peer's latest word counts; refused is no evidence.
+  reachability_record rec;
+  peer_id p1 = pid(1), p2 = pid(2);
+  auto ep = tcp("203.0.113.1", 5000);
+  rec.on_result(p1, ep, reach_status::refused);
+  CAF_CHECK(rec.reachable().empty() && rec.unreachable().empty());
+  rec.on_result(p1, ep, reach_status::unreachable);
+  CAF_CHECK(rec.is_unreachable(ep));
+  rec.on_result(p2, ep, reach_status::reachable);
+  CAF_CHECK(!rec.is_unreachable(ep));
+  CAF_CHECK_EQUAL(rec.reachable().size(), 1u);
 }
 
 CAF_TEST(rendezvous messages round trip and bad input is refused) {

@@ -11,6 +11,7 @@
 
 #include "nat/puncher.hpp"
 #include "nat/relay_codec.hpp"
+#include "nat/reachability_codec.hpp"
 #include "nat/rendezvous_codec.hpp"
 #include "nat/stun_message.hpp"
 
@@ -39,6 +40,7 @@ struct node_log {
   std::vector<traversal_failed> failures;
   std::vector<connection_info_prepared> infos;
   std::vector<service_out> relay_out; ///< relay messages it sent
+  std::vector<reach_probe> probes;    ///< dial-backs it was asked to make
 };
 
 /// The network between the stand-ins: who is connected to whom, and each
@@ -49,6 +51,7 @@ struct world {
   std::map<peer_id, std::string> external_ip;
   std::map<peer_id, bool> symmetric;
   std::set<std::pair<peer_id, peer_id>> links;
+  std::set<endpoint> reachable; ///< what a dial-back reaches (the test's choice)
   bool linked(const peer_id& a, const peer_id& b) const {
     return links.count({a, b}) > 0 || links.count({b, a}) > 0;
   }
@@ -64,6 +67,11 @@ nat_host_actor::behavior_type stand_in(nat_host_actor::pointer self, world_ptr w
     [w, me](traversal_dial& x) { w->logs[me].dials.push_back(x); },
     [w, me](relay_dial& x) { w->logs[me].relays.push_back(x); },
     [w, me](traversal_expect& x) { w->logs[me].expects.push_back(x); },
+    [self, w, me](reach_probe& x) {
+      w->logs[me].probes.push_back(x);
+      bool ok = w->reachable.count(x.target) > 0;
+      self->send(w->punchers[me], reach_probe_done{x.id, ok, ok ? ec::none : ec::connect_failed});
+    },
     [self, w, me](service_out& x) {
       if (x.service == service_id::relay)
         w->logs[me].relay_out.push_back(x);
@@ -288,6 +296,81 @@ CAF_TEST(rendezvous failures are reported) {
   self->send(pa, service_in{r, service_id::rendezvous, encode(forged)});
   sched.run();
   CAF_CHECK_EQUAL(w->logs[a].dials.size(), dials);
+}
+
+CAF_TEST(reachability checks dial back only where the requester connects from) {
+  // A listens on a public address; B behind a NAT (its own address is
+  // 10.x, R sees it as its router). Both ask R to dial them back.
+  auto pa = node(a, cfg(), "203.0.113.1", "203.0.113.1", false);
+  auto pb = node(b, cfg(), "10.2.0.2", "203.0.113.2", false);
+  auto pr = node(r, cfg(), "203.0.113.9", "203.0.113.9", false);
+  settle();
+  w->reachable = {endpoint{protocol::tcp, "203.0.113.1", 5000}}; // A's UDP is filtered
+  for (auto [x, seen] : {std::make_pair(a, "203.0.113.1"), std::make_pair(b, "203.0.113.2")}) {
+    // As a node does: R's puncher hears of the link before any service
+    // message on it.
+    w->links.insert({x, r});
+    self->send(pr, connection_up{x, endpoint{protocol::tcp, seen, 40000}, direction::inbound});
+    sched.run();
+    self->send(w->punchers[x], connection_up{r, endpoint{protocol::tcp, "203.0.113.9", 5000},
+                                             direction::outbound});
+  }
+  settle();
+  // R dialled A's endpoints and its STUN mapping (all at the address A
+  // connects from) and B's mapping at its router, none of B's own 10.x
+  // endpoints: no dials at third parties.
+  auto& probes = w->logs[r].probes;
+  CAF_REQUIRE_EQUAL(probes.size(), 4u);
+  size_t at_a = 0;
+  for (auto& p : probes) {
+    at_a += p.target.address == "203.0.113.1";
+    CAF_CHECK(p.target.address == "203.0.113.1" || to_string(p.target) == "udp://203.0.113.2:40000");
+    CAF_CHECK(p.expected == (p.target.address == "203.0.113.1" ? a : b));
+  }
+  CAF_CHECK_EQUAL(at_a, 3u);
+  auto sa = status(pa);
+  CAF_REQUIRE_EQUAL(sa.reachable.size(), 1u);
+  CAF_CHECK_EQUAL(to_string(sa.reachable[0]), "tcp://203.0.113.1:5000");
+  CAF_CHECK_EQUAL(sa.unreachable.size(), 2u); // both UDP endpoints: filtered
+  auto sb = status(pb);
+  CAF_CHECK(sb.reachable.empty());
+  CAF_REQUIRE_EQUAL(sb.unreachable.size(), 1u);
+  CAF_CHECK_EQUAL(to_string(sb.unreachable[0]), "udp://203.0.113.2:40000");
+  CAF_CHECK_EQUAL(status(pr).probes_served, 4u);
+  // A second check from A within the interval is refused outright.
+  reachability_msg again;
+  again.type = reachability_msg::kind::check;
+  again.nonce = 7;
+  again.endpoints = {endpoint{protocol::tcp, "203.0.113.1", 5000}};
+  self->send(pr, service_in{a, service_id::reachability, encode(again)});
+  settle();
+  CAF_CHECK_EQUAL(probes.size(), 4u);
+  // Malformed checks are dropped, nothing dialled.
+  self->send(pr, service_in{b, service_id::reachability, bytes{1, 2, 3}});
+  settle();
+  CAF_CHECK_EQUAL(probes.size(), 4u);
+}
+
+CAF_TEST(a tcp endpoint no dial back reached leaves our connection info) {
+  auto pa = node(a, cfg(), "203.0.113.1", "203.0.113.1", false);
+  auto pr = node(r, cfg(), "203.0.113.9", "203.0.113.9", false);
+  settle();
+  w->reachable = {}; // a firewall drops everything unsolicited
+  w->links.insert({a, r});
+  self->send(pr, connection_up{a, endpoint{protocol::tcp, "203.0.113.1", 40000},
+                               direction::inbound});
+  sched.run();
+  self->send(pa, connection_up{r, endpoint{protocol::tcp, "203.0.113.9", 5000},
+                               direction::outbound});
+  settle();
+  CAF_CHECK_EQUAL(status(pa).unreachable.size(), 3u);
+  self->send(pa, prepare_connection_info{1});
+  sched.run();
+  auto& infos = w->logs[a].infos;
+  CAF_REQUIRE_EQUAL(infos.size(), 1u);
+  // The UDP endpoint stays (punching aims at it); the TCP one is no use.
+  CAF_REQUIRE_EQUAL(infos[0].info.local.size(), 1u);
+  CAF_CHECK_EQUAL(to_string(infos[0].info.local[0]), "udp://203.0.113.1:5000");
 }
 
 CAF_TEST(relay joins circuits and refuses beyond its limits) {

@@ -15,6 +15,11 @@ Usage: nat_lab.py --node PATH CASE [--reps N] [--delay-ms D] [--json FILE]
   tcp_punch  two nodes behind cone NATs whose routers forward no UDP but
            to the STUN servers: UDP punching cannot work, TCP simultaneous
            open does (punched_tcp), with D ms one-way delay.
+  reachability  nodes ask connected peers to dial them back: a public
+           node's endpoints are reachable; behind a NAT only the mapping is
+           tried (and is not reachable); a public host whose firewall drops
+           inbound TCP learns its TCP endpoint is unreachable and leaves it
+           out of its connection info.
   idle     a punched UDP connection survives 60 s without traffic
            (keepalives hold both NAT bindings).
   upnp     a node behind a cone router with miniupnpd gets its TCP and UDP
@@ -285,6 +290,65 @@ def case_tcp_punch(binary, lab, workdir, args):
              ", ".join("%.0f" % (t * 1000) for t in times)))
 
 
+def wait_checked(node, count, timeout=15.0):
+    """Polls `nat` until `count` endpoints have a reachability verdict."""
+    deadline = time.monotonic() + timeout
+    st = None
+    while time.monotonic() < deadline:
+        st = node.request({"cmd": "nat"}, "nat")
+        if len(st["reachable"]) + len(st["unreachable"]) >= count:
+            return st
+        time.sleep(0.1)
+    return st
+
+
+def case_reachability(binary, lab, workdir, args):
+    w = World(lab)
+    with Swarm(binary, workdir) as swarm:
+        p1 = w.node(swarm, "p1", w.hosts["public"][0])
+        p2 = w.node(swarm, "p2", w.hosts["public"][1], ["--contacts=[\"%s\"]" % p1.endpoint])
+        step("two public nodes dial each other back")
+        for n in (p1, p2):
+            st = wait_checked(n, 2)
+            want = sorted(e for e in n.endpoints)
+            check(sorted(st["reachable"]) == want and not st["unreachable"],
+                  "%s: reachable %s" % (n.name, st["reachable"]))
+            check(st["probes_served"] >= 2, "%s made %d dial-backs for its peer"
+                  % (n.name, st["probes_served"]))
+        step("behind a cone NAT: its own 10.x endpoints are not dialled, its mapping is "
+             "and is not reachable")
+        c = w.node(swarm, "c", w.hosts["cone"][0],
+                   ["--contacts=[\"%s\",\"%s\"]" % (p1.endpoint, p2.endpoint)])
+        wait_nat(c)
+        st = wait_checked(c, 1)
+        check(not st["reachable"], "nothing of c is reachable from outside")
+        check(st["unreachable"] and all(e.startswith("udp://203.0.113.11:") for e in st["unreachable"]),
+              "unreachable: %s (its STUN mapping)" % st["unreachable"])
+        step("a public host whose firewall drops inbound TCP connections")
+        fw = w.hosts["public"][1]
+        p2.quit()
+        f = w.node(swarm, "f", fw, ["--contacts=[\"%s\"]" % p1.endpoint])
+        tcp_port = f.endpoint.rsplit(":", 1)[1]
+        fw.run("nft", "-f", "-", input="""table inet crustfw {
+        chain input {
+            type filter hook input priority 0; policy accept;
+            tcp dport %s ct state new drop
+        }
+}
+""" % tcp_port)
+        f.wait_for("connection_up", peer=p1.peer, timeout=15)
+        st = wait_checked(f, 2, timeout=20)
+        check(("tcp://%s:%s" % (fw.ip, tcp_port)) in st["unreachable"],
+              "f learns its TCP endpoint is unreachable: %s" % st["unreachable"])
+        check(any(e.startswith("udp://") for e in st["reachable"]),
+              "its UDP endpoint is reachable: %s" % st["reachable"])
+        f.command({"cmd": "prepare_info", "token": 5})
+        info = f.wait_for("connection_info", token=5)["info"]
+        eps = info["local"] + info["external"]
+        check(not any(e.startswith("tcp://") for e in eps),
+              "its connection info leaves the TCP endpoint out: %s" % eps)
+
+
 def case_relay(binary, lab, workdir, args):
     w = World(lab, delay_ms=args.delay_ms)
     with Swarm(binary, workdir) as swarm:
@@ -430,7 +494,7 @@ def case_upnp(binary, lab, workdir, args):
 
 
 CASES = {"observed": case_observed, "upnp": case_upnp, "stun": case_stun, "matrix": case_matrix, "idle": case_idle, "relay": case_relay,
-         "tcp_punch": case_tcp_punch}
+         "tcp_punch": case_tcp_punch, "reachability": case_reachability}
 
 
 def main():

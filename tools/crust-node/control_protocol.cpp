@@ -323,7 +323,10 @@ json to_json(const nat_status& x) {
           {"traversals_failed", x.traversals_failed},
           {"introductions_served", x.introductions_served},
           {"relayed_circuits", x.relayed_circuits},
-          {"relayed_bytes", x.relayed_bytes}};
+          {"relayed_bytes", x.relayed_bytes},
+          {"reachable", endpoint_list(x.reachable)},
+          {"unreachable", endpoint_list(x.unreachable)},
+          {"probes_served", x.probes_served}};
 }
 
 json to_json(const connection_down& x) {

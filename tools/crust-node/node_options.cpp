@@ -81,6 +81,8 @@ node_options::node_options() {
          "STUN servers for our external address and NAT class, e.g. [\"udp://198.51.100.1:3478\"] (none by default)")
     .add(traversal_timeout, "traversal-timeout", "give up reaching a peer through NATs after this long")
     .add(no_rendezvous, "no-rendezvous", "do not carry connection info between our peers")
+    .add(no_reachability, "no-reachability",
+         "neither ask peers to dial us back nor dial back for their checks")
     .add(no_tcp_punch, "no-tcp-punch",
          "no TCP simultaneous open (and the listener does not share its port)")
     .add(relay, "relay", "relay circuits for peers that cannot reach each other otherwise")
@@ -281,6 +283,10 @@ std::variant<node_config, std::vector<std::string>> node_options::to_node_config
   cfg.nat.traversal_timeout = duration(traversal_timeout, "traversal-timeout");
   cfg.nat.serve_rendezvous = !no_rendezvous;
   cfg.nat.tcp_punch = !no_tcp_punch;
+  if (no_reachability) {
+    cfg.nat.reachability_peers = 0;
+    cfg.nat.serve_reachability = false;
+  }
   cfg.nat.serve_relay = relay;
   cfg.nat.upnp = upnp;
   cfg.nat.relay.max_circuits = positive(relay_circuits, "relay-circuits", 100000);

@@ -103,8 +103,9 @@ std::unique_ptr<session> session::accept(const session_config& cfg, const config
 // -- handshake ---------------------------------------------------------------------
 
 void session::write_noise(bytes& out) {
-  auto payload = encode_payload(make_payload(self_, static_pub_, cfg_.role, cfg_.listen_port,
-                                             cfg_.observed));
+  auto payload = encode_payload(make_payload(
+    self_, static_pub_, cfg_.role, cfg_.listen_port, cfg_.observed,
+    cfg_.probe ? feature_services | feature_probe : feature_services));
   if (handshake_->write_message(payload.data(), payload.size(), out) != ec::none)
     fail(ec::handshake_failed);
 }
