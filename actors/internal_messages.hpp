@@ -273,6 +273,7 @@ using manager_actor = node_actor::extend<
   caf::reacts_to<relay_dial>,
   caf::reacts_to<traversal_expect>,
   caf::reacts_to<reach_probe>,
+  caf::reacts_to<reachability_changed>,
   caf::reacts_to<raw_datagram>,
   caf::reacts_to<redial_atom, peer_id>,
   caf::reacts_to<grace_atom, peer_id, uint64_t>,

@@ -1126,6 +1126,10 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       relay_msg open{relay_msg::kind::open, id, x.target, {}, 0, ec::none};
       self->send(self, service_out{x.through, service_id::relay, encode(open)});
     },
+    [self](reachability_changed& x) {
+      if (self->state.gossiper)
+        self->send(self->state.gossiper, std::move(x));
+    },
     [self](reach_probe& x) {
       auto& st = self->state;
       auto refuse = [&](ec why) {

@@ -5,6 +5,7 @@
 
 #include <caf/send.hpp>
 
+#include <algorithm>
 #include <ctime>
 
 namespace crust {
@@ -114,6 +115,21 @@ void receive(gossip_pointer self, service_in& x) {
     send_records(self, to, static_cast<uint8_t>(ttl - 1), xs);
 }
 
+/// Our record: where we listen, less what checks found unreachable (a
+/// record nobody can dial is not announced at all).
+void remake_own(gossip_pointer self) {
+  auto& st = self->state;
+  auto eps = reachable_endpoints(st.listening);
+  eps.erase(std::remove_if(eps.begin(), eps.end(),
+                           [&](const endpoint& ep) {
+                             return std::find(st.unreachable.begin(), st.unreachable.end(), ep)
+                                    != st.unreachable.end();
+                           }),
+            eps.end());
+  st.own = own_record(*st.id, st.network, eps, st.cfg.record_lifetime);
+  announce_own(self);
+}
+
 } // namespace
 
 gossip_impl::behavior_type gossip(gossip_pointer self, discovery_config cfg, std::string network,
@@ -136,8 +152,13 @@ gossip_impl::behavior_type gossip(gossip_pointer self, discovery_config cfg, std
   return {
     [self](listening& x) {
       auto& st = self->state;
-      st.own = own_record(*st.id, st.network, x.endpoints, st.cfg.record_lifetime);
-      announce_own(self);
+      st.listening = std::move(x.endpoints);
+      remake_own(self);
+    },
+    [self](reachability_changed& x) {
+      auto& st = self->state;
+      st.unreachable = std::move(x.unreachable);
+      remake_own(self);
     },
     [self](const connection_up& x) {
       auto& st = self->state;

@@ -40,6 +40,8 @@ struct gossip_state {
   logger_ptr log;
   std::optional<gossip_table> table;
   std::optional<peer_record> own;
+  std::vector<endpoint> listening;   ///< our endpoints, as the node listens
+  std::vector<endpoint> unreachable; ///< of those, what reachability checks could not reach
   std::map<peer_id, neighbour> neighbours;
   uint64_t rejected = 0;         ///< since the last alert
   clock::time_point last_alert;

@@ -74,7 +74,8 @@ using gossip_actor = caf::typed_actor<
   caf::reacts_to<connection_up>,
   caf::reacts_to<connection_down>,
   caf::reacts_to<service_in>,
-  caf::reacts_to<listening>>;
+  caf::reacts_to<listening>,
+  caf::reacts_to<reachability_changed>>;
 
 /// What discovery may ask of the node: dial, and talk to connected peers.
 using discovery_host_actor = caf::typed_actor<
@@ -104,6 +105,7 @@ using nat_host_actor = caf::typed_actor<
   caf::reacts_to<relay_dial>,
   caf::reacts_to<traversal_expect>,
   caf::reacts_to<reach_probe>,
+  caf::reacts_to<reachability_changed>,
   caf::reacts_to<service_out>,
   caf::reacts_to<raw_datagram>>;
 

@@ -125,6 +125,13 @@ struct reach_probe_done {
   ec reason = ec::none;
 };
 
+/// What reachability checks found unreachable of our endpoints (all of
+/// them, each time it changes): from the NAT actor through the node to
+/// discovery, whose signed record then leaves them out.
+struct reachability_changed {
+  std::vector<endpoint> unreachable;
+};
+
 /// An inbound link from `peer` in the next while is the result of our
 /// punching: label it `path`.
 struct traversal_expect {
@@ -143,6 +150,11 @@ typename Inspector::result_type inspect(Inspector& f, nat_status& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, reach_probe& x) {
   return f(caf::meta::type_name("reach_probe"), x.id, x.target, x.expected);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, reachability_changed& x) {
+  return f(caf::meta::type_name("reachability_changed"), x.unreachable);
 }
 
 template <class Inspector>

@@ -601,8 +601,11 @@ void on_check_result(puncher_pointer self, const peer_id& from, const reachabili
   if (i == st.checks_out.end() || i->second != from)
     return; // not ours, or not from whom we asked
   st.checks_out.erase(i);
+  auto before = st.reachability.unreachable();
   for (auto& [ep, status] : m.results)
     st.reachability.on_result(from, ep, status);
+  if (st.reachability.unreachable() != before)
+    self->send(st.host, reachability_changed{st.reachability.unreachable()});
   auto reached = st.reachability.reachable().size();
   auto missed = st.reachability.unreachable().size();
   CRUST_LOG(st.log, info, &from, "puncher",

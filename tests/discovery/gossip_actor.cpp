@@ -136,6 +136,21 @@ CAF_TEST(a newcomer hears our signed record) {
   CAF_CHECK_EQUAL(got[0].second.endpoints, std::vector<endpoint>{ep(0)});
 }
 
+CAF_TEST(endpoints reachability checks could not reach leave our record) {
+  self->send(g, listening{{ep(0), ep(2)}});
+  self->send(g, reachability_changed{{ep(2)}});
+  sched.run();
+  up(p);
+  auto got = sent_to(p);
+  CAF_REQUIRE_EQUAL(got.size(), 1u);
+  CAF_CHECK_EQUAL(got[0].second.endpoints, std::vector<endpoint>{ep(0)});
+  // Nothing reachable: no record at all (nobody could dial it).
+  self->send(g, reachability_changed{{ep(0), ep(2)}});
+  sched.run();
+  up(q);
+  CAF_CHECK(sent_to(q).empty());
+}
+
 CAF_TEST(new records are reported and forwarded once and never back) {
   up(p);
   up(q);

@@ -41,6 +41,7 @@ struct node_log {
   std::vector<connection_info_prepared> infos;
   std::vector<service_out> relay_out; ///< relay messages it sent
   std::vector<reach_probe> probes;    ///< dial-backs it was asked to make
+  std::vector<endpoint> unreachable;  ///< the last reachability_changed
 };
 
 /// The network between the stand-ins: who is connected to whom, and each
@@ -67,6 +68,7 @@ nat_host_actor::behavior_type stand_in(nat_host_actor::pointer self, world_ptr w
     [w, me](traversal_dial& x) { w->logs[me].dials.push_back(x); },
     [w, me](relay_dial& x) { w->logs[me].relays.push_back(x); },
     [w, me](traversal_expect& x) { w->logs[me].expects.push_back(x); },
+    [w, me](reachability_changed& x) { w->logs[me].unreachable = x.unreachable; },
     [self, w, me](reach_probe& x) {
       w->logs[me].probes.push_back(x);
       bool ok = w->reachable.count(x.target) > 0;
@@ -332,6 +334,7 @@ CAF_TEST(reachability checks dial back only where the requester connects from) {
   CAF_REQUIRE_EQUAL(sa.reachable.size(), 1u);
   CAF_CHECK_EQUAL(to_string(sa.reachable[0]), "tcp://203.0.113.1:5000");
   CAF_CHECK_EQUAL(sa.unreachable.size(), 2u); // both UDP endpoints: filtered
+  CAF_CHECK(w->logs[a].unreachable == sa.unreachable); // told to the node (for discovery)
   auto sb = status(pb);
   CAF_CHECK(sb.reachable.empty());
   CAF_REQUIRE_EQUAL(sb.unreachable.size(), 1u);

@@ -327,8 +327,7 @@ def case_reachability(binary, lab, workdir, args):
         step("a public host whose firewall drops inbound TCP connections")
         fw = w.hosts["public"][1]
         p2.quit()
-        f = w.node(swarm, "f", fw, ["--contacts=[\"%s\"]" % p1.endpoint])
-        tcp_port = f.endpoint.rsplit(":", 1)[1]
+        tcp_port = "47001"
         fw.run("nft", "-f", "-", input="""table inet crustfw {
         chain input {
             type filter hook input priority 0; policy accept;
@@ -336,6 +335,7 @@ def case_reachability(binary, lab, workdir, args):
         }
 }
 """ % tcp_port)
+        f = w.node(swarm, "f", fw, ["--contacts=[\"%s\"]" % p1.endpoint, "--port=" + tcp_port])
         f.wait_for("connection_up", peer=p1.peer, timeout=15)
         st = wait_checked(f, 2, timeout=20)
         check(("tcp://%s:%s" % (fw.ip, tcp_port)) in st["unreachable"],
