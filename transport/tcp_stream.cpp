@@ -44,13 +44,8 @@ void tcp_stream::connect(const endpoint& remote, std::chrono::milliseconds timeo
                          callbacks cbs) {
   asio::post(strand_, [self = shared_from_this(), remote, timeout,
                        cbs = std::move(cbs)]() mutable {
-    self->cbs_ = std::move(cbs);
-    self->remote_ = remote;
-    self->dial_target_ = to_asio_tcp(remote);
-    if (!self->dial_target_) {
-      self->end(ec::invalid_argument, "not a numeric address: " + remote.address);
+    if (!self->set_target(remote, std::move(cbs)))
       return;
-    }
     self->dial_timeout_ = timeout;
     self->dial_until_ = std::chrono::steady_clock::now(); // one try
     self->dial();
@@ -62,13 +57,8 @@ void tcp_stream::connect_from(const std::string& local_address, uint16_t local_p
                               std::chrono::steady_clock::time_point until, callbacks cbs) {
   asio::post(strand_, [self = shared_from_this(), local_address, local_port, remote,
                        attempt_timeout, until, cbs = std::move(cbs)]() mutable {
-    self->cbs_ = std::move(cbs);
-    self->remote_ = remote;
-    self->dial_target_ = to_asio_tcp(remote);
-    if (!self->dial_target_) {
-      self->end(ec::invalid_argument, "not a numeric address: " + remote.address);
+    if (!self->set_target(remote, std::move(cbs)))
       return;
-    }
     boost::system::error_code err;
     auto addr = asio::ip::make_address(local_address, err);
     bool v4 = self->dial_target_->address().is_v4();
@@ -85,6 +75,15 @@ void tcp_stream::connect_from(const std::string& local_address, uint16_t local_p
     self->dial_until_ = until;
     self->dial();
   });
+}
+
+bool tcp_stream::set_target(const endpoint& remote, callbacks cbs) {
+  cbs_ = std::move(cbs);
+  remote_ = remote;
+  dial_target_ = to_asio_tcp(remote);
+  if (!dial_target_)
+    end(ec::invalid_argument, "not a numeric address: " + remote.address);
+  return dial_target_.has_value();
 }
 
 void tcp_stream::dial() {

@@ -71,6 +71,7 @@ public:
 private:
   explicit tcp_stream(boost::asio::ip::tcp::socket socket);
 
+  bool set_target(const endpoint& remote, callbacks cbs); ///< false: ended already
   void dial();
   void on_open();
   void read_some();

@@ -87,16 +87,22 @@ class World:
                          prefix=host.prefix())
 
 
-def wait_nat(node, timeout=15.0):
-    """Polls `nat` until STUN has an answer (bounded)."""
+def poll_nat(node, done, timeout):
+    """Polls `nat` until `done(status)` (bounded); the last status either way."""
     deadline = time.monotonic() + timeout
     st = None
     while time.monotonic() < deadline:
         st = node.request({"cmd": "nat"}, "nat")
-        if st["nat"] != "unknown" or len(st["stun_servers_answered"]) >= 2:
+        if done(st):
             return st
         time.sleep(0.1)
     return st
+
+
+def wait_nat(node, timeout=15.0):
+    """Polls `nat` until STUN has an answer."""
+    return poll_nat(node, lambda st: st["nat"] != "unknown"
+                    or len(st["stun_servers_answered"]) >= 2, timeout)
 
 
 def case_stun(binary, lab, workdir, args):
@@ -292,14 +298,8 @@ def case_tcp_punch(binary, lab, workdir, args):
 
 def wait_checked(node, count, timeout=15.0):
     """Polls `nat` until `count` endpoints have a reachability verdict."""
-    deadline = time.monotonic() + timeout
-    st = None
-    while time.monotonic() < deadline:
-        st = node.request({"cmd": "nat"}, "nat")
-        if len(st["reachable"]) + len(st["unreachable"]) >= count:
-            return st
-        time.sleep(0.1)
-    return st
+    return poll_nat(node, lambda st: len(st["reachable"]) + len(st["unreachable"]) >= count,
+                    timeout)
 
 
 def case_reachability(binary, lab, workdir, args):
@@ -401,15 +401,8 @@ def case_relay(binary, lab, workdir, args):
 
 
 def wait_upnp(node, timeout=20.0):
-    """Polls `nat` until the UPnP attempt has an outcome (bounded)."""
-    deadline = time.monotonic() + timeout
-    st = None
-    while time.monotonic() < deadline:
-        st = node.request({"cmd": "nat"}, "nat")
-        if st["upnp"] not in ("off", "pending"):
-            return st
-        time.sleep(0.2)
-    return st
+    """Polls `nat` until the UPnP attempt has an outcome."""
+    return poll_nat(node, lambda st: st["upnp"] not in ("off", "pending"), timeout)
 
 
 def case_upnp(binary, lab, workdir, args):
