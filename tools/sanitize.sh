@@ -5,7 +5,12 @@
 #                              sanitizers and libFuzzer, just the fuzz targets
 #   tools/sanitize.sh test     run the suite in build-san/ (all but packaging and the
 #                              50 MiB transfer)
-#   CRUST_SANITIZE=thread tools/sanitize.sh build test   a ThreadSanitizer build instead
+#   CRUST_SANITIZE=thread tools/sanitize.sh build test   a ThreadSanitizer build instead,
+#                              in build-tsan/, against a CAF 0.17.6 built with TSan
+#                              (Debian's source of the same libcaf-dev, fetched from
+#                              Debian's archive and checked against its SHA-256): an
+#                              uninstrumented CAF hides its own synchronisation from
+#                              TSan, which then reports thousands of false races
 # Why two compilers: Debian's CAF is built with g++, and a clang-built program
 # crashes inside CAF's option parsing (a null check function for flags such
 # as --version): an ABI mismatch, not a bug of ours. The fuzzers need clang's
@@ -25,14 +30,51 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_strin
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export CRUST_SANITIZED=1  # tests that judge memory use skip that under ASan
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+# CAF as Debian ships it (libcaf-dev 0.17.6-2.1), built with TSan.
+caf_version=0.17.6
+caf_tarball=actor-framework_${caf_version}.orig.tar.gz
+caf_url=${CRUST_CAF_URL:-http://deb.debian.org/debian/pool/main/a/actor-framework/$caf_tarball}
+caf_sha256=e2bf5bd243f08bb7d8adde197cfe3e6d71314ed3378fe0692f8932f4c3b3928c
+caf_prefix=${CRUST_TSAN_CAF_PREFIX:-$root/build-tsan-caf/prefix}
+
+build_tsan_caf() {
+  [ -f "$caf_prefix/lib/libcaf_core.so" ] && return 0
+  local work=$root/build-tsan-caf
+  mkdir -p "$work"
+  if [ ! -f "$work/$caf_tarball" ]; then
+    echo "fetching $caf_url"
+    curl -fsSL --max-time 300 -o "$work/$caf_tarball.part" "$caf_url"
+    mv "$work/$caf_tarball.part" "$work/$caf_tarball"
+  fi
+  echo "$caf_sha256  $work/$caf_tarball" | sha256sum -c --quiet
+  rm -rf "$work/src" && mkdir -p "$work/src"
+  tar xzf "$work/$caf_tarball" -C "$work/src" --strip-components=1
+  # The one change Debian's packaging makes to the headers (g++ 12).
+  sed -i 's|^#include <cstddef>|#include <cstddef>\n#include <limits>|' \
+    "$work/src/libcaf_io/caf/io/network/receive_buffer.hpp"
+  # Debian's build options: the defaults (log level quiet, memory management on).
+  CC=gcc CXX=g++ cmake -S "$work/src" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_FLAGS="-fsanitize=thread -O1 -g" -DCMAKE_SHARED_LINKER_FLAGS=-fsanitize=thread \
+    -DCAF_NO_EXAMPLES=yes -DCAF_NO_TOOLS=yes -DCAF_NO_UNIT_TESTS=yes -DCAF_NO_OPENSSL=yes \
+    -DCAF_NO_PYTHON=yes -DCAF_NO_OPENCL=yes -DCAF_NO_SUMMARY=yes \
+    -DCMAKE_INSTALL_PREFIX="$caf_prefix" "${launcher[@]}" >/dev/null
+  cmake --build "$work/build" -j "$(nproc)"
+  cmake --install "$work/build" >/dev/null
+}
+
 for step in "$@"; do
   case $step in
     build)
       launcher=()
       command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+      caf=()
+      if [ "$san" = "thread" ]; then
+        build_tsan_caf
+        caf=(-DCMAKE_PREFIX_PATH="$caf_prefix")
+      fi
       if [ ! -f "$build/build.ninja" ]; then
         CC=gcc CXX=g++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-          -DCMAKE_CXX_FLAGS="-O1 -g" -DCRUST_SANITIZE="$san" "${launcher[@]}" >/dev/null
+          -DCMAKE_CXX_FLAGS="-O1 -g" -DCRUST_SANITIZE="$san" "${caf[@]}" "${launcher[@]}" >/dev/null
       fi
       cmake --build "$build" -j "$(nproc)"
       if [ "$san" != "thread" ]; then

@@ -24,6 +24,7 @@ packages=(
   libzmq3-dev         # crust-bench compares crust with ZeroMQ CURVE
   clang libclang-rt-14-dev  # the sanitizer build and libFuzzer targets (tools/sanitize.sh)
   dpkg-dev            # dpkg-shlibdeps for the .deb (CPack)
+  curl ca-certificates # fetching CAF's Debian source for the ThreadSanitizer build only
 )
 
 missing=()
