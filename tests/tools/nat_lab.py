@@ -227,8 +227,10 @@ def case_idle(binary, lab, workdir, args):
     w = World(lab)
     with Swarm(binary, workdir) as swarm:
         rv = w.node(swarm, "rv", w.rendezvous_host)
-        a = w.node(swarm, "a", w.hosts["cone"][0], ["--contacts=[\"%s\"]" % rv.endpoint])
-        b = w.node(swarm, "b", w.hosts["cone"][1], ["--contacts=[\"%s\"]" % rv.endpoint])
+        # UDP bindings are what this is about: no TCP punch to race the UDP one.
+        extra = ["--contacts=[\"%s\"]" % rv.endpoint, "--no-tcp-punch"]
+        a = w.node(swarm, "a", w.hosts["cone"][0], extra)
+        b = w.node(swarm, "b", w.hosts["cone"][1], extra)
         for n in (a, b):
             n.wait_for("connection_up", peer=rv.peer, timeout=15)
             wait_nat(n)
