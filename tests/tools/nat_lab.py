@@ -211,12 +211,12 @@ def case_matrix(binary, lab, workdir, args):
                          ", ".join("%.0f" % (t * 1000) for t in times)))
     print("\nmatrix (path, median time to connect; %d ms one-way delay into the public segment):"
           % args.delay_ms)
-    print("%-10s" % "A \\ B" + "".join("%-40s" % k for k in KINDS))
+    print("%-10s" % "A \\ B" + "".join("%-44s" % k for k in KINDS))
     for ka in KINDS:
         row = "%-10s" % ka
         for kb in KINDS:
             r = results["%s x %s" % (ka, kb)]
-            row += "%-40s" % ("%s %d ms" % (r["label"], r["median_ms"]))
+            row += "%-44s" % ("%s %d ms" % (r["label"], r["median_ms"]))
         print(row)
     if args.json:
         with open(args.json, "w") as f:
