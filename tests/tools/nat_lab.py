@@ -86,6 +86,18 @@ class World:
         return swarm.add(name, args=["--listen-address=%s" % host.ip] + COMMON + list(args),
                          prefix=host.prefix())
 
+    def pair(self, swarm, rv, names, hosts, args=()):
+        """Two nodes that know only `rv`, once both are connected to it and
+        know their NAT; returns them and their NAT status."""
+        extra = ["--contacts=[\"%s\"]" % rv.endpoint] + list(args)
+        nodes = [self.node(swarm, name, host, extra) for name, host in zip(names, hosts)]
+        status = []
+        for n in nodes:
+            n.wait_for("connection_up", peer=rv.peer, timeout=15)
+            rv.wait_for("connection_up", peer=n.peer, timeout=15)
+            status.append(wait_nat(n))
+        return nodes, status
+
 
 def poll_nat(node, done, timeout):
     """Polls `nat` until `done(status)` (bounded); the last status either way."""
@@ -153,14 +165,9 @@ def case_observed(binary, lab, workdir, args):
 
 def connect_cell(swarm, w, rv, kind_a, kind_b, rep, timeout):
     """Fresh nodes (fresh ports, so no NAT state is reused) for one attempt."""
-    a = w.node(swarm, "a-%s-%s-%d" % (kind_a, kind_b, rep), w.hosts[kind_a][0],
-               ["--contacts=[\"%s\"]" % rv.endpoint])
-    b = w.node(swarm, "b-%s-%s-%d" % (kind_a, kind_b, rep), w.hosts[kind_b][1],
-               ["--contacts=[\"%s\"]" % rv.endpoint])
-    for n in (a, b):
-        n.wait_for("connection_up", peer=rv.peer, timeout=15)
-        rv.wait_for("connection_up", peer=n.peer, timeout=15)
-        wait_nat(n)
+    (a, b), _ = w.pair(swarm, rv, ("a-%s-%s-%d" % (kind_a, kind_b, rep),
+                                   "b-%s-%s-%d" % (kind_a, kind_b, rep)),
+                       (w.hosts[kind_a][0], w.hosts[kind_b][1]))
     t0 = time.monotonic()
     a.command({"cmd": "connect_via", "peer": b.peer, "through": rv.peer})
     deadline = time.monotonic() + timeout
@@ -228,12 +235,7 @@ def case_idle(binary, lab, workdir, args):
     with Swarm(binary, workdir) as swarm:
         rv = w.node(swarm, "rv", w.rendezvous_host)
         # UDP bindings are what this is about: no TCP punch to race the UDP one.
-        extra = ["--contacts=[\"%s\"]" % rv.endpoint, "--no-tcp-punch"]
-        a = w.node(swarm, "a", w.hosts["cone"][0], extra)
-        b = w.node(swarm, "b", w.hosts["cone"][1], extra)
-        for n in (a, b):
-            n.wait_for("connection_up", peer=rv.peer, timeout=15)
-            wait_nat(n)
+        (a, b), _ = w.pair(swarm, rv, ("a", "b"), w.hosts["cone"], ["--no-tcp-punch"])
         a.command({"cmd": "connect_via", "peer": b.peer, "through": rv.peer})
         up = a.wait_for("connection_up", peer=b.peer, timeout=15)
         check(up["path"] == "punched_udp", "a reached b by %s/%s" % (up["path"], up["transport"]))
@@ -255,12 +257,8 @@ def case_tcp_punch(binary, lab, workdir, args):
         rv = w.node(swarm, "rv", w.rendezvous_host)
         for rep in range(args.reps):
             step("attempt %d: behind cone NATs that forward TCP only (and STUN)" % (rep + 1))
-            extra = ["--contacts=[\"%s\"]" % rv.endpoint]
-            a = w.node(swarm, "a%d" % rep, w.hosts["cone"][0], extra)
-            b = w.node(swarm, "b%d" % rep, w.hosts["cone"][1], extra)
-            for n in (a, b):
-                n.wait_for("connection_up", peer=rv.peer, timeout=15)
-                st = wait_nat(n)
+            (a, b), status = w.pair(swarm, rv, ("a%d" % rep, "b%d" % rep), w.hosts["cone"])
+            for n, st in zip((a, b), status):
                 check(st["nat"] == "endpoint_independent", "%s: NAT %s" % (n.name, st["nat"]))
             t0 = time.monotonic()
             a.command({"cmd": "connect_via", "peer": b.peer, "through": rv.peer})
@@ -283,12 +281,7 @@ def case_tcp_punch(binary, lab, workdir, args):
             a.quit()
             b.quit()
         step("the same without TCP simultaneous open (--no-tcp-punch): nothing gets through")
-        extra = ["--contacts=[\"%s\"]" % rv.endpoint, "--no-tcp-punch"]
-        a = w.node(swarm, "a-off", w.hosts["cone"][0], extra)
-        b = w.node(swarm, "b-off", w.hosts["cone"][1], extra)
-        for n in (a, b):
-            n.wait_for("connection_up", peer=rv.peer, timeout=15)
-            wait_nat(n)
+        (a, b), _ = w.pair(swarm, rv, ("a-off", "b-off"), w.hosts["cone"], ["--no-tcp-punch"])
         a.command({"cmd": "connect_via", "peer": b.peer, "through": rv.peer})
         failed = a.wait_for("traversal_failed", peer=b.peer, timeout=30)
         check(a.count("connection_up", peer=b.peer) == 0,
@@ -355,12 +348,7 @@ def case_relay(binary, lab, workdir, args):
     w = World(lab, delay_ms=args.delay_ms)
     with Swarm(binary, workdir) as swarm:
         rv = w.node(swarm, "rv", w.rendezvous_host, ["--relay", "--log-level=info"])
-        extra = ["--contacts=[\"%s\"]" % rv.endpoint, "--log-level=info"]
-        a = w.node(swarm, "a", w.hosts[args.kind][0], extra)
-        b = w.node(swarm, "b", w.hosts[args.kind][1], extra)
-        for n in (a, b):
-            n.wait_for("connection_up", peer=rv.peer, timeout=15)
-            wait_nat(n)
+        (a, b), _ = w.pair(swarm, rv, ("a", "b"), w.hosts[args.kind], ["--log-level=info"])
         step("two nodes behind symmetric NATs: only a relay can join them")
         a.command({"cmd": "connect_via", "peer": b.peer, "through": rv.peer})
         up = a.wait_for("connection_up", peer=b.peer, timeout=15)
