@@ -489,19 +489,32 @@ void send_reachability(puncher_pointer self, const peer_id& to, const reachabili
   self->send(self->state.host, service_out{to, service_id::reachability, encode(m)});
 }
 
-/// Asks `peer` to dial us back on what we would advertise.
-void ask_check(puncher_pointer self, const peer_id& peer) {
-  auto& st = self->state;
+/// True when a check would cover what we advertise: we listen, and no STUN
+/// round or port mapping is under way (their endpoints belong in it).
+bool ready_to_check(const puncher_state& st) {
+  return st.cfg.enabled && st.cfg.reachability_peers > 0 && !st.listening.empty()
+         && !probes_pending(st) && st.upnp_status != "pending";
+}
+
+/// What a check asks about: every endpoint we would advertise, once each.
+std::vector<endpoint> check_candidates(const puncher_state& st) {
   auto info = current_info_unfiltered(st);
-  reachability_msg m;
-  m.type = reachability_msg::kind::check;
+  std::vector<endpoint> out;
   for (auto* list : {&info.local, &info.external})
     for (auto& ep : *list)
-      if (m.endpoints.size() < max_check_endpoints
-          && std::find(m.endpoints.begin(), m.endpoints.end(), ep) == m.endpoints.end())
-        m.endpoints.push_back(ep);
-  if (m.endpoints.empty())
+      if (out.size() < max_check_endpoints && std::find(out.begin(), out.end(), ep) == out.end())
+        out.push_back(ep);
+  return out;
+}
+
+/// Asks `peer` to dial us back on `candidates`.
+void ask_check(puncher_pointer self, const peer_id& peer, const std::vector<endpoint>& candidates) {
+  auto& st = self->state;
+  if (candidates.empty())
     return;
+  reachability_msg m;
+  m.type = reachability_msg::kind::check;
+  m.endpoints = candidates;
   randombytes_buf(&m.nonce, sizeof(m.nonce));
   st.checked_by.insert(peer);
   st.checked_endpoints.insert(m.endpoints.begin(), m.endpoints.end());
@@ -513,25 +526,20 @@ void ask_check(puncher_pointer self, const peer_id& peer) {
 
 /// Asks for checks while what we would advertise has endpoints no check
 /// covered yet (at start, and when STUN or the gateway gave us new ones),
-/// of up to `reachability_peers` connected nodes. Waits while a STUN round
-/// or a port mapping is under way: its endpoints belong in the check.
+/// of up to `reachability_peers` connected nodes.
 void maybe_check(puncher_pointer self) {
   auto& st = self->state;
-  if (!st.cfg.enabled || st.cfg.reachability_peers == 0 || st.listening.empty()
-      || probes_pending(st) || st.upnp_status == "pending")
+  if (!ready_to_check(st))
     return;
-  auto info = current_info_unfiltered(st);
-  bool fresh = false;
-  for (auto* list : {&info.local, &info.external})
-    for (auto& ep : *list)
-      fresh = fresh || !st.checked_endpoints.count(ep);
-  if (!fresh)
+  auto candidates = check_candidates(st);
+  if (std::all_of(candidates.begin(), candidates.end(),
+                  [&](const endpoint& ep) { return st.checked_endpoints.count(ep) > 0; }))
     return;
   size_t asked = 0;
   for (auto& peer : st.check_peers) {
     if (asked == st.cfg.reachability_peers)
       break;
-    ask_check(self, peer);
+    ask_check(self, peer, candidates);
     ++asked;
   }
 }
@@ -604,13 +612,13 @@ void on_check_result(puncher_pointer self, const peer_id& from, const reachabili
   auto before = st.reachability.unreachable();
   for (auto& [ep, status] : m.results)
     st.reachability.on_result(from, ep, status);
-  if (st.reachability.unreachable() != before)
-    self->send(st.host, reachability_changed{st.reachability.unreachable()});
-  auto reached = st.reachability.reachable().size();
-  auto missed = st.reachability.unreachable().size();
+  auto unreachable = st.reachability.unreachable();
   CRUST_LOG(st.log, info, &from, "puncher",
-            "reachability check: " << reached << " endpoint(s) reachable from outside, " << missed
-                                   << " not");
+            "reachability check: " << st.reachability.reachable().size()
+                                   << " endpoint(s) reachable from outside, "
+                                   << unreachable.size() << " not");
+  if (unreachable != before)
+    self->send(st.host, reachability_changed{std::move(unreachable)});
 }
 
 void on_reachability(puncher_pointer self, const service_in& x) {
@@ -709,10 +717,9 @@ puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_i
         st.peer_addresses[x.peer] = x.remote.address;
         if (x.role == node_role::node) {
           st.check_peers.insert(x.peer);
-          if (st.checked_by.size() < st.cfg.reachability_peers && !st.checked_by.count(x.peer)
-              && st.cfg.enabled && !st.listening.empty() && !probes_pending(st)
-              && st.upnp_status != "pending")
-            ask_check(self, x.peer);
+          if (ready_to_check(st) && st.checked_by.size() < st.cfg.reachability_peers
+              && !st.checked_by.count(x.peer))
+            ask_check(self, x.peer, check_candidates(st));
           else
             maybe_check(self); // the first node peer, once STUN is done
         }
