@@ -55,6 +55,11 @@ constexpr uint32_t feature_services = 1;
 /// never a link.
 constexpr uint32_t feature_probe = 2;
 
+/// The feature bits our payload announces: a probe's say so.
+constexpr uint32_t our_features(bool probe) {
+  return probe ? feature_services | feature_probe : feature_services;
+}
+
 handshake_payload make_payload(const identity& self, const noise::public_key& static_key,
                                node_role role, uint16_t listen_port,
                                std::optional<endpoint> observed = std::nullopt,

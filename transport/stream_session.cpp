@@ -237,7 +237,7 @@ void stream_session::handle_handshake_frame(const uint8_t* body, size_t len) {
   if (hs.my_turn()) {
     write_handshake_message(encode_payload(make_payload(
       self_, static_pub_, cfg_.role, cfg_.listen_port, cfg_.observed,
-      cfg_.probe ? feature_services | feature_probe : feature_services)));
+      our_features(cfg_.probe))));
     if (state_ == state::closed)
       return;
   }

@@ -105,7 +105,7 @@ std::unique_ptr<session> session::accept(const session_config& cfg, const config
 void session::write_noise(bytes& out) {
   auto payload = encode_payload(make_payload(
     self_, static_pub_, cfg_.role, cfg_.listen_port, cfg_.observed,
-    cfg_.probe ? feature_services | feature_probe : feature_services));
+    our_features(cfg_.probe)));
   if (handshake_->write_message(payload.data(), payload.size(), out) != ec::none)
     fail(ec::handshake_failed);
 }
