@@ -6,6 +6,9 @@
 namespace crust {
 
 bool connection_table::wins(const peer_id& peer, const link& a, const link& b) const {
+  auto relayed = [](const link& l) { return l.path == path_kind::relayed; };
+  if (relayed(a) != relayed(b))
+    return relayed(b); // a path of our own beats a relay's
   auto initiator = [&](const link& l) -> const peer_id& {
     return (l.dir == direction::outbound) != l.role_swapped ? self_ : peer;
   };
@@ -30,6 +33,7 @@ connection_table::admission connection_table::on_handshake(const peer_id& peer, 
   if (wins(peer, l, *e.active)) {
     result.outcome = verdict::admit_replacing;
     result.replaced = e.active->id;
+    result.replaced_path = e.active->path;
     e.active = std::move(l);
     return result;
   }

@@ -23,10 +23,11 @@ namespace crust {
 /// rules are tested directly.
 ///
 /// One connection per peer: when two connections to the same peer complete
-/// (both nodes dialled at once), both ends keep the one whose initiator has
-/// the smaller peer id, and among connections of one initiator the smaller
-/// handshake hash. Both ends see the same ids and hashes, so they agree
-/// without talking.
+/// (both nodes dialled at once), both ends keep a link that needs no relay
+/// over a relayed one; then the one whose initiator has the smaller peer
+/// id, and among connections of one initiator the smaller handshake hash.
+/// Both ends see the same paths, ids and hashes, so they agree without
+/// talking.
 class connection_table {
 public:
   using conn_id = uint64_t;
@@ -55,6 +56,7 @@ public:
   struct admission {
     verdict outcome = verdict::admit;
     std::optional<conn_id> replaced;
+    path_kind replaced_path = path_kind::direct; ///< the replaced link's path
     bool report_up = false; ///< tell the routing layer `connection_up`
   };
 

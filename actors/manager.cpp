@@ -866,6 +866,18 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
           if (st.twins.count(x.peer) > 0)
             self->send(x.conn, gate_atom::value, true);
           self->send(x.conn, admit_atom::value);
+          if (adm.replaced_path == path_kind::relayed && path != path_kind::relayed) {
+            // A relayed link moved to a path of its own (PROTOCOL.md §9.6):
+            // the helpers hear of the new link, the routing layer of the move.
+            CRUST_LOG(st.log, info, &x.peer, "manager",
+                      "relayed link upgraded: " << to_string(path) << " "
+                                                << to_string(x.transport) << " "
+                                                << to_string(x.remote));
+            tell_helpers(self, connection_up{x.peer, x.remote, x.dir, x.transport, x.role, path,
+                                             dialled, x.observed});
+            self->send(st.routing,
+                       path_changed{x.peer, x.remote, x.transport, path_kind::relayed, path});
+          }
           break;
         case connection_table::verdict::reject:
           // What the peer sent on it came before what it sends on the
@@ -1108,7 +1120,9 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
     },
     [self](traversal_dial& x) {
       auto& st = self->state;
-      if (st.shutting_down || st.table.active(x.expected) || x.remote.port == 0
+      // A relayed link may still gain a path of its own (an upgrade).
+      auto link = st.table.active(x.expected);
+      if (st.shutting_down || (link && link->path != path_kind::relayed) || x.remote.port == 0
           || (x.remote.proto == protocol::udp && !st.udp_socket)
           || st.blacklist.blocks_address(x.remote.address) || st.blacklist.blocks_peer(x.expected))
         return;

@@ -37,6 +37,18 @@ struct connection_up {
   endpoint observed{};
 };
 
+/// A connected peer's link moved to another path, e.g. a relayed link
+/// upgraded to a punched one (PROTOCOL.md §9.6). The peer stayed connected
+/// throughout: no `connection_down` came before, and messages keep their
+/// order across the move.
+struct path_changed {
+  peer_id peer;
+  endpoint remote;      ///< the new link's other end
+  protocol transport = protocol::tcp;
+  path_kind from = path_kind::relayed;
+  path_kind to = path_kind::direct;
+};
+
 /// A peer is no longer connected, and why.
 struct connection_down {
   peer_id peer;
@@ -113,6 +125,11 @@ typename Inspector::result_type inspect(Inspector& f, connection_up& x) {
   return f(caf::meta::type_name("connection_up"), x.peer, x.remote, x.dir, x.transport, x.role,
            x.path, x.dialled,
            x.observed);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, path_changed& x) {
+  return f(caf::meta::type_name("path_changed"), x.peer, x.remote, x.transport, x.from, x.to);
 }
 
 template <class Inspector>

@@ -21,6 +21,7 @@ struct bootstrap_status;
 // To the routing layer.
 struct connection_up;
 struct connection_down;
+struct path_changed;
 struct message;
 struct listening;
 struct alert;

@@ -24,6 +24,7 @@ namespace crust {
 using routing_actor = caf::typed_actor<
   caf::reacts_to<connection_up>,
   caf::reacts_to<connection_down>,
+  caf::reacts_to<path_changed>,
   caf::reacts_to<message>,
   caf::reacts_to<listening>,
   caf::reacts_to<alert>,

@@ -41,6 +41,11 @@ struct nat_status {
   std::vector<endpoint> reachable;
   std::vector<endpoint> unreachable;
   uint64_t probes_served = 0; ///< dial-backs we made for peers' checks
+  /// Relayed links we tried to move to a direct path (PROTOCOL.md §9.6),
+  /// and how many moved.
+  uint64_t upgrades_tried = 0;
+  uint64_t upgrades_succeeded = 0;
+  uint64_t relay_circuits_open = 0; ///< circuits we relay now
 };
 
 // -- commands from the routing layer ------------------------------------------
@@ -144,7 +149,8 @@ typename Inspector::result_type inspect(Inspector& f, nat_status& x) {
   return f(caf::meta::type_name("nat_status"), x.nat, x.external, x.stun_servers_answered,
            x.observed_address, x.upnp, x.upnp_mapped, x.punches_sent, x.traversals_started, x.traversals_succeeded, x.traversals_failed,
            x.introductions_served, x.relayed_circuits, x.relayed_bytes, x.reachable,
-           x.unreachable, x.probes_served);
+           x.unreachable, x.probes_served, x.upgrades_tried, x.upgrades_succeeded,
+           x.relay_circuits_open);
 }
 
 template <class Inspector>

@@ -53,6 +53,12 @@ struct nat_config {
   /// relay when punching has not connected after `punch_duration` (at once
   /// when punching cannot work).
   bool use_relay = true;
+  /// A relayed link tries for a direct path this long after it came up
+  /// (PROTOCOL.md §9.6): the two ends trade connection info over the link
+  /// itself and punch; the waits double up to `relay_upgrade_max`. Zero:
+  /// a relayed link stays relayed.
+  std::chrono::milliseconds relay_upgrade{30000};
+  std::chrono::milliseconds relay_upgrade_max{600000};
   /// Ask the LAN's UPnP gateway to forward our TCP and UDP ports (SSDP
   /// multicast on the LAN: off by default, like every other outreach).
   bool upnp = false;

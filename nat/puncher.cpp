@@ -18,6 +18,13 @@ using clock = puncher_state::clock;
 constexpr auto tick_interval = std::chrono::milliseconds(20);
 
 void maybe_check(puncher_pointer self);
+void schedule_upgrade(puncher_pointer self, const peer_id& peer);
+
+/// An upgrade attempt needs no rendezvous retries and no relay stage: the
+/// punching window and time for the dials it started.
+std::chrono::milliseconds upgrade_timeout(const nat_config& cfg) {
+  return std::min(cfg.traversal_timeout, cfg.punch_duration + std::chrono::milliseconds(2000));
+}
 
 bool probes_pending(const puncher_state& st) {
   return std::any_of(st.probes.begin(), st.probes.end(), [](const stun_transaction& t) {
@@ -96,8 +103,18 @@ void request_upnp(puncher_pointer self) {
 
 void fail(puncher_pointer self, const peer_id& peer, ec reason, const std::string& detail) {
   auto& st = self->state;
-  if (st.traversals.erase(peer) == 0)
+  auto i = st.traversals.find(peer);
+  if (i == st.traversals.end())
     return;
+  bool upgrade = i->second.upgrade;
+  st.traversals.erase(i);
+  if (upgrade) {
+    // The peer is still connected, through the relay: nothing to report.
+    CRUST_LOG(st.log, info, &peer, "puncher",
+              "the relayed link stays relayed (" << to_string(reason) << "): " << detail);
+    schedule_upgrade(self, peer);
+    return;
+  }
   ++st.counters.traversals_failed;
   CRUST_LOG(st.log, info, &peer, "puncher",
             "traversal failed (" << to_string(reason) << "): " << detail);
@@ -139,12 +156,22 @@ void begin_punching(puncher_pointer self, const peer_id& peer) {
   t.punch_until = now + st.cfg.punch_duration;
   t.next_punch = now + st.cfg.punch_interval;
   auto ours = current_info(st);
+  if (t.upgrade && punching_hopeless(ours, *t.theirs)) {
+    // Both ends compute the same: neither punches (a NAT may change: we
+    // ask again later).
+    CRUST_LOG(st.log, info, &peer, "puncher",
+              "the relayed link stays relayed: punching cannot work (they: "
+                << to_string(t.theirs->nat) << ", we: " << to_string(ours.nat) << ")");
+    st.traversals.erase(i);
+    schedule_upgrade(self, peer);
+    return;
+  }
   auto plan = plan_traversal(ours, *t.theirs);
   if (ours.nat != nat_class::none)
     self->send(st.host, traversal_expect{peer, path_kind::punched_udp});
   // The initiator turns to the rendezvous peer's relay when punching cannot
   // work, or has not worked by the end of punching.
-  if (t.initiator && t.through && st.cfg.use_relay)
+  if (t.initiator && t.through && st.cfg.use_relay && !t.upgrade)
     t.relay_at = punching_hopeless(ours, *t.theirs) ? now : t.punch_until;
   t.punch = plan.punch; // the targets for the rest of the punching window
   send_punches(self, t.punch); // our NAT opens towards them before we dial
@@ -176,10 +203,12 @@ void flush_waiting(puncher_pointer self) {
       continue;
     ++t.asked;
     rendezvous_msg m;
-    m.type = rendezvous_msg::kind::introduce;
+    // An upgrade's info goes to the peer itself, as the introduction a
+    // rendezvous peer would have made of it.
+    m.type = t.upgrade ? rendezvous_msg::kind::introduction : rendezvous_msg::kind::introduce;
     m.stage = t.initiator ? 0 : 1;
     m.nonce = t.nonce;
-    m.peer = peer;
+    m.peer = t.upgrade ? st.self_id : peer;
     m.info = current_info(st);
     send_rendezvous(self, *t.through, m);
     t.offered = true;
@@ -335,27 +364,40 @@ void on_rendezvous(puncher_pointer self, const service_in& x) {
       m.info.peer = source;
       if (!st.cfg.enabled || source == st.self_id)
         return;
+      // From the peer itself: its info, over our relayed link to it (an
+      // upgrade, PROTOCOL.md §9.6). Only a relayed link is upgraded.
+      bool direct = source == x.peer;
+      if (direct && !st.relayed.count(source))
+        return;
       if (m.stage == 0) {
-        if (st.connected.count(source))
-          return; // already there
+        if (direct ? st.traversals.count(source) > 0 || !introduction_allowed(self, source)
+                   : st.connected.count(source) > 0)
+          return; // already there, or under way
         puncher_state::traversal t;
         t.initiator = false;
+        t.upgrade = direct;
         t.through = x.peer;
         t.nonce = m.nonce;
         t.theirs = std::move(m.info);
         t.started = self->clock().now();
-        t.deadline = t.started + st.cfg.traversal_timeout;
+        t.deadline = t.started + (direct ? upgrade_timeout(st.cfg) : st.cfg.traversal_timeout);
         st.traversals[source] = std::move(t);
-        ++st.counters.traversals_started;
+        if (direct)
+          ++st.counters.upgrades_tried;
+        else
+          ++st.counters.traversals_started;
         CRUST_LOG(st.log, info, &source, "puncher",
-                  "introduced by " << short_string(x.peer) << ": answering, then punching");
+                  (direct ? std::string("the peer asks to move our relayed link to a direct path")
+                          : "introduced by " + short_string(x.peer))
+                    << ": answering, then punching");
         if (!probes_pending(st))
           flush_waiting(self); // answers and starts punching
         ensure_ticking(self);
         return;
       }
       auto i = st.traversals.find(source);
-      if (i == st.traversals.end() || !i->second.initiator || i->second.nonce != m.nonce)
+      if (i == st.traversals.end() || !i->second.initiator || i->second.nonce != m.nonce
+          || i->second.upgrade != direct)
         return; // not ours, or stale
       i->second.theirs = std::move(m.info);
       begin_punching(self, source);
@@ -380,6 +422,47 @@ void on_rendezvous(puncher_pointer self, const service_in& x) {
       return;
     }
   }
+}
+
+/// Arms the next upgrade attempt for a relayed link we opened, the wait
+/// counted from now (the link came up, or the last attempt ended) and
+/// doubled for the one after.
+void schedule_upgrade(puncher_pointer self, const peer_id& peer) {
+  auto& st = self->state;
+  auto i = st.relayed.find(peer);
+  if (i == st.relayed.end() || !i->second.ours || st.cfg.relay_upgrade.count() <= 0)
+    return;
+  auto& link = i->second;
+  link.generation = st.next_generation++;
+  self->delayed_send(self, link.wait, relay_upgrade_atom::value, peer, link.generation);
+  link.wait = std::min(link.wait * 2, std::max(st.cfg.relay_upgrade_max, st.cfg.relay_upgrade));
+}
+
+/// Tries to move a relayed link to a direct path: our info goes to the peer
+/// over the link itself, its answer comes back, and both punch (PROTOCOL.md
+/// §9.6). The duplicate rule keeps the direct link when one comes up.
+void try_upgrade(puncher_pointer self, const peer_id& peer, uint64_t generation) {
+  auto& st = self->state;
+  auto i = st.relayed.find(peer);
+  if (i == st.relayed.end() || i->second.generation != generation)
+    return; // upgraded, gone, or a stale timer
+  if (!st.cfg.enabled)
+    return;
+  if (st.traversals.count(peer) > 0)
+    return schedule_upgrade(self, peer); // the peer's own attempt is under way
+  puncher_state::traversal t;
+  t.initiator = true;
+  t.upgrade = true;
+  t.through = peer;
+  randombytes_buf(&t.nonce, sizeof(t.nonce));
+  t.started = self->clock().now();
+  t.deadline = t.started + upgrade_timeout(st.cfg);
+  st.traversals[peer] = t;
+  ++st.counters.upgrades_tried;
+  CRUST_LOG(st.log, info, &peer, "puncher", "trying to move the relayed link to a direct path");
+  if (!probes_pending(st))
+    flush_waiting(self);
+  ensure_ticking(self);
 }
 
 void send_relay(puncher_pointer self, const peer_id& to, const relay_msg& m) {
@@ -725,9 +808,21 @@ puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_i
         }
       }
       st.observed.add(x.peer, x.remote.address, x.observed);
-      if (st.traversals.erase(x.peer) > 0) {
-        ++st.counters.traversals_succeeded;
-        CRUST_LOG(st.log, info, &x.peer, "puncher", "traversal done: " << to_string(x.path));
+      if (x.path == path_kind::relayed) {
+        auto& link = st.relayed[x.peer];
+        link.ours = x.dir == direction::outbound;
+        link.wait = st.cfg.relay_upgrade;
+        schedule_upgrade(self, x.peer);
+      } else if (st.relayed.erase(x.peer) > 0) {
+        ++st.counters.upgrades_succeeded; // the node moved the link
+      }
+      if (auto i = st.traversals.find(x.peer); i != st.traversals.end()) {
+        if (!i->second.upgrade)
+          ++st.counters.traversals_succeeded;
+        CRUST_LOG(st.log, info, &x.peer, "puncher",
+                  (i->second.upgrade ? "upgrade done: " : "traversal done: ")
+                    << to_string(x.path));
+        st.traversals.erase(i);
       }
     },
     [self](const connection_down& x) {
@@ -738,6 +833,9 @@ puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_i
       st.last_served.erase(x.peer);
       st.observed.remove(x.peer);
       st.introductions.erase(x.peer);
+      st.relayed.erase(x.peer);
+      if (auto i = st.traversals.find(x.peer); i != st.traversals.end() && i->second.upgrade)
+        st.traversals.erase(i); // nothing left to upgrade
       if (st.relays)
         for (auto& s : st.relays->drop_peer(x.peer))
           close_out(self, s, ec::closed_by_peer);
@@ -820,12 +918,17 @@ puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_i
       out.upnp_mapped = st.upnp_mapped;
       out.reachable = st.reachability.reachable();
       out.unreachable = st.reachability.unreachable();
-      if (st.relays)
+      if (st.relays) {
         out.relayed_bytes = st.relays->total_bytes();
+        out.relay_circuits_open = st.relays->size();
+      }
       return out;
     },
     [self](nat_tick_atom) { tick(self); },
     [self](upnp_renew_atom) { request_upnp(self); },
+    [self](relay_upgrade_atom, const peer_id& peer, uint64_t generation) {
+      try_upgrade(self, peer, generation);
+    },
     [self](stun_refresh_atom) {
       auto& st = self->state;
       start_stun_round(self);

@@ -28,10 +28,12 @@ namespace crust {
 using nat_tick_atom = caf::atom_constant<caf::atom("ntick")>;
 using stun_refresh_atom = caf::atom_constant<caf::atom("nstun")>;
 using upnp_renew_atom = caf::atom_constant<caf::atom("nupnp")>;
+using relay_upgrade_atom = caf::atom_constant<caf::atom("nupgrade")>;
 
 using puncher_impl = nat_actor::extend<caf::reacts_to<nat_tick_atom>,
                                        caf::reacts_to<stun_refresh_atom>,
-                                       caf::reacts_to<upnp_renew_atom>>;
+                                       caf::reacts_to<upnp_renew_atom>,
+                                       caf::reacts_to<relay_upgrade_atom, peer_id, uint64_t>>;
 
 struct puncher_state {
   using clock = std::chrono::steady_clock;
@@ -52,6 +54,17 @@ struct puncher_state {
     std::optional<clock::time_point> retry_at; ///< initiator: when to ask again
     int asked = 0;                   ///< introductions requested
     bool relaying = false;
+    /// Moving a relayed link to a direct path (PROTOCOL.md §9.6): the info
+    /// goes straight to the peer over that link (`through` is the peer),
+    /// there is no relay to fall back on, and a failure is ours alone.
+    bool upgrade = false;
+  };
+
+  /// A connected peer whose link is relayed.
+  struct relayed_link {
+    bool ours = false;                ///< we opened it, so we ask for upgrades
+    std::chrono::milliseconds wait{0}; ///< until the next upgrade attempt
+    uint64_t generation = 0;          ///< of the attempt timer that counts
   };
 
   nat_config cfg;
@@ -69,6 +82,8 @@ struct puncher_state {
   std::vector<uint64_t> info_tokens;    ///< prepare_connection_info awaiting the round
   std::set<peer_id> connected;
   std::map<peer_id, traversal> traversals;
+  std::map<peer_id, relayed_link> relayed;
+  uint64_t next_generation = 1;
   std::map<peer_id, std::deque<clock::time_point>> introductions; ///< served, per requester
   clock::time_point answer_window;
   size_t answers_in_window = 0;
@@ -110,7 +125,8 @@ using puncher_pointer = puncher_impl::stateful_pointer<puncher_state>;
 /// servers over the node's own UDP socket; answers peers' binding checks;
 /// serves as a rendezvous point carrying connection info between two of its
 /// peers; and runs traversals (punch, then dial every candidate; the node's
-/// duplicate rule keeps one link). Outcomes: `connection_up` with its path
+/// duplicate rule keeps one link); and tries to move relayed links we opened
+/// to a path of their own later (PROTOCOL.md §9.6). Outcomes: `connection_up` with its path
 /// (from the node), or `traversal_failed` to the routing layer.
 puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_id self_id,
                                     nat_host_actor host, routing_actor routing, logger_ptr log);

@@ -102,6 +102,7 @@ xor_routing_actor::behavior_type xor_routing(xor_routing_actor::stateful_pointer
       self->state.seen.insert(x.peer);
       self->delayed_send(self, 300ms, settle_atom::value, ++self->state.generation);
     },
+    [](crust::path_changed&) {}, // still connected: nothing to choose again
     [=](crust::connection_down&) {
       // Choose again: a chosen peer that went away is maintained (re-dialled).
       self->delayed_send(self, 300ms, settle_atom::value, ++self->state.generation);

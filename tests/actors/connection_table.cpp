@@ -122,6 +122,42 @@ CAF_TEST(a winning duplicate replaces silently and a losing one is rejected) {
   CAF_CHECK_EQUAL(t.active(p)->id, 2u);
 }
 
+CAF_TEST(both ends keep a direct link over a relayed one whatever the order) {
+  // R is a relayed link B opened (it would win on ids alone only if A had
+  // opened it), D a punched link B dialled later. Both ends keep D.
+  auto a_id = make_peer(1);
+  auto b_id = make_peer(2);
+  for (int a_opened_relay = 0; a_opened_relay < 2; ++a_opened_relay)
+    for (int order = 0; order < 2; ++order) {
+      connection_table at_a(a_id), at_b(b_id);
+      auto r_at_a = make_link(10, a_opened_relay ? direction::outbound : direction::inbound, 1);
+      auto r_at_b = make_link(20, a_opened_relay ? direction::inbound : direction::outbound, 1);
+      r_at_a.path = r_at_b.path = path_kind::relayed;
+      auto d_at_a = make_link(11, direction::inbound, 9);
+      auto d_at_b = make_link(21, direction::outbound, 9);
+      d_at_a.path = d_at_b.path = path_kind::punched_udp;
+      for (auto* t : {&at_a, &at_b}) {
+        auto& peer = t == &at_a ? b_id : a_id;
+        auto& r = t == &at_a ? r_at_a : r_at_b;
+        auto& d = t == &at_a ? d_at_a : d_at_b;
+        auto first = t->on_handshake(peer, order == 0 ? r : d);
+        CAF_CHECK(first.report_up);
+        auto second = t->on_handshake(peer, order == 0 ? d : r);
+        CAF_CHECK(!second.report_up);
+        if (order == 0) {
+          // The relayed link came first: the punched one replaces it.
+          CAF_CHECK(second.outcome == connection_table::verdict::admit_replacing);
+          CAF_CHECK(second.replaced_path == path_kind::relayed);
+        } else {
+          CAF_CHECK(second.outcome == connection_table::verdict::reject);
+        }
+      }
+      CAF_CHECK_EQUAL(at_a.active(b_id)->id, 11u);
+      CAF_CHECK_EQUAL(at_b.active(a_id)->id, 21u);
+      CAF_CHECK(at_a.active(b_id)->path == path_kind::punched_udp);
+    }
+}
+
 CAF_TEST(same-direction duplicates are broken by the handshake hash) {
   connection_table t(make_peer(1));
   auto p = make_peer(2);

@@ -26,6 +26,9 @@ routing_actor::behavior_type recorder(routing_actor::pointer, log_ptr log, peer_
   return {
     [=](connection_up& x) { log->push_back("up " + n(x.peer) + " " + to_string(x.dir)); },
     [=](connection_down& x) { log->push_back("down " + n(x.peer) + " " + to_string(x.reason)); },
+    [=](path_changed& x) {
+      log->push_back("path " + n(x.peer) + " " + to_string(x.from) + " " + to_string(x.to));
+    },
     [=](message& x) {
       log->push_back("message " + n(x.peer) + " " + std::string(x.payload.begin(), x.payload.end()));
     },

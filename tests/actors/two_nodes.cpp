@@ -24,7 +24,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-using event = std::variant<connection_up, connection_down, message, listening, alert,
+using event = std::variant<connection_up, connection_down, path_changed, message, listening, alert,
                            connect_failed, send_failed, peer_discovered, bootstrap_status,
                            connection_info_prepared, traversal_failed>;
 
@@ -94,6 +94,7 @@ routing_actor::behavior_type queue_routing(routing_actor::pointer,
   return {
     [q](connection_up& x) { q->push(std::move(x)); },
     [q](connection_down& x) { q->push(std::move(x)); },
+    [q](path_changed& x) { q->push(std::move(x)); },
     [q](message& x) { q->push(std::move(x)); },
     [q](listening& x) { q->push(std::move(x)); },
     [q](alert& x) { q->push(std::move(x)); },

@@ -27,6 +27,7 @@ crust::routing_actor::behavior_type routing(crust::routing_actor::pointer,
   return {
     [=](crust::connection_up&) { if (!*once) { *once = true; ev->up.set_value(); } },
     [](crust::connection_down&) {},
+    [](crust::path_changed&) {},
     [=](crust::message& x) { ev->hello.set_value(std::string(x.payload.begin(), x.payload.end())); },
     [=](crust::listening& x) {
       if (!x.endpoints.empty())

@@ -46,7 +46,7 @@ bootstrap_store_actor::behavior_type fake_store(bootstrap_store_actor::pointer, 
 
 routing_actor::behavior_type fake_routing(routing_actor::pointer, seen_ptr s) {
   return {
-    [](connection_up&) {},       [](connection_down&) {},  [](message&) {},
+    [](connection_up&) {},       [](connection_down&) {},  [](path_changed&) {}, [](message&) {},
     [](listening&) {},           [](connect_failed&) {},   [](send_failed&) {},
     [](bootstrap_status&) {},
     [](connection_info_prepared&) {},

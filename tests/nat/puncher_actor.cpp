@@ -100,7 +100,7 @@ nat_host_actor::behavior_type stand_in(nat_host_actor::pointer self, world_ptr w
 
 routing_actor::behavior_type routing(routing_actor::pointer, world_ptr w, peer_id me) {
   return {
-    [](connection_up&) {},     [](connection_down&) {}, [](message&) {},
+    [](connection_up&) {},     [](connection_down&) {}, [](path_changed&) {}, [](message&) {},
     [](listening&) {},         [](connect_failed&) {},  [](send_failed&) {},
     [](bootstrap_status&) {},  [](peer_discovered&) {}, [](alert&) {},
     [w, me](connection_info_prepared& x) { w->logs[me].infos.push_back(std::move(x)); },
@@ -255,6 +255,106 @@ CAF_TEST(symmetric against cone goes to the relay at once) {
   auto& failures = w->logs[a].failures;
   CAF_REQUIRE_EQUAL(failures.size(), 1u);
   CAF_CHECK(failures[0].peer == b && failures[0].reason == ec::unreachable);
+}
+
+CAF_TEST(a relayed link tries for a direct path over the link itself) {
+  auto up_cfg = cfg();
+  up_cfg.relay_upgrade = 1s;
+  up_cfg.relay_upgrade_max = 4s;
+  up_cfg.traversal_timeout = 1500ms; // each attempt over before the next
+  auto pa = node(a, up_cfg, "10.1.0.2", "203.0.113.1", false);
+  auto pb = node(b, up_cfg, "10.2.0.2", "203.0.113.2", false);
+  settle();
+  // A opened a relayed link to B: the service messages cross it.
+  w->links.insert({a, b});
+  self->send(pa, connection_up{b, {}, direction::outbound, protocol::tcp, node_role::node,
+                               path_kind::relayed});
+  self->send(pb, connection_up{a, {}, direction::inbound, protocol::tcp, node_role::node,
+                               path_kind::relayed});
+  settle(40); // 0.8 s: not yet
+  CAF_CHECK(w->logs[a].dials.empty() && w->logs[b].dials.empty());
+  sched.advance_time(200ms); // the first attempt, 1 s after the link came up
+  settle(6);
+  // Both learnt the other's info from the peer itself, punch and dial its
+  // mapping; nobody turns to a relay (they have one).
+  for (auto [me, them, ext] : {std::make_tuple(a, b, "203.0.113.2"),
+                               std::make_tuple(b, a, "203.0.113.1")}) {
+    auto& log = w->logs[me];
+    CAF_REQUIRE(!log.dials.empty());
+    CAF_CHECK_EQUAL(to_string(log.dials[0].remote), std::string("udp://") + ext + ":40000");
+    CAF_CHECK(log.dials[0].path == path_kind::punched_udp);
+    CAF_CHECK(log.dials[0].expected == them);
+    CAF_CHECK(log.relays.empty());
+    CAF_CHECK_EQUAL(log.expects.size(), 1u);
+  }
+  CAF_CHECK_EQUAL(status(pa).upgrades_tried, 1u);
+  CAF_CHECK_EQUAL(status(pb).upgrades_tried, 1u);
+  CAF_CHECK_EQUAL(status(pa).traversals_started, 0u); // not a traversal of the routing layer's
+  // Nothing gets through: the attempt ends without a word to the routing
+  // layer (the peer is still connected). The next comes 2 s after it ended,
+  // the one after that 4 s after the second ended (seconds steps here: the
+  // first ends at 3.1 s, the second runs 5.1-7.1 s, the third from 11.1 s).
+  auto dials = w->logs[a].dials.size();
+  for (int i = 0; i < 11; ++i) { // to 12.1 s
+    sched.advance_time(1s);
+    sched.run();
+  }
+  CAF_CHECK(w->logs[a].failures.empty() && w->logs[b].failures.empty());
+  CAF_CHECK(w->logs[a].dials.size() > dials);
+  CAF_CHECK_EQUAL(status(pa).upgrades_tried, 3u);
+  // The punched link comes up (the node's duplicate rule moved the link):
+  // no more attempts.
+  self->send(pa, connection_up{b, {}, direction::outbound, protocol::udp, node_role::node,
+                               path_kind::punched_udp});
+  self->send(pb, connection_up{a, {}, direction::inbound, protocol::udp, node_role::node,
+                               path_kind::punched_udp});
+  sched.run();
+  CAF_CHECK_EQUAL(status(pa).upgrades_succeeded, 1u);
+  CAF_CHECK_EQUAL(status(pb).upgrades_succeeded, 1u);
+  dials = w->logs[a].dials.size();
+  for (int i = 0; i < 20; ++i) {
+    sched.advance_time(1s);
+    sched.run();
+  }
+  CAF_CHECK_EQUAL(w->logs[a].dials.size(), dials);
+  CAF_CHECK_EQUAL(status(pa).upgrades_tried, 3u);
+}
+
+CAF_TEST(no upgrade where punching cannot work or the link is not relayed) {
+  auto up_cfg = cfg();
+  up_cfg.relay_upgrade = 1s;
+  auto pa = node(a, up_cfg, "10.1.0.2", "203.0.113.1", true); // symmetric
+  auto pb = node(b, up_cfg, "10.2.0.2", "203.0.113.2", false);
+  settle();
+  w->links.insert({a, b});
+  self->send(pa, connection_up{b, {}, direction::outbound, protocol::tcp, node_role::node,
+                               path_kind::relayed});
+  self->send(pb, connection_up{a, {}, direction::inbound, protocol::tcp, node_role::node,
+                               path_kind::relayed});
+  sched.run();
+  sched.advance_time(1s);
+  settle(10);
+  // The infos crossed; both saw punching cannot work, and neither dials.
+  CAF_CHECK_EQUAL(status(pa).upgrades_tried, 1u);
+  CAF_CHECK(w->logs[a].dials.empty() && w->logs[b].dials.empty());
+  CAF_CHECK(w->logs[a].datagrams.empty() && w->logs[b].datagrams.empty());
+  // A peer on a direct link that sends its own info as an introduction
+  // (what only an upgrade does) is ignored: B's link to R is not relayed.
+  node(r, up_cfg, "203.0.113.9", "203.0.113.9", false);
+  settle();
+  link(b, r);
+  sched.run();
+  rendezvous_msg m;
+  m.type = rendezvous_msg::kind::introduction;
+  m.stage = 0;
+  m.nonce = 7;
+  m.peer = r;
+  m.info.peer = r;
+  m.info.external = {endpoint{protocol::udp, "203.0.113.9", 40000}};
+  self->send(pb, service_in{r, service_id::rendezvous, encode(m)});
+  settle(10);
+  CAF_CHECK(w->logs[b].dials.empty());
+  CAF_CHECK_EQUAL(status(pb).upgrades_tried, 1u);
 }
 
 CAF_TEST(rendezvous failures are reported) {

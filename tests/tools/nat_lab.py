@@ -28,6 +28,11 @@ Usage: nat_lab.py --node PATH CASE [--reps N] [--delay-ms D] [--json FILE]
            connects and reports why nothing was mapped.
   relay    two nodes behind symmetric NATs connect through a relay, and
            N MiB (default 10) cross it intact.
+  upgrade  two nodes behind cone NATs whose routers drop UDP (and no TCP
+           punch) are relayed; upgrade attempts fail while UDP is blocked;
+           once the routers let UDP through, the link moves to a punched
+           path without a connection_down, messages in order across the move,
+           and the relay's circuit closes.
 Every namespace lives in 203.0.113.0/24 (public) and 10.x (LANs), created and
 removed by the test.
 """
@@ -390,6 +395,74 @@ def case_relay(binary, lab, workdir, args):
         check(all(e.get("event") != "message" for e in rv.events), "the relay got no message")
 
 
+def case_upgrade(binary, lab, workdir, args):
+    w = World(lab, delay_ms=args.delay_ms, block_udp=True)
+    with Swarm(binary, workdir) as swarm:
+        rv = w.node(swarm, "rv", w.rendezvous_host, ["--relay", "--log-level=info"])
+        # No TCP punch: with UDP blocked, only the relay joins them at first.
+        (a, b), status = w.pair(swarm, rv, ("a", "b"), w.hosts["cone"],
+                                ["--no-tcp-punch", "--relay-upgrade=2s", "--log-level=info"])
+        for n, st in zip((a, b), status):
+            check(st["nat"] == "endpoint_independent", "%s: NAT %s" % (n.name, st["nat"]))
+        step("behind cone NATs that forward no UDP (but STUN), without TCP punching: relayed")
+        a.command({"cmd": "connect_via", "peer": b.peer, "through": rv.peer})
+        up = a.wait_for("connection_up", peer=b.peer, timeout=20)
+        check(up["path"] == "relayed", "a reached b by %s" % up["path"])
+        check(b.wait_for("connection_up", peer=a.peer)["path"] == "relayed", "b agrees")
+        sent = []
+
+        def send_some(n):
+            for _ in range(n):
+                sent.append("m%d" % len(sent))
+                a.send(b, sent[-1])
+
+        step("the firewalls still drop UDP: an upgrade attempt fails, the link stays relayed")
+        st = poll_nat(a, lambda st: st["upgrades_tried"] >= 2, 30)
+        check(st["upgrades_tried"] >= 2 and st["upgrades_succeeded"] == 0,
+              "a tried %d times, none moved the link" % st["upgrades_tried"])
+        send_some(20)
+        check(a.count("path_changed") == 0 and a.count("connection_down", peer=b.peer) == 0,
+              "no path change, no connection_down")
+        check(all(p["path"] == "relayed" for p in a.peers() if p["peer"] == b.peer),
+              "a's peer list says relayed")
+        step("the firewalls open UDP; messages keep flowing while the link moves")
+        for r in ("con1", "con2"):
+            lab.unblock_udp(w.routers[r])
+        opened = time.monotonic()
+        deadline = opened + 40
+        while time.monotonic() < deadline and not (a.count("path_changed", peer=b.peer)
+                                                   and b.count("path_changed", peer=a.peer)):
+            send_some(1)
+            time.sleep(0.05)
+        took = time.monotonic() - opened
+        moved = a.wait_for("path_changed", peer=b.peer, timeout=1)
+        check(moved["from"] == "relayed" and moved["path"] == "punched_udp"
+              and moved["transport"] == "udp",
+              "a: the link moved from %s to %s/%s" % (moved["from"], moved["path"],
+                                                    moved["transport"]))
+        other = b.wait_for("path_changed", peer=a.peer, timeout=1)
+        check(other["path"] == "punched_udp", "b agrees: %s" % other["path"])
+        send_some(20)
+        got = b.wait_count("message", len(sent), peer=a.peer, timeout=20)
+        check([m["data"] for m in got] == sent,
+              "all %d messages arrived once and in order across the move" % len(sent))
+        check(a.count("connection_down", peer=b.peer) == 0
+              and b.count("connection_down", peer=a.peer) == 0,
+              "neither side saw connection_down")
+        check([p["path"] for p in a.peers() if p["peer"] == b.peer] == ["punched_udp"],
+              "a's peer list says punched_udp")
+        st = poll_nat(rv, lambda st: st["relay_circuits_open"] == 0, 10)
+        check(st["relay_circuits_open"] == 0, "the relay closed the circuit")
+        relayed = st["relayed_bytes"]
+        b.send(a, "back over the direct path")
+        a.wait_for("message", peer=b.peer, data="back over the direct path", timeout=10)
+        check(rv.request({"cmd": "nat"}, "nat")["relayed_bytes"] == relayed,
+              "the relay carries nothing more (%d bytes in all)" % relayed)
+        check(poll_nat(a, lambda st: True, 1)["upgrades_succeeded"] == 1, "a counted the upgrade")
+    print("\nrelayed -> punched_udp %.1f s after the routers let UDP through (attempts back off"
+          " from 2 s; %d messages sent meanwhile)" % (took, len(sent) - 40))
+
+
 def wait_upnp(node, timeout=20.0):
     """Polls `nat` until the UPnP attempt has an outcome."""
     return poll_nat(node, lambda st: st["upnp"] not in ("off", "pending"), timeout)
@@ -477,6 +550,7 @@ def case_upnp(binary, lab, workdir, args):
 
 
 CASES = {"observed": case_observed, "upnp": case_upnp, "stun": case_stun, "matrix": case_matrix, "idle": case_idle, "relay": case_relay,
+         "upgrade": case_upgrade,
          "tcp_punch": case_tcp_punch, "reachability": case_reachability}
 
 

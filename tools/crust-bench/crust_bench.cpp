@@ -48,6 +48,7 @@ crust::routing_actor::behavior_type probe(crust::routing_actor::pointer self,
       if (cfg->listener)
         caf::anon_send(cfg->listener, up_atom::value, x.peer);
     },
+    [](crust::path_changed&) {},
     [=](crust::connection_down& x) {
       if (cfg->listener)
         caf::anon_send(cfg->listener, down_atom::value, x.peer);

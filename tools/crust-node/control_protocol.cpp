@@ -326,12 +326,21 @@ json to_json(const nat_status& x) {
           {"relayed_bytes", x.relayed_bytes},
           {"reachable", endpoint_list(x.reachable)},
           {"unreachable", endpoint_list(x.unreachable)},
-          {"probes_served", x.probes_served}};
+          {"probes_served", x.probes_served},
+          {"upgrades_tried", x.upgrades_tried},
+          {"upgrades_succeeded", x.upgrades_succeeded},
+          {"relay_circuits_open", x.relay_circuits_open}};
 }
 
 json to_json(const connection_down& x) {
   return {{"event", "connection_down"}, {"peer", to_string(x.peer)},
           {"reason", to_string(x.reason)}};
+}
+
+json to_json(const path_changed& x) {
+  return {{"event", "path_changed"},         {"peer", to_string(x.peer)},
+          {"endpoint", to_string(x.remote)}, {"transport", to_string(x.transport)},
+          {"from", to_string(x.from)},       {"path", to_string(x.to)}};
 }
 
 json to_json(const message& x) {

@@ -57,6 +57,7 @@ bytes numbered_payload(const bytes& base, uint64_t i, uint64_t count);
 
 nlohmann::json to_json(const connection_up& x);
 nlohmann::json to_json(const connection_down& x);
+nlohmann::json to_json(const path_changed& x);
 nlohmann::json to_json(const message& x);
 nlohmann::json to_json(const listening& x);
 nlohmann::json to_json(const alert& x);

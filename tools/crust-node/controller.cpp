@@ -88,6 +88,7 @@ controller_actor::behavior_type controller(controller_pointer self,
   return {
     [self](connection_up& x) { emit(self, control::to_json(x)); },
     [self](connection_down& x) { emit(self, control::to_json(x)); },
+    [self](path_changed& x) { emit(self, control::to_json(x)); },
     [self](message& x) { emit(self, control::to_json(x)); },
     [self](listening& x) { emit(self, control::to_json(x)); },
     [self](alert& x) { emit(self, control::to_json(x)); },

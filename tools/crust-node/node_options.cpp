@@ -90,6 +90,8 @@ node_options::node_options() {
     .add(relay_circuits, "relay-circuits", "relay circuits open at once, at most")
     .add(relay_max_bytes, "relay-max-bytes", "bytes one relay circuit may carry")
     .add(relay_max_duration, "relay-max-duration", "how long one relay circuit may live")
+    .add(relay_upgrade, "relay-upgrade",
+         "a relayed link we opened tries for a direct path this long after it came up, then at doubling waits (0: never)")
     .add(max_connections, "max-connections", "links at once, both directions; inbound ones beyond are refused before the handshake")
     .add(max_half_open, "max-half-open", "inbound handshakes under way at once")
     .add(max_half_open_per_address, "max-half-open-per-address", "inbound handshakes under way at once from one address")
@@ -293,6 +295,9 @@ std::variant<node_config, std::vector<std::string>> node_options::to_node_config
   cfg.nat.relay.max_bytes = positive(relay_max_bytes, "relay-max-bytes", int64_t{1} << 40);
   cfg.nat.relay.max_duration = std::chrono::duration_cast<std::chrono::seconds>(
     duration(relay_max_duration, "relay-max-duration"));
+  if (relay_upgrade.count() < 0)
+    problems.push_back("relay-upgrade: must not be negative");
+  cfg.nat.relay_upgrade = to_ms(relay_upgrade);
   auto& lim = cfg.limits;
   lim.max_connections = positive(max_connections, "max-connections", 1000000);
   lim.max_half_open = positive(max_half_open, "max-half-open", 1000000);

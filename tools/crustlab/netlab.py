@@ -225,6 +225,19 @@ class Lab:
         if rules:
             r.run("nft", "-f", "-", input=rules)
 
+    def unblock_udp(self, r):
+        """Lifts a router's `block_udp` while the lab runs (the firewall
+        opens, as when a network changes under a running node)."""
+        if not r.block_udp:
+            raise LabError("router %s does not block UDP" % r.name)
+        listing = r.run("nft", "-a", "list", "chain", "inet", "filter", "forward").stdout
+        handles = [line.rsplit("# handle ", 1)[1].strip() for line in listing.splitlines()
+                   if "meta l4proto udp" in line and " drop" in line and "# handle " in line]
+        if len(handles) != 1:
+            raise LabError("router %s: expected one UDP drop rule, found %d" % (r.name, len(handles)))
+        r.run("nft", "delete", "rule", "inet", "filter", "forward", "handle", handles[0])
+        r.block_udp = False
+
     def host(self, name, segment, ip=None, extra_ips=()):
         if name in self.hosts:
             raise LabError("host %s defined twice" % name)
