@@ -359,7 +359,7 @@ connection_actor::behavior_type make_behavior(connection_pointer self) {
         return;
       st.uncredited += x.chunk.size();
       st.bytes_received += x.chunk.size();
-      st.session->handle_data(x.chunk.data(), x.chunk.size(), self->clock().now());
+      st.session->handle_data(std::move(x.chunk), self->clock().now());
       pump(self);
     },
     [self](stream_written x) {
@@ -409,6 +409,8 @@ connection_actor::behavior_type make_behavior(connection_pointer self) {
           info.messages_received = s.messages_received();
           if (auto seen = s.observed_by_peer())
             info.observed = *seen;
+          if (st.authenticated)
+            info.cipher = noise::to_string(s.transport_cipher());
           if (auto rtt = s.last_rtt())
             info.rtt_us = static_cast<uint64_t>(
               std::chrono::duration_cast<std::chrono::microseconds>(*rtt).count());

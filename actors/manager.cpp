@@ -526,6 +526,7 @@ void collect_peers(manager_pointer self, std::function<void(std::vector<peer_inf
           base.bytes_received = info.bytes_received;
           base.rtt_us = info.rtt_us;
           base.observed = info.observed;
+          base.cipher = std::move(info.cipher);
           add(base);
         },
         [add, base](caf::error&) mutable { add(base); });

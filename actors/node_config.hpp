@@ -55,6 +55,10 @@ struct node_config {
   std::chrono::milliseconds duplicate_grace{3000};
   std::chrono::milliseconds redial_min{500};   ///< first re-dial delay of a maintained peer
   std::chrono::milliseconds redial_max{30000}; ///< backoff cap
+  /// Offer AES-256-GCM for transport frames when this CPU has AES
+  /// instructions (used when the peer offers it too); else, and when off,
+  /// ChaCha20-Poly1305. The handshake is always ChaChaPoly.
+  bool aesgcm = true;
 
   // -- DoS limits: admission, half-open handshakes, rates, receive budget ------
   limits_config limits;
@@ -83,6 +87,7 @@ struct node_config {
     s.handshake_timeout = handshake_timeout;
     s.keepalive_interval = keepalive_interval;
     s.peer_timeout = peer_timeout;
+    s.aesgcm = aesgcm;
     return s;
   }
 };

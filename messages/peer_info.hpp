@@ -29,13 +29,14 @@ struct peer_info {
   uint64_t bytes_received = 0;
   uint64_t rtt_us = 0;             ///< last keepalive round trip; 0 when unknown
   endpoint observed;               ///< where the peer sees us (port 0: it did not say)
+  std::string cipher;              ///< transport frames': "chachapoly" or "aesgcm"
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_info& x) {
   return f(caf::meta::type_name("peer_info"), x.peer, x.remote, x.dir, x.role, x.transport,
            x.path, x.maintained, x.messages_sent, x.messages_received, x.bytes_sent,
-           x.bytes_received, x.rtt_us, x.observed);
+           x.bytes_received, x.rtt_us, x.observed, x.cipher);
 }
 
 /// The node itself, as the `info` request reports it.

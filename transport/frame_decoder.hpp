@@ -24,6 +24,10 @@ inline void write_frame_header(uint8_t* out, size_t len) {
 /// `append`; `next` hands out one whole frame body at a time. It never holds
 /// more than one frame plus one read's worth of bytes, and it refuses frames
 /// above `max_body` or below `min_body` before buffering them.
+///
+/// A read handed over whole (`append(bytes&&)`) is not copied: its frames are
+/// handed out where they lie, and only a frame that began in an earlier read
+/// is completed by copying its missing bytes.
 class frame_decoder {
 public:
   enum class status { frame, need_more, error };
@@ -40,6 +44,9 @@ public:
 
   void append(const uint8_t* data, size_t len);
 
+  /// Takes a read over: no copy but a straddling frame's missing part.
+  void append(bytes&& chunk);
+
   /// On `frame`, `body` and `len` point into the decoder's buffer (valid, and
   /// writable, until the next `append` or `next`). On `error`, `last_error()`
   /// says why and the decoder stays failed.
@@ -48,11 +55,18 @@ public:
   ec last_error() const { return error_; }
 
   /// Bytes received but not yet handed out.
-  size_t buffered() const { return buf_.size() - pos_; }
+  size_t buffered() const { return buf_.size() - pos_ + pending_.size() - pending_pos_; }
 
 private:
+  /// Bytes the frame at the front of `buf_` still lacks (its header
+  /// first); 0 when it is whole.
+  size_t missing() const;
+
   bytes buf_;
   size_t pos_ = 0;
+  /// An adopted read, after the frame `buf_` completes.
+  bytes pending_;
+  size_t pending_pos_ = 0;
   size_t max_body_;
   size_t min_body_;
   ec error_ = ec::none;

@@ -55,9 +55,15 @@ constexpr uint32_t feature_services = 1;
 /// never a link.
 constexpr uint32_t feature_probe = 2;
 
-/// The feature bits our payload announces: a probe's say so.
-constexpr uint32_t our_features(bool probe) {
-  return probe ? feature_services | feature_probe : feature_services;
+/// Feature bit: the sender may run transport frames with AES-256-GCM (it
+/// has AES instructions and allows it). When both ends announce it, both
+/// switch their transport ciphers to AESGCM (PROTOCOL.md §3.4).
+constexpr uint32_t feature_aesgcm = 4;
+
+/// The feature bits our payload announces: a probe's say so; AES-256-GCM
+/// when we offer it.
+constexpr uint32_t our_features(bool probe, bool aesgcm = false) {
+  return feature_services | (probe ? feature_probe : 0) | (aesgcm ? feature_aesgcm : 0);
 }
 
 handshake_payload make_payload(const identity& self, const noise::public_key& static_key,

@@ -2,6 +2,8 @@
 
 #include "messages/endpoint.hpp"
 #include "messages/node_role.hpp"
+#include "transport/handshake_payload.hpp"
+#include "transport/noise/cipher_state.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -31,6 +33,18 @@ struct session_config {
   /// A reachability probe (a dial-back): our handshake says so
   /// (feature_probe), and the peer never takes the connection for a link.
   bool probe = false;
+  /// Offer AES-256-GCM for transport frames (feature_aesgcm) when this CPU
+  /// has AES instructions; both ends must offer it. Off: ChaCha20-Poly1305.
+  bool aesgcm = true;
+
+  /// Whether our handshake offers AES-256-GCM.
+  bool offers_aesgcm() const { return aesgcm && noise::aesgcm_available(); }
+
+  /// The transport cipher once the peer's feature bits are known.
+  noise::cipher_kind transport_cipher(uint32_t peer_features) const {
+    return offers_aesgcm() && (peer_features & feature_aesgcm) != 0 ? noise::cipher_kind::aesgcm
+                                                       : noise::cipher_kind::chachapoly;
+  }
 };
 
 } // namespace crust

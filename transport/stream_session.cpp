@@ -63,8 +63,19 @@ stream_session::stream_session(const session_config& cfg, const identity& self,
 void stream_session::handle_data(const uint8_t* data, size_t len, time_point now) {
   if (state_ == state::closed)
     return;
-  last_received_ = now;
   decoder_.append(data, len);
+  take_frames(now);
+}
+
+void stream_session::handle_data(bytes&& chunk, time_point now) {
+  if (state_ == state::closed)
+    return;
+  decoder_.append(std::move(chunk));
+  take_frames(now);
+}
+
+void stream_session::take_frames(time_point now) {
+  last_received_ = now;
   while (state_ != state::closed) {
     uint8_t* body = nullptr;
     size_t n = 0;
@@ -139,6 +150,7 @@ ec stream_session::send(bytes& payload, uint8_t priority) {
     return ec::send_queue_full;
   priority = std::min<uint8_t>(priority, priority_levels - 1);
   queued_bytes_ += payload.size();
+  ++queued_messages_;
   queues_[priority].push_back(outgoing{std::move(payload), 0});
   return ec::none;
 }
@@ -237,7 +249,7 @@ void stream_session::handle_handshake_frame(const uint8_t* body, size_t len) {
   if (hs.my_turn()) {
     write_handshake_message(encode_payload(make_payload(
       self_, static_pub_, cfg_.role, cfg_.listen_port, cfg_.observed,
-      our_features(cfg_.probe))));
+      our_features(cfg_.probe, cfg_.offers_aesgcm()))));
     if (state_ == state::closed)
       return;
   }
@@ -247,6 +259,10 @@ void stream_session::handle_handshake_frame(const uint8_t* body, size_t len) {
 
 void stream_session::become_established() {
   auto [send, receive] = handshake_->split();
+  // Both payloads are in the handshake hash: the choice cannot be tampered with.
+  cipher_ = cfg_.transport_cipher(remote_.features);
+  send.use(cipher_);
+  receive.use(cipher_);
   channel_.emplace(std::move(send), std::move(receive), cfg_.rekey_interval);
   handshake_hash_ = handshake_->handshake_hash();
   handshake_.reset();
@@ -351,6 +367,7 @@ void stream_session::finish(ec reason, bool by_peer) {
   for (auto& q : queues_)
     q.clear();
   queued_bytes_ = 0;
+  queued_messages_ = 0;
   pongs_.clear();
   services_.clear();
   service_bytes_ = 0;
@@ -379,12 +396,23 @@ bool stream_session::wants_transmit() const {
   return has_control() || has_data() || closing_.has_value();
 }
 
+size_t stream_session::next_frame_size() const {
+  size_t n = pongs_.size() * (item_header_size + 8) + (ping_due_ ? item_header_size + 8 : 0)
+             + services_.size() * item_header_size + service_bytes_
+             + queued_messages_ * item_header_size + queued_bytes_
+             + (closing_ ? item_header_size + 1 : 0);
+  return std::min(n, max_frame_plaintext);
+}
+
 void stream_session::build_frame(bytes& out, time_point now) {
   auto start = out.size();
-  out.resize(start + frame_header_size + max_frame_plaintext + noise::tag_len);
+  // Only as much room as this frame can fill: a frame of a few small
+  // messages does not clear a whole frame's worth of buffer.
+  out.resize(start + frame_header_size + next_frame_size() + noise::tag_len);
   uint8_t* plain = out.data() + start + frame_header_size;
   size_t used = 0;
-  auto room = [&] { return max_frame_plaintext - used; };
+  const size_t limit = out.size() - start - frame_header_size - noise::tag_len;
+  auto room = [&] { return limit - used; };
   while (!pongs_.empty() && room() >= item_header_size + 8) {
     write_item_header(plain + used, item_kind::pong, 0, 8);
     std::memcpy(plain + used + item_header_size, pongs_.front().data(), 8);
@@ -409,9 +437,11 @@ void stream_session::build_frame(bytes& out, time_point now) {
   }
   for (uint8_t prio = 0; prio < priority_levels; ++prio) {
     auto& q = queues_[prio];
-    while (!q.empty() && room() > item_header_size) {
+    while (!q.empty()) {
       auto& msg = q.front();
       auto remaining = msg.payload.size() - msg.offset;
+      if (room() < item_header_size + (remaining > 0 ? 1 : 0))
+        break; // an empty message needs just its header
       auto space = room() - item_header_size;
       if (remaining > space && space < min_fragment && used > 0)
         break;
@@ -426,6 +456,7 @@ void stream_session::build_frame(bytes& out, time_point now) {
       queued_bytes_ -= n;
       if (last) {
         ++messages_sent_;
+        --queued_messages_;
         q.pop_front();
       }
     }
@@ -458,6 +489,13 @@ void stream_session::build_frame(bytes& out, time_point now) {
 
 size_t stream_session::poll_transmit(bytes& out, size_t max_bytes, time_point now) {
   auto before = out.size();
+  if (state_ == state::established) {
+    // One allocation for what this call writes (frames, then at most one
+    // frame beyond `max_bytes`), not one per growth step.
+    auto frames = std::min(max_bytes, queued_bytes_ + service_bytes_ + 1024);
+    auto per_frame = frame_header_size + max_frame_size;
+    out.reserve(before + wire_.size() + frames + frames / 8 + per_frame);
+  }
   if (!wire_.empty()) {
     out.insert(out.end(), wire_.begin(), wire_.end());
     wire_.clear();

@@ -71,6 +71,9 @@ public:
   /// Bytes read from the stream.
   void handle_data(const uint8_t* data, size_t len, time_point now);
 
+  /// A read handed over whole: its frames are decrypted where they lie.
+  void handle_data(bytes&& chunk, time_point now);
+
   /// The stream ended (EOF or error): the session closes with `reason`.
   void handle_stream_end(ec reason);
 
@@ -126,6 +129,9 @@ public:
   node_role remote_role() const { return remote_.role; }
   uint16_t remote_listen_port() const { return remote_.listen_port; }
   uint32_t remote_features() const { return remote_.features; }
+
+  /// The transport frames' cipher (once established).
+  noise::cipher_kind transport_cipher() const { return cipher_; }
   /// Where the peer says it sees us connecting from (our address as seen
   /// from outside: behind a NAT, the router's), if it told us.
   const std::optional<endpoint>& observed_by_peer() const { return remote_.observed; }
@@ -152,6 +158,9 @@ private:
   void write_handshake_message(const bytes& payload);
   void become_established();
   void fail(ec reason);
+  void take_frames(time_point now);
+  /// The plaintext the next frame needs at most (bounded by a frame).
+  size_t next_frame_size() const;
   void finish(ec reason, bool by_peer);
   bool has_data() const;
   bool has_control() const;
@@ -169,6 +178,7 @@ private:
   std::optional<noise::public_key> sent_ephemeral_; ///< in our message 1, while it may meet theirs
   handshake_payload remote_;
   noise::digest handshake_hash_{};
+  noise::cipher_kind cipher_ = noise::cipher_kind::chachapoly;
 
   bytes wire_;                              ///< handshake and final frames to send
   std::array<std::deque<outgoing>, priority_levels> queues_;
@@ -184,6 +194,7 @@ private:
   uint8_t peer_version_ = 0;
   time_point close_deadline_;
   size_t queued_bytes_ = 0;
+  size_t queued_messages_ = 0; ///< in `queues_`, a partly sent one included
   std::deque<session_event> events_;
 
   time_point handshake_deadline_;

@@ -179,7 +179,12 @@ void tcp_stream::read_some() {
         self->end(ec::io_error, err.message());
         return;
       }
-      thread_local std::vector<uint8_t> buf(read_chunk);
+      // A big read is handed over as it is (the loop takes a new buffer);
+      // a small one is copied out, so no chunk holds much more than it
+      // carries.
+      thread_local bytes buf;
+      if (buf.size() != read_chunk)
+        buf.resize(read_chunk);
       boost::system::error_code read_err;
       auto n = self->socket_.read_some(asio::buffer(buf), read_err);
       if (read_err == asio::error::would_block || read_err == asio::error::try_again) {
@@ -194,8 +199,15 @@ void tcp_stream::read_some() {
         return;
       }
       self->unconsumed_ += n;
-      if (self->cbs_.on_data)
-        self->cbs_.on_data(bytes(buf.begin(), buf.begin() + static_cast<ptrdiff_t>(n)));
+      if (self->cbs_.on_data) {
+        if (n >= read_chunk / 2) {
+          buf.resize(n);
+          self->cbs_.on_data(std::move(buf));
+          buf = bytes{};
+        } else {
+          self->cbs_.on_data(bytes(buf.begin(), buf.begin() + static_cast<ptrdiff_t>(n)));
+        }
+      }
       self->read_some();
     }));
 }

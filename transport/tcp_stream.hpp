@@ -30,7 +30,7 @@ public:
   /// Bytes delivered but not yet `consumed` before reading pauses: the
   /// receive side's backpressure. A slow consumer stalls the TCP window.
   static constexpr size_t read_window = 1024 * 1024;
-  static constexpr size_t read_chunk = 64 * 1024;
+  static constexpr size_t read_chunk = 256 * 1024;
 
   /// A stream around an accepted socket.
   static std::shared_ptr<tcp_stream> adopt(boost::asio::ip::tcp::socket socket);

@@ -41,6 +41,75 @@ CAF_TEST(frames split across reads come out whole) {
   CAF_CHECK_EQUAL(dec.buffered(), 0u);
 }
 
+CAF_TEST(adopted and copied reads give the same frames whatever the split) {
+  // Frames of assorted sizes, the stream cut at pseudo-random points, each
+  // read adopted or copied, and the frames taken out now and then rather
+  // than after every read.
+  std::vector<bytes> sent;
+  bytes stream;
+  uint32_t seed = 12345;
+  auto rnd = [&](uint32_t mod) {
+    seed = seed * 1103515245u + 12345u;
+    return (seed >> 8) % mod;
+  };
+  for (int i = 0; i < 200; ++i) {
+    size_t len = 1 + rnd(i % 7 == 0 ? 65535 : 300);
+    bytes body(len);
+    for (auto& b : body)
+      b = static_cast<uint8_t>(rnd(256));
+    sent.push_back(body);
+    uint8_t header[2];
+    write_frame_header(header, len);
+    stream.insert(stream.end(), header, header + 2);
+    stream.insert(stream.end(), body.begin(), body.end());
+  }
+  for (int run = 0; run < 20; ++run) {
+    frame_decoder dec;
+    std::vector<bytes> got;
+    auto take = [&] {
+      uint8_t* body = nullptr;
+      size_t len = 0;
+      frame_decoder::status st;
+      while ((st = dec.next(body, len)) == frame_decoder::status::frame)
+        got.emplace_back(body, body + len);
+      CAF_REQUIRE(st == frame_decoder::status::need_more);
+    };
+    size_t pos = 0;
+    while (pos < stream.size()) {
+      size_t n = std::min<size_t>(stream.size() - pos, 1 + rnd(run < 10 ? 200000 : 700));
+      if (rnd(3) == 0)
+        dec.append(stream.data() + pos, n);
+      else
+        dec.append(bytes(stream.begin() + pos, stream.begin() + pos + n));
+      pos += n;
+      if (rnd(4) != 0)
+        take();
+    }
+    take();
+    CAF_REQUIRE_EQUAL(got.size(), sent.size());
+    CAF_CHECK(got == sent);
+    CAF_CHECK_EQUAL(dec.buffered(), 0u);
+  }
+}
+
+CAF_TEST(an oversized length in an adopted read is refused) {
+  frame_decoder dec(1024, 1);
+  auto ok = frame(10, 1);
+  bytes bad(2 + 2000, 0);
+  write_frame_header(bad.data(), 2000);
+  // A frame split across two reads, the second adopted, then a bad one.
+  dec.append(ok.data(), 5);
+  bytes rest(ok.begin() + 5, ok.end());
+  rest.insert(rest.end(), bad.begin(), bad.end());
+  dec.append(std::move(rest));
+  uint8_t* body = nullptr;
+  size_t len = 0;
+  CAF_REQUIRE(dec.next(body, len) == frame_decoder::status::frame);
+  CAF_CHECK_EQUAL(len, 10u);
+  CAF_CHECK(dec.next(body, len) == frame_decoder::status::error);
+  CAF_CHECK_EQUAL(dec.last_error(), ec::frame_too_large);
+}
+
 CAF_TEST(an oversized length is refused before anything is buffered) {
   frame_decoder dec(1024, 1);
   uint8_t header[2];

@@ -9,6 +9,7 @@
 #include "transport/noise/handshake_state.hpp"
 
 #include <nlohmann/json.hpp>
+#include <sodium.h>
 
 #include <fstream>
 #include <set>
@@ -179,4 +180,64 @@ CAF_TEST(rekey changes the key deterministically on both ends) {
   bytes pt2;
   CAF_CHECK_EQUAL(stale.decrypt_with_ad(nullptr, 0, ct.data(), ct.size(), pt2),
                   ec::decrypt_failed);
+}
+
+CAF_TEST(aesgcm uses the big-endian noise nonce and rekeys with its own cipher) {
+  if (!aesgcm_available()) {
+    // libsodium has no AES-256-GCM without AES-NI: the switch is refused.
+    cipher_state c;
+    CAF_CHECK_EQUAL(c.use(cipher_kind::aesgcm), ec::unsupported);
+    CAF_CHECK(c.cipher() == cipher_kind::chachapoly);
+    return;
+  }
+  key k{};
+  for (size_t i = 0; i < k.size(); ++i)
+    k[i] = static_cast<uint8_t>(0x40 + i);
+  cipher_state a;
+  a.initialize_key(k);
+  CAF_REQUIRE_EQUAL(a.use(cipher_kind::aesgcm), ec::none);
+  a.set_nonce(0x0102030405060708ull);
+  uint8_t ad[] = {9, 9};
+  uint8_t msg[] = {'c', 'r', 'u', 's', 't'};
+  bytes ct;
+  CAF_REQUIRE_EQUAL(a.encrypt_with_ad(ad, sizeof(ad), msg, sizeof(msg), ct), ec::none);
+  // Noise §12.4: 32 zero bits, then the nonce big-endian.
+  uint8_t nonce[12] = {0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8};
+  uint8_t want[sizeof(msg) + tag_len];
+  unsigned long long want_len = 0;
+  crypto_aead_aes256gcm_encrypt(want, &want_len, msg, sizeof(msg), ad, sizeof(ad), nullptr, nonce,
+                                k.data());
+  CAF_CHECK(ct == bytes(want, want + want_len));
+  // ChaChaPoly with the same key and nonce gives other bytes.
+  cipher_state c;
+  c.initialize_key(k);
+  c.set_nonce(0x0102030405060708ull);
+  bytes cc;
+  CAF_REQUIRE_EQUAL(c.encrypt_with_ad(ad, sizeof(ad), msg, sizeof(msg), cc), ec::none);
+  CAF_CHECK(cc != ct);
+  // Rekey: the first 32 bytes of AES-GCM(k, 2^64-1, no ad, 32 zeros).
+  uint8_t max_nonce[12] = {0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  uint8_t zeros[32] = {};
+  uint8_t rekeyed[32 + tag_len];
+  unsigned long long rekeyed_len = 0;
+  crypto_aead_aes256gcm_encrypt(rekeyed, &rekeyed_len, zeros, 32, nullptr, 0, nullptr, max_nonce,
+                                k.data());
+  a.rekey();
+  key next;
+  std::copy(rekeyed, rekeyed + 32, next.begin());
+  cipher_state b;
+  b.initialize_key(next);
+  CAF_REQUIRE_EQUAL(b.use(cipher_kind::aesgcm), ec::none);
+  a.set_nonce(0);
+  bytes ct2, pt;
+  CAF_REQUIRE_EQUAL(a.encrypt_with_ad(nullptr, 0, msg, sizeof(msg), ct2), ec::none);
+  CAF_CHECK_EQUAL(b.decrypt_with_ad(nullptr, 0, ct2.data(), ct2.size(), pt), ec::none);
+  CAF_CHECK(pt == bytes(msg, msg + sizeof(msg)));
+  // A flipped bit fails the tag.
+  ct2[0] ^= 1;
+  cipher_state d;
+  d.initialize_key(next);
+  d.use(cipher_kind::aesgcm);
+  bytes pt2;
+  CAF_CHECK_EQUAL(d.decrypt_with_ad(nullptr, 0, ct2.data(), ct2.size(), pt2), ec::decrypt_failed);
 }

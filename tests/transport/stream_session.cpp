@@ -152,6 +152,48 @@ CAF_TEST(messages flow both ways in order) {
   }
 }
 
+CAF_TEST(both ends offering aes-256-gcm switch to it and only then) {
+  bool aes = noise::aesgcm_available();
+  session_config chacha_only = cfg;
+  chacha_only.aesgcm = false;
+  for (int offers = 0; offers < 4; ++offers) {
+    a = {};
+    b = {};
+    auto ca = (offers & 1) ? cfg : chacha_only;
+    auto cb = (offers & 2) ? cfg : chacha_only;
+    start(ca, cb);
+    pump();
+    CAF_REQUIRE(a.established && b.established);
+    auto want = offers == 3 && aes ? noise::cipher_kind::aesgcm : noise::cipher_kind::chachapoly;
+    CAF_CHECK(alice->transport_cipher() == want);
+    CAF_CHECK(bob->transport_cipher() == want);
+    CAF_CHECK_EQUAL((alice->remote_features() & feature_aesgcm) != 0, (offers & 2) && aes);
+    // Messages, a fragmented large one included, pass either way.
+    bytes hello = text("hello"), big(200000, 0x33), back = text("back");
+    auto big_copy = big;
+    CAF_REQUIRE_EQUAL(alice->send(hello, 1), ec::none);
+    CAF_REQUIRE_EQUAL(alice->send(big, 2), ec::none);
+    CAF_REQUIRE_EQUAL(bob->send(back, 1), ec::none);
+    pump();
+    CAF_REQUIRE_EQUAL(b.messages.size(), 2u);
+    CAF_CHECK(b.messages[0] == text("hello") && b.messages[1] == big_copy);
+    CAF_REQUIRE_EQUAL(a.messages.size(), 1u);
+  }
+}
+
+CAF_TEST(a tampered aes-256-gcm frame closes the connection) {
+  if (!noise::aesgcm_available())
+    return; // nothing to switch to on this CPU (the test above covers it)
+  connect();
+  CAF_REQUIRE(alice->transport_cipher() == noise::cipher_kind::aesgcm);
+  auto m = text("tampered");
+  CAF_REQUIRE_EQUAL(alice->send(m, 1), ec::none);
+  pump([](bytes& x) { x.back() ^= 0x01; });
+  CAF_REQUIRE(b.closed.has_value());
+  CAF_CHECK_EQUAL(b.closed->reason, ec::decrypt_failed);
+  CAF_CHECK(b.messages.empty());
+}
+
 CAF_TEST(small messages share frames) {
   connect();
   wire_bytes = 0;

@@ -96,8 +96,9 @@ struct endpoint_pair {
   crust::endpoint b_ep;
   std::string impl; ///< "crust" (TCP) or "crust-udp" (reliable UDP)
 
-  explicit endpoint_pair(crust::protocol transport = crust::protocol::tcp)
-    : impl(transport == crust::protocol::udp ? "crust-udp" : "crust") {
+  /// `aesgcm`: offer AES-256-GCM (the default); off, ChaCha20-Poly1305 only.
+  explicit endpoint_pair(crust::protocol transport = crust::protocol::tcp, bool aesgcm = true)
+    : impl(transport == crust::protocol::udp ? "crust-udp" : aesgcm ? "crust" : "crust-chacha") {
     sys = std::make_unique<caf::actor_system>(cfg);
     crust::node_config nc;
     nc.listen_address = "127.0.0.1";
@@ -106,6 +107,7 @@ struct endpoint_pair {
     // Every benchmark connection comes from 127.0.0.1: the per-address
     // connection rate limit (a DoS defence) would throttle the set-up runs.
     nc.limits.connection_rate = 0;
+    nc.aesgcm = aesgcm;
     a_routing = sys->spawn(probe, a_probe);
     b_routing = sys->spawn(probe, b_probe);
     a = crust::spawn_node(*sys, nc, a_id, a_routing);
@@ -160,6 +162,13 @@ struct endpoint_pair {
                     });
     a_probe->listener = nullptr;
     b_probe->listener = nullptr;
+    self->request(a, std::chrono::seconds(5), crust::peers_atom::value)
+      .receive(
+        [&](const std::vector<crust::peer_info>& xs) {
+          for (auto& x : xs)
+            std::fprintf(stderr, "  %s: transport cipher %s\n", impl.c_str(), x.cipher.c_str());
+        },
+        [&](caf::error&) {});
   }
 };
 
@@ -309,8 +318,16 @@ void run_crust_over(crust::protocol transport, const options& opt, results& out)
   }
 }
 
+void run_crust_chacha(const options& opt, results& out) {
+  endpoint_pair p{crust::protocol::tcp, false};
+  p.connect();
+  for (auto size : opt.sizes)
+    throughput(opt, p, size, out);
+}
+
 void run_crust(const options& opt, results& out) {
   run_crust_over(crust::protocol::tcp, opt, out);
+  run_crust_chacha(opt, out);
   run_crust_over(crust::protocol::udp, opt, out);
 }
 

@@ -77,7 +77,9 @@ inline void add_throughput(results& out, const std::string& system, size_t size,
 }
 
 void run_crypto(const options& opt, results& out);
-void run_crust(const options& opt, results& out); ///< over TCP, then reliable UDP
+void run_crust(const options& opt, results& out); ///< over TCP (both ciphers), then reliable UDP
+/// Throughput over TCP with ChaCha20-Poly1305 only (no AES-256-GCM offered).
+void run_crust_chacha(const options& opt, results& out);
 void run_crust_over(crust::protocol transport, const options& opt, results& out);
 void run_tcp(const options& opt, results& out);
 void run_zmq(const options& opt, results& out);

@@ -393,6 +393,7 @@ json peer_array(const std::vector<peer_info>& xs) {
                      {"bytes_sent", x.bytes_sent},
                      {"bytes_received", x.bytes_received},
                      {"rtt_us", x.rtt_us},
+                     {"cipher", x.cipher},
                      {"observed", x.observed.port == 0 ? std::string() : to_string(x.observed)}});
   return peers;
 }

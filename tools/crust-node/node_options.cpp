@@ -83,6 +83,8 @@ node_options::node_options() {
     .add(no_rendezvous, "no-rendezvous", "do not carry connection info between our peers")
     .add(no_reachability, "no-reachability",
          "neither ask peers to dial us back nor dial back for their checks")
+    .add(no_aesgcm, "no-aesgcm",
+         "never offer AES-256-GCM for transport frames (ChaCha20-Poly1305 only)")
     .add(no_tcp_punch, "no-tcp-punch",
          "no TCP simultaneous open (and the listener does not share its port)")
     .add(relay, "relay", "relay circuits for peers that cannot reach each other otherwise")
@@ -285,6 +287,7 @@ std::variant<node_config, std::vector<std::string>> node_options::to_node_config
   cfg.nat.traversal_timeout = duration(traversal_timeout, "traversal-timeout");
   cfg.nat.serve_rendezvous = !no_rendezvous;
   cfg.nat.tcp_punch = !no_tcp_punch;
+  cfg.aesgcm = !no_aesgcm;
   if (no_reachability) {
     cfg.nat.reachability_peers = 0;
     cfg.nat.serve_reachability = false;

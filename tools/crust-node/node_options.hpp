@@ -61,6 +61,7 @@ public:
   caf::timespan traversal_timeout{std::chrono::seconds(10)};
   bool no_rendezvous = false;
   bool no_tcp_punch = false;
+  bool no_aesgcm = false;
   bool no_reachability = false;
   bool relay = false;
   bool upnp = false;

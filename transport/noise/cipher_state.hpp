@@ -8,11 +8,34 @@
 
 namespace crust::noise {
 
-/// Noise's CipherState: a ChaCha20-Poly1305 (IETF) key and a 64-bit nonce.
+/// Noise's cipher functions: ChaChaPoly (the default, and always the
+/// handshake's) or AESGCM (AES-256-GCM, for transport frames when both ends
+/// have AES instructions and agreed in their handshakes, PROTOCOL.md §3.4).
+enum class cipher_kind : uint8_t {
+  chachapoly = 0,
+  aesgcm = 1,
+};
+
+/// "chachapoly" or "aesgcm".
+const char* to_string(cipher_kind x);
+
+/// True when this CPU runs libsodium's AES-256-GCM (AES-NI and CLMUL);
+/// libsodium has none without them.
+bool aesgcm_available();
+
+/// Noise's CipherState: a key, a 64-bit nonce and the cipher functions
+/// (ChaCha20-Poly1305 IETF unless switched).
 class cipher_state {
 public:
   /// Installs `k` and resets the nonce to zero.
   void initialize_key(const key& k);
+
+  /// Switches the cipher functions, keeping key and nonce: after a
+  /// handshake that agreed on AESGCM for the transport phase. AESGCM needs
+  /// `aesgcm_available()`; without it this fails with `unsupported`.
+  ec use(cipher_kind c);
+
+  cipher_kind cipher() const { return cipher_; }
 
   bool has_key() const { return has_key_; }
 
@@ -51,6 +74,7 @@ private:
   key k_{};
   bool has_key_ = false;
   uint64_t n_ = 0;
+  cipher_kind cipher_ = cipher_kind::chachapoly;
 };
 
 } // namespace crust::noise

@@ -105,7 +105,7 @@ std::unique_ptr<session> session::accept(const session_config& cfg, const config
 void session::write_noise(bytes& out) {
   auto payload = encode_payload(make_payload(
     self_, static_pub_, cfg_.role, cfg_.listen_port, cfg_.observed,
-    our_features(cfg_.probe)));
+    our_features(cfg_.probe, cfg_.offers_aesgcm())));
   if (handshake_->write_message(payload.data(), payload.size(), out) != ec::none)
     fail(ec::handshake_failed);
 }
@@ -179,8 +179,11 @@ void session::handle_handshake(const handshake_packet& p, time_point now) {
 
 void session::become_established(time_point now) {
   auto [send, receive] = handshake_->split(); // already (ours, theirs)
+  cipher_ = cfg_.transport_cipher(remote_.features);
   send_key_ = send;
   recv_key_ = receive;
+  send_key_.use(cipher_);
+  recv_key_.use(cipher_);
   handshake_hash_ = handshake_->handshake_hash();
   handshake_.reset();
   state_ = state::established;

@@ -99,6 +99,9 @@ public:
   node_role remote_role() const { return remote_.role; }
   uint16_t remote_listen_port() const { return remote_.listen_port; }
   uint32_t remote_features() const { return remote_.features; }
+
+  /// The transport packets' cipher (once established).
+  noise::cipher_kind transport_cipher() const { return cipher_; }
   const std::optional<endpoint>& observed_by_peer() const { return remote_.observed; }
   const noise::digest& handshake_hash() const { return handshake_hash_; }
   std::optional<std::chrono::nanoseconds> last_rtt() const;
@@ -164,6 +167,7 @@ private:
   noise::public_key static_pub_{};
   handshake_payload remote_;
   noise::digest handshake_hash_{};
+  noise::cipher_kind cipher_ = noise::cipher_kind::chachapoly;
   noise::cipher_state send_key_;
   noise::cipher_state recv_key_;
 
