@@ -130,14 +130,15 @@ void schedule_tick(connection_pointer self) {
 /// Hands the session's events up. Returns false once the actor finished.
 bool drain_events(connection_pointer self) {
   auto& st = self->state;
+  auto now = self->clock().now(); // one reading for the whole batch
   while (!st.awaiting_admission) {
     if (st.gated && st.admitted && !st.rejected)
       return true; // a duplicate link of this peer delivers first
-    if (st.admitted && !st.rejected && !st.budget->may_deliver(self->clock().now())) {
+    if (st.admitted && !st.rejected && !st.budget->may_deliver(now)) {
       // Over budget: take nothing more until receipts come back (the
       // budget wakes us) or the rate bucket refills.
       st.paused = true;
-      auto wait = st.budget->retry_after(self->clock().now());
+      auto wait = st.budget->retry_after(now);
       if (wait > wait.zero() && !st.credit_timer) {
         st.credit_timer = true;
         self->delayed_send(self, wait, credit_atom::value);
@@ -174,7 +175,7 @@ bool drain_events(connection_pointer self) {
       self->send(st.params.manager, std::move(hd));
     } else if (auto m = std::get_if<session_message>(&*ev)) {
       if (!st.rejected) {
-        auto receipt = st.budget->deliver(m->payload.size(), self->clock().now());
+        auto receipt = st.budget->deliver(m->payload.size(), now);
         self->send(st.params.routing, message{remote, std::move(m->payload), std::move(receipt)});
       }
     } else if (auto s = std::get_if<session_service>(&*ev)) {

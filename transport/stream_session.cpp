@@ -297,6 +297,10 @@ void stream_session::handle_transport_frame(uint8_t* body, size_t len, time_poin
         if (item.kind == item_kind::data_last && buf.empty()) {
           events_.emplace_back(session_message{bytes(item.body, item.body + item.len)});
         } else {
+          if (buf.empty())
+            // The first fragment: room for a second frame's worth, so a
+            // message of two frames (64 KiB ones) is not moved on the way.
+            buf.reserve(std::min(cfg_.max_message_size, 2 * item.len + 64));
           buf.insert(buf.end(), item.body, item.body + item.len);
           if (item.kind == item_kind::data_last) {
             events_.emplace_back(session_message{std::move(buf)});

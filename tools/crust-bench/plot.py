@@ -6,8 +6,10 @@ bounded by.   usage: plot.py RESULTS.json OUT.svg"""
 import json
 import sys
 
-SYSTEMS = [("crust", "#d9534f"), ("crust-udp", "#f0ad4e"), ("tcp", "#999999"), ("zmq-curve", "#337ab7")]
-LABELS = {"crust": "crust (encrypted)", "crust-udp": "crust reliable UDP", "tcp": "raw TCP (no crypto)", "zmq-curve": "ZeroMQ CURVE"}
+SYSTEMS = [("crust", "#d9534f"), ("crust-chacha", "#a94442"), ("crust-udp", "#f0ad4e"),
+           ("tcp", "#999999"), ("zmq-curve", "#337ab7")]
+LABELS = {"crust": "crust (AES-GCM)", "crust-chacha": "crust ChaCha only", "crust-udp": "crust UDP",
+          "tcp": "raw TCP (no crypto)", "zmq-curve": "ZeroMQ CURVE"}
 
 
 def size_name(n):
@@ -54,7 +56,7 @@ def main():
         out.append('<text x="%d" y="%.1f" text-anchor="end" font-size="11">ChaCha20-Poly1305, one core: '
                    '%.0f MB/s</text>' % (w - 24, y(aead) - 5, aead))
     for si, (system, colour) in enumerate(SYSTEMS):
-        lx = left + si * 210
+        lx = left + si * 135
         out.append('<rect x="%d" y="%d" width="12" height="12" fill="%s"/>' % (lx, h - 22, colour))
         out.append('<text x="%d" y="%d">%s</text>' % (lx + 16, h - 12, LABELS[system]))
     out.append("</svg>")
