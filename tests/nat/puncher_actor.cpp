@@ -131,6 +131,15 @@ struct fixture : test_coordinator_fixture<> {
     self->send(w->punchers[y], connection_up{x, {}, direction::inbound});
   }
 
+  /// `x` opened a relayed link to `y`: service messages cross it.
+  void relayed_link(const peer_id& x, const peer_id& y) {
+    w->links.insert({x, y});
+    self->send(w->punchers[x], connection_up{y, {}, direction::outbound, protocol::tcp,
+                                             node_role::node, path_kind::relayed});
+    self->send(w->punchers[y], connection_up{x, {}, direction::inbound, protocol::tcp,
+                                             node_role::node, path_kind::relayed});
+  }
+
   /// Runs until quiet, firing the puncher's short ticks as it goes (bounded).
   void settle(int ticks = 10) {
     sched.run();
@@ -265,12 +274,7 @@ CAF_TEST(a relayed link tries for a direct path over the link itself) {
   auto pa = node(a, up_cfg, "10.1.0.2", "203.0.113.1", false);
   auto pb = node(b, up_cfg, "10.2.0.2", "203.0.113.2", false);
   settle();
-  // A opened a relayed link to B: the service messages cross it.
-  w->links.insert({a, b});
-  self->send(pa, connection_up{b, {}, direction::outbound, protocol::tcp, node_role::node,
-                               path_kind::relayed});
-  self->send(pb, connection_up{a, {}, direction::inbound, protocol::tcp, node_role::node,
-                               path_kind::relayed});
+  relayed_link(a, b);
   settle(40); // 0.8 s: not yet
   CAF_CHECK(w->logs[a].dials.empty() && w->logs[b].dials.empty());
   sched.advance_time(200ms); // the first attempt, 1 s after the link came up
@@ -326,11 +330,7 @@ CAF_TEST(no upgrade where punching cannot work or the link is not relayed) {
   auto pa = node(a, up_cfg, "10.1.0.2", "203.0.113.1", true); // symmetric
   auto pb = node(b, up_cfg, "10.2.0.2", "203.0.113.2", false);
   settle();
-  w->links.insert({a, b});
-  self->send(pa, connection_up{b, {}, direction::outbound, protocol::tcp, node_role::node,
-                               path_kind::relayed});
-  self->send(pb, connection_up{a, {}, direction::inbound, protocol::tcp, node_role::node,
-                               path_kind::relayed});
+  relayed_link(a, b);
   sched.run();
   sched.advance_time(1s);
   settle(10);
