@@ -315,11 +315,17 @@ def case_flood(binary, lab, workdir):
         f.wait_for("connection_up", peer=w.v.peer, timeout=10)
         w.v.wait_for("connection_up", peer=f.peer, timeout=10)
         w.start_traffic()
-        step("f sends 64 KiB messages as fast as v takes them for 6 s; v takes 2 MB/s from a peer")
+        step("f sends 64 KiB messages as fast as v takes them (6 s or more); v takes 2 MB/s from a peer")
         block = "cd" * 65536  # 64 KiB, as hex
         t0 = time.monotonic()
         sent = 0
-        while time.monotonic() - t0 < 6:
+        # At least 6 s, and on until f's queue is full: crust-node reads its
+        # control lines only as fast as it handles them, so a slow (sanitizer)
+        # build takes longer to fill the queue (bounded: 40 s).
+        while True:
+            spent = time.monotonic() - t0
+            if spent >= 40 or (spent >= 6 and f.count("send_failed", peer=w.v.peer) > 0):
+                break
             for _ in range(32):
                 f.command({"cmd": "send", "peer": w.v.peer, "hex": block})
                 sent += 1
@@ -327,9 +333,6 @@ def case_flood(binary, lab, workdir):
         took = time.monotonic() - t0
         got = w.v.count("message", peer=f.peer)
         rate = got * 65536 / took
-        # f may still be working through its backlog of control lines (a
-        # sanitizer build parses them slowly); v keeps taking 2 MB/s only, so
-        # f's 16 MiB queue fills all the same.
         try:
             failed = f.wait_for("send_failed", peer=w.v.peer, timeout=30)
         except TimeoutWaiting:

@@ -8,13 +8,17 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace crust {
 
-/// A line read from the control channel.
+/// A line read from the control channel. `receipt` goes with the message:
+/// once the controller is done with the line, the reader may read more
+/// (local only, never serialized).
 struct control_line {
   std::string text;
+  std::shared_ptr<void> receipt{};
 };
 
 /// The control channel ended (EOF or a signal): shut the node down.

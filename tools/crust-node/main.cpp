@@ -36,6 +36,11 @@ namespace {
 /// The longest control line accepted; longer ones are refused, not buffered.
 constexpr size_t max_line_length = 64 * 1024 * 1024;
 
+/// Control-line bytes read but not yet handled, at most: beyond, stdin is
+/// not read (the writer blocks), so a fast writer cannot fill the
+/// controller's mailbox without bound.
+constexpr size_t max_pending_input = 2 * 1024 * 1024;
+
 int signal_pipe[2] = {-1, -1};
 std::atomic<int> signals_seen{0};
 
@@ -79,9 +84,12 @@ void read_input(crust::controller_actor ctrl, bool read_stdin, const std::atomic
   std::string buffer;
   bool discarding = false;
   char chunk[65536];
+  auto pending = std::make_shared<std::atomic<size_t>>(0);
   while (!stop) {
-    pollfd fds[2] = {{signal_pipe[0], POLLIN, 0}, {read_stdin ? 0 : -1, POLLIN, 0}};
-    if (poll(fds, 2, 200) <= 0)
+    // Over the bound: wait for the controller (signals still count).
+    bool full = pending->load() >= max_pending_input;
+    pollfd fds[2] = {{signal_pipe[0], POLLIN, 0}, {read_stdin && !full ? 0 : -1, POLLIN, 0}};
+    if (poll(fds, 2, full ? 2 : 200) <= 0)
       continue;
     if (fds[0].revents & POLLIN) {
       caf::anon_send(ctrl, crust::input_closed{});
@@ -101,8 +109,12 @@ void read_input(crust::controller_actor ctrl, bool read_stdin, const std::atomic
     size_t start = 0;
     for (auto nl = buffer.find('\n', start); nl != std::string::npos;
          nl = buffer.find('\n', start)) {
-      if (!discarding && nl > start)
-        caf::anon_send(ctrl, crust::control_line{buffer.substr(start, nl - start)});
+      if (!discarding && nl > start) {
+        auto size = nl - start;
+        *pending += size;
+        std::shared_ptr<void> receipt(nullptr, [pending, size](void*) { *pending -= size; });
+        caf::anon_send(ctrl, crust::control_line{buffer.substr(start, size), std::move(receipt)});
+      }
       discarding = false;
       start = nl + 1;
     }
