@@ -400,19 +400,19 @@ bool stream_session::wants_transmit() const {
   return has_control() || has_data() || closing_.has_value();
 }
 
-size_t stream_session::next_frame_size() const {
-  size_t n = pongs_.size() * (item_header_size + 8) + (ping_due_ ? item_header_size + 8 : 0)
-             + services_.size() * item_header_size + service_bytes_
-             + queued_messages_ * item_header_size + queued_bytes_
-             + (closing_ ? item_header_size + 1 : 0);
-  return std::min(n, max_frame_plaintext);
+size_t stream_session::pending_plaintext() const {
+  return pongs_.size() * (item_header_size + 8) + (ping_due_ ? item_header_size + 8 : 0)
+         + services_.size() * item_header_size + service_bytes_
+         + queued_messages_ * item_header_size + queued_bytes_
+         + (closing_ ? item_header_size + 1 : 0);
 }
 
 void stream_session::build_frame(bytes& out, time_point now) {
   auto start = out.size();
   // Only as much room as this frame can fill: a frame of a few small
   // messages does not clear a whole frame's worth of buffer.
-  out.resize(start + frame_header_size + next_frame_size() + noise::tag_len);
+  out.resize(start + frame_header_size + std::min(pending_plaintext(), max_frame_plaintext)
+             + noise::tag_len);
   uint8_t* plain = out.data() + start + frame_header_size;
   size_t used = 0;
   const size_t limit = out.size() - start - frame_header_size - noise::tag_len;
@@ -494,11 +494,14 @@ void stream_session::build_frame(bytes& out, time_point now) {
 size_t stream_session::poll_transmit(bytes& out, size_t max_bytes, time_point now) {
   auto before = out.size();
   if (state_ == state::established) {
-    // One allocation for what this call writes (frames, then at most one
-    // frame beyond `max_bytes`), not one per growth step.
-    auto frames = std::min(max_bytes, queued_bytes_ + service_bytes_ + 1024);
-    auto per_frame = frame_header_size + max_frame_size;
-    out.reserve(before + wire_.size() + frames + frames / 8 + per_frame);
+    // One allocation for what this call writes, not one per growth step:
+    // everything pending in frames (each with its header, tag and a
+    // fragment's item header), at most one frame beyond `max_bytes`.
+    auto plain = pending_plaintext();
+    auto frames = plain / max_frame_plaintext + 1;
+    auto all = plain + frames * (frame_header_size + noise::tag_len + item_header_size);
+    out.reserve(before + wire_.size()
+                + std::min(all, max_bytes + frame_header_size + max_frame_size));
   }
   if (!wire_.empty()) {
     out.insert(out.end(), wire_.begin(), wire_.end());

@@ -159,8 +159,8 @@ private:
   void become_established();
   void fail(ec reason);
   void take_frames(time_point now);
-  /// The plaintext the next frame needs at most (bounded by a frame).
-  size_t next_frame_size() const;
+  /// The plaintext all that is queued needs as frame items, at most.
+  size_t pending_plaintext() const;
   void finish(ec reason, bool by_peer);
   bool has_data() const;
   bool has_control() const;
