@@ -5,16 +5,6 @@
 
 namespace crust {
 
-size_t frame_decoder::missing() const {
-  auto available = buf_.size() - pos_;
-  if (available < frame_header_size)
-    return frame_header_size - available;
-  auto* p = buf_.data() + pos_;
-  size_t n = static_cast<size_t>(p[0]) << 8 | p[1];
-  auto want = frame_header_size + n;
-  return available >= want ? 0 : want - available;
-}
-
 void frame_decoder::append(bytes&& chunk) {
   if (error_ != ec::none || chunk.empty())
     return;
@@ -61,6 +51,8 @@ frame_decoder::status frame_decoder::next(uint8_t*& body, size_t& len) {
       more = false;
     }
     auto available = buf_.size() - pos_;
+    // What the frame at the front lacks: its header first, then its body.
+    auto missing = frame_header_size - std::min(available, frame_header_size);
     if (available >= frame_header_size) {
       auto* p = buf_.data() + pos_;
       size_t n = static_cast<size_t>(p[0]) << 8 | p[1];
@@ -78,6 +70,7 @@ frame_decoder::status frame_decoder::next(uint8_t*& body, size_t& len) {
         pos_ += frame_header_size + n;
         return status::frame;
       }
+      missing = frame_header_size + n - available;
     }
     if (!more) {
       if (available == 0 && buf_.capacity() > 16 * 1024) {
@@ -88,7 +81,7 @@ frame_decoder::status frame_decoder::next(uint8_t*& body, size_t& len) {
     }
     // A frame straddles the two reads: copy its missing part (at most one
     // frame) from the adopted read; the rest of that read stays in place.
-    auto n = std::min(missing(), pending_.size() - pending_pos_);
+    auto n = std::min(missing, pending_.size() - pending_pos_);
     if (pos_ > 0) {
       buf_.erase(buf_.begin(), buf_.begin() + static_cast<ptrdiff_t>(pos_));
       pos_ = 0;

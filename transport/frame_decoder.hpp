@@ -58,10 +58,6 @@ public:
   size_t buffered() const { return buf_.size() - pos_ + pending_.size() - pending_pos_; }
 
 private:
-  /// Bytes the frame at the front of `buf_` still lacks (its header
-  /// first); 0 when it is whole.
-  size_t missing() const;
-
   bytes buf_;
   size_t pos_ = 0;
   /// An adopted read, after the frame `buf_` completes.
