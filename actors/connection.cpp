@@ -277,10 +277,21 @@ connection_actor::behavior_type make_behavior(connection_pointer self) {
       auto& st = self->state;
       if (!st.has_session() || st.done || !st.admitted)
         return; // best effort: discovery does not depend on any one message
+      // Relay circuits carry streams: their messages are bounded by the
+      // circuits' windows, and one lost would corrupt a stream.
+      bool windowed = x.service == service_id::relay;
       auto err = st.visit([&](auto& s) {
-        return s.send_service(static_cast<uint8_t>(x.service), std::move(x.body));
+        return s.send_service(static_cast<uint8_t>(x.service), std::move(x.body), windowed);
       });
       if (err != ec::none) {
+        if (windowed && err == ec::send_queue_full) {
+          // Past the windows' sum: some end ignores its window. The
+          // circuits through this link cannot go on intact; they end with it.
+          CRUST_LOG(st.params.log, warning, &x.peer, "connection",
+                    "relay traffic beyond every circuit's window: closing the link");
+          finish(self, ec::send_queue_full, false);
+          return;
+        }
         CRUST_LOG(st.params.log, debug, &x.peer, "connection",
                   "service message not sent: " << to_string(err));
         return;

@@ -21,7 +21,7 @@ public:
   /// so messages leave in order).
   using sink = std::function<void(const relay_msg&)>;
 
-  static constexpr size_t default_window = 256 * 1024;
+  static constexpr size_t default_window = relay_window;
 
   /// `open`: the circuit is up already (the relay told us of an incoming
   /// one: no `on_connected` follows); else `opened` reports it up later.

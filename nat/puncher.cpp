@@ -524,14 +524,16 @@ void on_relay(puncher_pointer self, const service_in& x) {
     case k::data: {
       if (!st.relays)
         return;
-      bool limit_hit = false;
-      auto to = st.relays->route(x.peer, m.circuit, m.data.size(), limit_hit);
+      auto why = ec::none;
+      auto to = st.relays->route(x.peer, m.circuit, m.data.size(), why);
       st.counters.relayed_bytes = st.relays->total_bytes();
       if (!to)
         return close_out(self, from, ec::not_connected);
-      if (limit_hit) {
-        close_out(self, *to, ec::message_too_large);
-        close_out(self, from, ec::message_too_large);
+      if (why != ec::none) {
+        CRUST_LOG(st.log, info, &x.peer, "puncher",
+                  "relay circuit ended: " << to_string(why));
+        close_out(self, *to, why);
+        close_out(self, from, why);
         return;
       }
       relay_msg out;
@@ -544,7 +546,7 @@ void on_relay(puncher_pointer self, const service_in& x) {
     case k::ack: {
       if (!st.relays)
         return;
-      if (auto to = st.relays->other(x.peer, m.circuit)) {
+      if (auto to = st.relays->ack(x.peer, m.circuit, m.n)) {
         relay_msg out;
         out.type = k::ack_out;
         out.circuit = to->circuit;

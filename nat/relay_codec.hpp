@@ -28,6 +28,11 @@ namespace crust {
 /// 16 KiB).
 constexpr size_t max_relay_chunk = 16 * 1024 - 64;
 
+/// Bytes an end may have sent on a circuit but not yet seen ACKed
+/// (PROTOCOL.md §9.3). The relay holds each end to it: what it forwards
+/// beyond the window, the far end never asked for.
+constexpr size_t relay_window = 256 * 1024;
+
 struct relay_msg {
   enum class kind : uint8_t {
     open = 0x01,

@@ -1,5 +1,9 @@
 #include "nat/relay_table.hpp"
 
+#include "nat/relay_codec.hpp"
+
+#include <algorithm>
+
 namespace crust {
 
 size_t relay_table::count_of(const peer_id& p) const {
@@ -44,21 +48,38 @@ std::optional<relay_table::side> relay_table::other(const peer_id& from, uint64_
 }
 
 std::optional<relay_table::side> relay_table::route(const peer_id& from, uint64_t id, size_t n,
-                                                    bool& limit_hit) {
-  limit_hit = false;
+                                                    ec& why) {
+  why = ec::none;
   auto i = by_side_.find({from, id});
   if (i == by_side_.end())
     return std::nullopt;
   auto index = i->second;
   auto& c = circuits_.at(index);
-  auto to = c.a.peer == from && c.a.circuit == id ? c.b : c.a;
+  bool from_a = c.a.peer == from && c.a.circuit == id;
+  auto to = from_a ? c.b : c.a;
+  auto& unacked = from_a ? c.unacked_a : c.unacked_b;
+  unacked += n;
   c.bytes += n;
   total_bytes_ += n;
-  if (c.bytes > limits_.max_bytes) {
-    limit_hit = true;
+  if (c.bytes > limits_.max_bytes)
+    why = ec::message_too_large;
+  else if (unacked > relay_window)
+    why = ec::send_queue_full;
+  if (why != ec::none)
     erase(index);
-  }
   return to;
+}
+
+std::optional<relay_table::side> relay_table::ack(const peer_id& from, uint64_t id, size_t n) {
+  auto i = by_side_.find({from, id});
+  if (i == by_side_.end())
+    return std::nullopt;
+  auto& c = circuits_.at(i->second);
+  bool from_a = c.a.peer == from && c.a.circuit == id;
+  // An ACK from one end returns what the other end sent.
+  auto& unacked = from_a ? c.unacked_b : c.unacked_a;
+  unacked -= std::min(n, unacked);
+  return from_a ? c.b : c.a;
 }
 
 std::optional<relay_table::side> relay_table::close(const peer_id& from, uint64_t id) {

@@ -41,8 +41,15 @@ public:
                                           uint64_t fresh_id, clock::time_point now);
 
   /// Where `n` bytes from (from, id) go. Nothing for an unknown circuit.
-  /// Over the byte limit the circuit is removed and `limit_hit` set.
-  std::optional<side> route(const peer_id& from, uint64_t id, size_t n, bool& limit_hit);
+  /// The circuit is removed, and `why` says so, when it goes over its byte
+  /// limit (`message_too_large`) or when `from` has more than `relay_window`
+  /// bytes unacknowledged (`send_queue_full`: a sender that ignores the
+  /// window would pile up in our queue towards the other end).
+  std::optional<side> route(const peer_id& from, uint64_t id, size_t n, ec& why);
+
+  /// Where an ACK of `n` bytes from (from, id) goes: it returns window to
+  /// the other end. Nothing for an unknown circuit.
+  std::optional<side> ack(const peer_id& from, uint64_t id, size_t n);
 
   /// The other side of (from, id), without counting bytes.
   std::optional<side> other(const peer_id& from, uint64_t id) const;
@@ -66,6 +73,8 @@ private:
     side b;
     uint64_t bytes = 0;
     clock::time_point opened;
+    size_t unacked_a = 0; ///< sent by a, not yet ACKed by b
+    size_t unacked_b = 0; ///< sent by b, not yet ACKed by a
   };
   using key = std::pair<peer_id, uint64_t>;
 

@@ -15,8 +15,12 @@ namespace {
 /// that never reads cannot grow our memory.
 constexpr size_t max_pending_pongs = 16;
 
-/// Service message bytes queued, at most.
+/// Best effort service message bytes queued, at most.
 constexpr size_t max_service_queue = 256 * 1024;
+
+/// Windowed service message bytes queued, at most: 64 relay circuits' full
+/// windows (a relay's default limits allow 8 per peer).
+constexpr size_t max_windowed_service_queue = 16 * 1024 * 1024;
 
 /// Do not start a fragment in a frame with less room than this: a new frame
 /// serves it better than a sliver.
@@ -127,17 +131,20 @@ void stream_session::handle_timeout(time_point now) {
     ping_due_ = true;
 }
 
-ec stream_session::send_service(uint8_t service, bytes body) {
+ec stream_session::send_service(uint8_t service, bytes body, bool windowed) {
   if (!accepting())
     return ec::not_connected;
   if ((remote_.features & feature_services) == 0)
     return ec::unsupported;
   if (body.size() > max_service_body)
     return ec::message_too_large;
-  if (service_bytes_ + body.size() > max_service_queue)
+  if (windowed ? service_bytes_ - best_effort_bytes_ + body.size() > max_windowed_service_queue
+               : best_effort_bytes_ + body.size() > max_service_queue)
     return ec::send_queue_full;
   service_bytes_ += body.size();
-  services_.push_back(session_service{service, std::move(body)});
+  if (!windowed)
+    best_effort_bytes_ += body.size();
+  services_.push_back(queued_service{session_service{service, std::move(body)}, windowed});
   return ec::none;
 }
 
@@ -375,6 +382,7 @@ void stream_session::finish(ec reason, bool by_peer) {
   pongs_.clear();
   services_.clear();
   service_bytes_ = 0;
+  best_effort_bytes_ = 0;
   ping_due_ = false;
   events_.emplace_back(session_closed{reason, by_peer});
 }
@@ -430,13 +438,16 @@ void stream_session::build_frame(bytes& out, time_point now) {
     used += item_header_size + 8;
     ping_due_ = false;
   }
-  while (!services_.empty() && room() >= item_header_size + services_.front().body.size()) {
-    auto& x = services_.front();
+  while (!services_.empty()
+         && room() >= item_header_size + services_.front().item.body.size()) {
+    auto& x = services_.front().item;
     write_item_header(plain + used, item_kind::service, x.service, x.body.size());
     if (!x.body.empty())
       std::memcpy(plain + used + item_header_size, x.body.data(), x.body.size());
     used += item_header_size + x.body.size();
     service_bytes_ -= x.body.size();
+    if (!services_.front().windowed)
+      best_effort_bytes_ -= x.body.size();
     services_.pop_front();
   }
   for (uint8_t prio = 0; prio < priority_levels; ++prio) {

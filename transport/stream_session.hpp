@@ -87,8 +87,12 @@ public:
   /// Queues a service message (body at most `max_service_body`). Fails with
   /// `not_connected`, `message_too_large`, `send_queue_full` or
   /// `unsupported` (the peer did not announce `feature_services`). Service
-  /// messages go before data, after keepalives.
-  ec send_service(uint8_t service, bytes body);
+  /// messages go before data, after keepalives, in the order queued.
+  /// Best effort ones (discovery) share a small bound; `windowed` ones are
+  /// bounded by their sender (a relay circuit's window, which the far end
+  /// ACKs), so losing one would corrupt a stream: they get a bound of their
+  /// own, far above any sum of windows we keep, and fail only past it.
+  ec send_service(uint8_t service, bytes body, bool windowed = false);
 
   /// Closes gracefully: queued messages go out first, then a CLOSE frame with
   /// `reason`; the session ends when the peer's CLOSE arrives. During the
@@ -184,8 +188,13 @@ private:
   std::array<std::deque<outgoing>, priority_levels> queues_;
   std::array<bytes, priority_levels> reassembly_;
   std::deque<std::array<uint8_t, 8>> pongs_; ///< ping bodies to echo (bounded)
-  std::deque<session_service> services_;   ///< service messages to send
-  size_t service_bytes_ = 0;
+  struct queued_service {
+    session_service item;
+    bool windowed;
+  };
+  std::deque<queued_service> services_;    ///< service messages to send
+  size_t service_bytes_ = 0;               ///< their bodies' bytes, both kinds
+  size_t best_effort_bytes_ = 0;           ///< the best effort ones' share
   bool ping_due_ = false;
   std::optional<ec> closing_;              ///< close() called; CLOSE after the queues
   std::optional<ec> peer_closed_;          ///< the peer's CLOSE arrived first (its reason)

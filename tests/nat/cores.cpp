@@ -283,6 +283,32 @@ CAF_TEST(relay messages round trip and bad input is refused) {
   CAF_CHECK_EQUAL(decode(opened_trailing, r), ec::malformed_frame);
 }
 
+CAF_TEST(relay table holds each end to its window) {
+  relay_table t;
+  auto now = relay_table::clock::time_point{} + 1h;
+  auto a = pid(1), b = pid(2);
+  CAF_REQUIRE(t.open(a, 11, b, 77, now).first);
+  auto why = ec::none;
+  // A full window each way is fine.
+  CAF_CHECK(t.route(a, 11, relay_window, why) && why == ec::none);
+  CAF_CHECK(t.route(b, 77, relay_window, why) && why == ec::none);
+  // An ACK from b returns window to a (and goes to a), not to b.
+  auto to = t.ack(b, 77, 1000);
+  CAF_REQUIRE(to);
+  CAF_CHECK(to->peer == a && to->circuit == 11);
+  CAF_CHECK(t.route(a, 11, 1000, why) && why == ec::none);
+  CAF_CHECK(!t.ack(pid(3), 77, 1)); // not pid(3)'s circuit
+  // An ACK for more than was sent returns no more than was sent.
+  CAF_CHECK(t.ack(a, 11, 10 * relay_window));
+  CAF_CHECK(t.route(b, 77, relay_window, why) && why == ec::none);
+  // One byte past the window: the circuit ends, and the caller is told why.
+  auto last = t.route(a, 11, 1, why);
+  CAF_CHECK(last && last->peer == b);
+  CAF_CHECK_EQUAL(why, ec::send_queue_full);
+  CAF_CHECK_EQUAL(t.size(), 0u);
+  CAF_CHECK(!t.ack(b, 77, 1));
+}
+
 CAF_TEST(relay table joins circuits within its limits) {
   relay_limits lim;
   lim.max_circuits = 3;
@@ -298,17 +324,17 @@ CAF_TEST(relay table joins circuits within its limits) {
   // Reused ids and circuits to oneself are refused.
   CAF_CHECK(t.open(a, 11, c, 78, now).second == ec::invalid_argument);
   CAF_CHECK(t.open(a, 12, a, 79, now).second == ec::invalid_argument);
-  bool hit = false;
-  auto fwd = t.route(a, 11, 600, hit);
+  auto why = ec::none;
+  auto fwd = t.route(a, 11, 600, why);
   CAF_REQUIRE(fwd);
-  CAF_CHECK(fwd->peer == b && fwd->circuit == 77 && !hit);
-  auto back = t.route(b, 77, 100, hit);
+  CAF_CHECK(fwd->peer == b && fwd->circuit == 77 && why == ec::none);
+  auto back = t.route(b, 77, 100, why);
   CAF_REQUIRE(back);
   CAF_CHECK(back->peer == a && back->circuit == 11);
-  CAF_CHECK(!t.route(c, 11, 1, hit)); // not c's circuit
+  CAF_CHECK(!t.route(c, 11, 1, why)); // not c's circuit
   // The byte limit ends the circuit.
-  fwd = t.route(a, 11, 400, hit);
-  CAF_CHECK(fwd && hit);
+  fwd = t.route(a, 11, 400, why);
+  CAF_CHECK(fwd && why == ec::message_too_large);
   CAF_CHECK_EQUAL(t.size(), 0u);
   // Per-peer and total limits.
   CAF_CHECK(t.open(a, 1, b, 101, now).first);

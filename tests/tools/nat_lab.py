@@ -370,13 +370,14 @@ def case_relay(binary, lab, workdir, args):
         t0 = time.monotonic()
         limit = 60 + args.megabytes * 10
         batch = 32
+        down = ("connection_down", {"peer": a.peer})
         for i in range(count):
             if i % batch == 0 and i >= 2 * batch:
-                b.wait_count("message", i - batch, peer=a.peer, timeout=limit)
+                b.wait_count("message", i - batch, peer=a.peer, timeout=limit, fail_on=down)
             data = hashlib.sha256(str(i).encode()).digest() * (chunk // 32)
             sent.update(data)
             a.command({"cmd": "send", "peer": b.peer, "hex": data.hex()})
-        got = b.wait_count("message", count, peer=a.peer, timeout=limit)
+        got = b.wait_count("message", count, peer=a.peer, timeout=limit, fail_on=down)
         took = time.monotonic() - t0
         check(a.count("send_failed") == 0, "no send was refused")
         received = hashlib.sha256()
@@ -443,7 +444,8 @@ def case_upgrade(binary, lab, workdir, args):
         other = b.wait_for("path_changed", peer=a.peer, timeout=1)
         check(other["path"] == "punched_udp", "b agrees: %s" % other["path"])
         send_some(20)
-        got = b.wait_count("message", len(sent), peer=a.peer, timeout=20)
+        got = b.wait_count("message", len(sent), peer=a.peer, timeout=20,
+                           fail_on=("connection_down", {"peer": a.peer}))
         check([m["data"] for m in got] == sent,
               "all %d messages arrived once and in order across the move" % len(sent))
         check(a.count("connection_down", peer=b.peer) == 0

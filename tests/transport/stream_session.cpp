@@ -18,6 +18,7 @@ using time_point = stream_session::time_point;
 
 struct endpoint_state {
   std::vector<bytes> messages;
+  std::vector<session_service> services;
   std::optional<session_closed> closed;
   bool established = false;
 };
@@ -28,6 +29,8 @@ void drain(stream_session& s, endpoint_state& st) {
       st.established = true;
     else if (auto m = std::get_if<session_message>(&*ev))
       st.messages.push_back(std::move(m->payload));
+    else if (auto sv = std::get_if<session_service>(&*ev))
+      st.services.push_back(std::move(*sv));
     else
       st.closed = std::get<session_closed>(*ev);
   }
@@ -276,6 +279,39 @@ CAF_TEST(the send queue is bounded) {
   CAF_CHECK_EQUAL(m2.size(), 6000u);
   pump();
   CAF_CHECK_EQUAL(alice->send(m2, 1), ec::none);
+}
+
+CAF_TEST(windowed service messages have a bound of their own) {
+  connect();
+  // Best effort ones (discovery) stop at 256 KiB queued.
+  size_t best_effort = 0;
+  for (int i = 0; i < 100; ++i) {
+    if (alice->send_service(3, bytes(16000, 3)) != ec::none)
+      break;
+    ++best_effort;
+  }
+  CAF_CHECK_EQUAL(best_effort, 16u);
+  // Windowed ones (relay circuits, bounded by their own windows) still
+  // queue: four circuits' full 256 KiB windows, and in order.
+  for (int i = 0; i < 64; ++i) {
+    bytes body(16000, static_cast<uint8_t>(i));
+    CAF_REQUIRE_EQUAL(alice->send_service(5, std::move(body), true), ec::none);
+  }
+  CAF_CHECK_EQUAL(alice->send_service(3, bytes(16000, 3)), ec::send_queue_full);
+  pump();
+  CAF_REQUIRE_EQUAL(b.services.size(), 80u);
+  for (size_t i = 0; i < 16; ++i)
+    CAF_CHECK(b.services[i].service == 3);
+  for (size_t i = 16; i < 80; ++i)
+    CAF_CHECK(b.services[i].service == 5 && b.services[i].body.size() == 16000
+              && b.services[i].body[0] == static_cast<uint8_t>(i - 16));
+  // Sent, the best effort share is free again.
+  CAF_CHECK_EQUAL(alice->send_service(3, bytes(16000, 3)), ec::none);
+  // Past 16 MiB even windowed ones are refused (an end ignoring its window).
+  ec last = ec::none;
+  for (int i = 0; i < 1100 && last == ec::none; ++i)
+    last = alice->send_service(5, bytes(16000, 5), true);
+  CAF_CHECK_EQUAL(last, ec::send_queue_full);
 }
 
 CAF_TEST(different networks cannot connect) {

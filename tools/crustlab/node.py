@@ -198,14 +198,22 @@ class Node:
                                             [e.get("event") for e in self.events[-8:]]))
                 self.cond.wait(left)
 
-    def wait_count(self, name, count, timeout=10.0, **fields):
-        """Waits until `count` events `name` (with the fields) were seen."""
+    def wait_count(self, name, count, timeout=10.0, fail_on=None, **fields):
+        """Waits until `count` events `name` (with the fields) were seen.
+        `fail_on`: (name, fields) of an event that ends the wait at once, as
+        a failure (a link that went down delivers nothing more)."""
         deadline = time.monotonic() + timeout
         with self.cond:
             while True:
                 got = [e for e in self.events if self._matches(e, name, fields)]
                 if len(got) >= count:
                     return got
+                if fail_on:
+                    bad = [e for e in self.events if self._matches(e, fail_on[0], fail_on[1])]
+                    if bad:
+                        raise TimeoutWaiting("%s: %s while waiting for %s events (%d of %d): %s"
+                                             % (self.name, fail_on[0], name, len(got), count,
+                                                bad[0]))
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise TimeoutWaiting("%s: %d of %d %s events within %.1fs"

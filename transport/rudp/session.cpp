@@ -629,7 +629,7 @@ ec session::send(bytes& payload, uint8_t) {
   return ec::none;
 }
 
-ec session::send_service(uint8_t service, bytes body) {
+ec session::send_service(uint8_t service, bytes body, bool) {
   if (!accepting())
     return ec::not_connected;
   if ((remote_.features & feature_services) == 0)

@@ -72,7 +72,9 @@ public:
   void handle_timeout(time_point now);
 
   ec send(bytes& payload, uint8_t priority);
-  ec send_service(uint8_t service, bytes body);
+  /// `windowed`: as for stream_session. Here every service message joins
+  /// the send stream, whose queued bytes count against data sends' bound.
+  ec send_service(uint8_t service, bytes body, bool windowed = false);
   void close(ec reason);
   /// When on, the peer's CLOSE is not answered by itself: the application
   /// still sends (and the peer still reads) until it calls `close` — so
