@@ -246,8 +246,18 @@ void release_held(manager_pointer self, const peer_id& peer,
 void twin_drained(manager_pointer self, const peer_id& peer) {
   auto& st = self->state;
   auto i = st.twins.find(peer);
-  if (i == st.twins.end() || --i->second > 0)
+  if (i == st.twins.end())
     return;
+  if (--i->second > 0) {
+    // Twins still closing may have been admitted gated, behind the one
+    // that finished (a link that lost to a third while an older twin
+    // drained): they carry what the peer sent before the active link, and
+    // deliver it now. Held gated, they would never finish.
+    for (auto& [id, c] : st.connections)
+      if (c.draining_twin && c.peer == peer)
+        self->send(c.handle, gate_atom::value, false);
+    return;
+  }
   st.twins.erase(i);
   auto link = st.table.active(peer);
   if (!link) {

@@ -172,6 +172,26 @@ CAF_TEST(simultaneous dials end with the connection both ends choose) {
   CAF_CHECK_EQUAL(take_log(), strings({winner + " send y"}));
 }
 
+CAF_TEST(a twin that lost to a third link while gated still drains) {
+  // Three dials of ours to p, each winning over the one before (smaller
+  // handshake hash): c2 is admitted gated behind c1, then loses to c3.
+  handshake(c1, p, direction::outbound, 3);
+  handshake(c2, p, direction::outbound, 2);
+  handshake(c3, p, direction::outbound, 1);
+  CAF_CHECK_EQUAL(take_log(), strings({"up P outbound", "c1 admit",
+                                       "c1 close duplicate_connection", "c2 gate", "c2 admit",
+                                       "c2 close duplicate_connection", "c3 gate", "c3 admit"}));
+  self->send(mgr, crust::send{p, bytes{'x'}, 1});
+  sched.run();
+  CAF_CHECK_EQUAL(take_log(), strings{});
+  // c1 delivered all it had: c2, older than c3, delivers next (held gated
+  // it would never finish, and c3 would wait for it for ever).
+  closed(c1, p, ec::duplicate_connection);
+  CAF_CHECK_EQUAL(take_log(), strings({"c2 ungate"}));
+  closed(c2, p, ec::duplicate_connection);
+  CAF_CHECK_EQUAL(take_log(), strings({"c3 ungate", "c3 send x"}));
+}
+
 CAF_TEST(a lost connection is reported down with its reason) {
   handshake(c1, p, direction::outbound);
   take_log();
