@@ -22,6 +22,7 @@ packages=(
   coturn              # the lab's STUN server (started only inside lab namespaces)
   libnetfilter-queue-dev # netem-lite: link delay in the lab (no netem on this kernel)
   libzmq3-dev         # crust-bench compares crust with ZeroMQ CURVE
+  libjemalloc-dev     # crust-node and crust-bench allocate with jemalloc (tools/CMakeLists.txt)
   clang libclang-rt-14-dev  # the sanitizer build and libFuzzer targets (tools/sanitize.sh)
   dpkg-dev            # dpkg-shlibdeps for the .deb (CPack)
   curl ca-certificates # fetching CAF's Debian source for the ThreadSanitizer build only

@@ -162,6 +162,7 @@ void write_json(const bench::results& rs, const bench::options& opt, const std::
   nlohmann::json j;
   j["quick"] = opt.quick;
   j["duration_ms"] = opt.duration.count();
+  j["allocator"] = CRUST_ALLOCATOR; // every row's: they share one process
   j["results"] = nlohmann::json::array();
   for (auto& r : rs)
     j["results"].push_back({{"metric", r.metric}, {"size", r.size}, {"system", r.system},
@@ -260,6 +261,8 @@ int main(int argc, char** argv) {
            {"crust-tcp", [](auto& o, auto& r) { bench::run_crust_over(crust::protocol::tcp, o, r); }},
            {"crust-udp", [](auto& o, auto& r) { bench::run_crust_over(crust::protocol::udp, o, r); }},
            {"crust-chacha", bench::run_crust_chacha}};
+  // Every row runs in this process, so they all allocate alike.
+  std::fprintf(stderr, "allocator: %s (crust-node's too)\n", CRUST_ALLOCATOR);
   int failures = 0;
   for (auto& [name, run] : suites) {
     if (!only.count(name))
