@@ -5,6 +5,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/settings.hpp>
 
 #include <sodium.h>
 
@@ -25,6 +26,12 @@ void add_crust_types(caf::actor_system_config& cfg) {
   cfg.add_error_category(error_category, [](uint8_t code, caf::atom_value, const caf::message&) {
     return "crust." + to_string(static_cast<ec>(code));
   });
+}
+
+void tune_scheduler(caf::actor_system_config& cfg) {
+  caf::string_view key = "work-stealing.moderate-poll-attempts";
+  if (caf::get_if(&cfg.content, key) == nullptr)
+    cfg.set(key, int64_t{0});
 }
 
 } // namespace crust

@@ -31,4 +31,16 @@ node_actor spawn_node(caf::actor_system& sys, const node_config& cfg, const iden
 /// and the like) with a CAF configuration. Optional.
 void add_crust_types(caf::actor_system_config& cfg);
 
+/// Tunes CAF's scheduler for a node's latency; call it before creating the
+/// actor system. CAF 0.17's idle workers first poll their queue every 50 µs
+/// for 500 rounds (sleeping in between, unwakeable) and only then wait on a
+/// condition variable that an enqueue signals. A message from crust's I/O
+/// threads to an actor thus waits up to a poll interval plus timer slack
+/// for a worker, at every network hop. This turns the polling rounds off
+/// (`work-stealing.moderate-poll-attempts = 0`): an idle worker spins briefly,
+/// then sleeps until woken. Measured with crust-bench, 64 B round trip
+/// through both nodes: p50 214 µs -> 94-145 µs, and workers no longer wake
+/// every 50 µs when idle. A value the configuration set already is kept.
+void tune_scheduler(caf::actor_system_config& cfg);
+
 } // namespace crust

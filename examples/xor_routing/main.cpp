@@ -158,6 +158,7 @@ int main(int argc, char** argv) {
       keep = std::stoul(argv[i + 1]);
   }
   caf::actor_system_config cfg;
+  crust::tune_scheduler(cfg);
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
   crust::node_config nc;

@@ -139,9 +139,15 @@ bytes text(const std::string& s) {
   return bytes(s.begin(), s.end());
 }
 
+/// The configuration as crust-node makes it (see tune_scheduler).
+caf::actor_system_config& tuned(caf::actor_system_config& cfg) {
+  tune_scheduler(cfg);
+  return cfg;
+}
+
 struct fixture {
   caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
+  caf::actor_system sys{tuned(cfg)};
   test_node a, b;
 
   fixture() {
@@ -170,6 +176,17 @@ struct fixture {
 } // namespace
 
 CAF_TEST_FIXTURE_SCOPE(two_node_tests, fixture)
+
+CAF_TEST(tune_scheduler turns polling rounds off and keeps a value set already) {
+  caf::string_view key = "work-stealing.moderate-poll-attempts";
+  caf::actor_system_config fresh;
+  tune_scheduler(fresh);
+  CAF_CHECK_EQUAL(caf::get_or(fresh.content, key, int64_t{-1}), 0);
+  caf::actor_system_config chosen;
+  chosen.set(key, int64_t{7});
+  tune_scheduler(chosen);
+  CAF_CHECK_EQUAL(caf::get_or(chosen.content, key, int64_t{-1}), 7);
+}
 
 CAF_TEST(hello world in both directions) {
   connect_a_to_b();

@@ -99,6 +99,7 @@ struct endpoint_pair {
   /// `aesgcm`: offer AES-256-GCM (the default); off, ChaCha20-Poly1305 only.
   explicit endpoint_pair(crust::protocol transport = crust::protocol::tcp, bool aesgcm = true)
     : impl(transport == crust::protocol::udp ? "crust-udp" : aesgcm ? "crust" : "crust-chacha") {
+    crust::tune_scheduler(cfg); // as crust-node does
     sys = std::make_unique<caf::actor_system>(cfg);
     crust::node_config nc;
     nc.listen_address = "127.0.0.1";

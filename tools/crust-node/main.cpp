@@ -190,6 +190,7 @@ int main(int argc, char** argv) {
     std::fputc('\n', stdout);
     std::fflush(stdout);
   };
+  crust::tune_scheduler(opts);
   {
     caf::actor_system sys{opts};
     auto ctrl = sys.spawn(crust::controller, emit);
