@@ -417,34 +417,42 @@ size_t stream_session::pending_plaintext() const {
 
 void stream_session::build_frame(bytes& out, time_point now) {
   auto start = out.size();
-  // Only as much room as this frame can fill: a frame of a few small
-  // messages does not clear a whole frame's worth of buffer.
-  out.resize(start + frame_header_size + std::min(pending_plaintext(), max_frame_plaintext)
-             + noise::tag_len);
-  uint8_t* plain = out.data() + start + frame_header_size;
+  // The frame is appended item by item (poll_transmit reserved the room;
+  // beyond it the vector grows as vectors do): sizing the buffer first
+  // would zero every byte before it is written.
+  // Only as much room as this frame can fill is counted on, so a frame of a
+  // few small messages does not take a whole frame's worth.
+  const size_t limit = std::min(pending_plaintext(), max_frame_plaintext);
+  out.resize(start + frame_header_size); // the header, written once sealed
   size_t used = 0;
-  const size_t limit = out.size() - start - frame_header_size - noise::tag_len;
   auto room = [&] { return limit - used; };
+  auto put_header = [&](item_kind kind, uint8_t channel, size_t len) {
+    uint8_t h[item_header_size];
+    write_item_header(h, kind, channel, len);
+    out.insert(out.end(), h, h + item_header_size);
+    used += item_header_size;
+  };
+  auto put = [&](const uint8_t* data, size_t len) {
+    out.insert(out.end(), data, data + len);
+    used += len;
+  };
   while (!pongs_.empty() && room() >= item_header_size + 8) {
-    write_item_header(plain + used, item_kind::pong, 0, 8);
-    std::memcpy(plain + used + item_header_size, pongs_.front().data(), 8);
-    used += item_header_size + 8;
+    put_header(item_kind::pong, 0, 8);
+    put(pongs_.front().data(), 8);
     pongs_.pop_front();
   }
   if (ping_due_ && room() >= item_header_size + 8) {
-    write_item_header(plain + used, item_kind::ping, 0, 8);
-    wire::store_u64(plain + used + item_header_size,
-              static_cast<uint64_t>(now.time_since_epoch().count()));
-    used += item_header_size + 8;
+    put_header(item_kind::ping, 0, 8);
+    uint8_t stamp[8];
+    wire::store_u64(stamp, static_cast<uint64_t>(now.time_since_epoch().count()));
+    put(stamp, 8);
     ping_due_ = false;
   }
   while (!services_.empty()
          && room() >= item_header_size + services_.front().item.body.size()) {
     auto& x = services_.front().item;
-    write_item_header(plain + used, item_kind::service, x.service, x.body.size());
-    if (!x.body.empty())
-      std::memcpy(plain + used + item_header_size, x.body.data(), x.body.size());
-    used += item_header_size + x.body.size();
+    put_header(item_kind::service, x.service, x.body.size());
+    put(x.body.data(), x.body.size());
     service_bytes_ -= x.body.size();
     if (!services_.front().windowed)
       best_effort_bytes_ -= x.body.size();
@@ -462,11 +470,8 @@ void stream_session::build_frame(bytes& out, time_point now) {
         break;
       auto n = std::min(remaining, space);
       bool last = n == remaining;
-      write_item_header(plain + used, last ? item_kind::data_last : item_kind::data_more,
-                        prio, n);
-      if (n > 0)
-        std::memcpy(plain + used + item_header_size, msg.payload.data() + msg.offset, n);
-      used += item_header_size + n;
+      put_header(last ? item_kind::data_last : item_kind::data_more, prio, n);
+      put(msg.payload.data() + msg.offset, n);
       msg.offset += n;
       queued_bytes_ -= n;
       if (last) {
@@ -477,17 +482,18 @@ void stream_session::build_frame(bytes& out, time_point now) {
     }
   }
   if (!has_data() && closing_ && room() >= item_header_size + 1) {
-    write_item_header(plain + used, item_kind::close, 0, 1);
-    plain[used + item_header_size] = static_cast<uint8_t>(*closing_);
-    used += item_header_size + 1;
+    put_header(item_kind::close, 0, 1);
+    auto reason = static_cast<uint8_t>(*closing_);
+    put(&reason, 1);
   }
-  if (auto err = channel_->seal_in_place(plain, used); err != ec::none) {
+  out.resize(out.size() + noise::tag_len); // the tag's room
+  if (auto err = channel_->seal_in_place(out.data() + start + frame_header_size, used);
+      err != ec::none) {
     out.resize(start);
     fail(err);
     return;
   }
   write_frame_header(out.data() + start, used + noise::tag_len);
-  out.resize(start + frame_header_size + used + noise::tag_len);
   if (!has_data() && closing_) {
     close_reason_ = *closing_;
     closing_.reset();
