@@ -183,9 +183,12 @@ class Node:
     def wait_for(self, name, timeout=10.0, since=0, **fields):
         """The first event `name` with the given fields at index >= since."""
         deadline = time.monotonic() + timeout
+        i = since  # each event is looked at once, however many arrive
         with self.cond:
             while True:
-                for ev in self.events[since:]:
+                while i < len(self.events):
+                    ev = self.events[i]
+                    i += 1
                     if self._matches(ev, name, fields):
                         return ev
                     if ev.get("event") == "_exit" and name != "_exit":
@@ -203,17 +206,21 @@ class Node:
         `fail_on`: (name, fields) of an event that ends the wait at once, as
         a failure (a link that went down delivers nothing more)."""
         deadline = time.monotonic() + timeout
+        got, bad, i = [], None, 0  # each event is looked at once, however many arrive
         with self.cond:
             while True:
-                got = [e for e in self.events if self._matches(e, name, fields)]
+                while i < len(self.events):
+                    e = self.events[i]
+                    i += 1
+                    if self._matches(e, name, fields):
+                        got.append(e)
+                    elif bad is None and fail_on and self._matches(e, fail_on[0], fail_on[1]):
+                        bad = e
                 if len(got) >= count:
                     return got
-                if fail_on:
-                    bad = [e for e in self.events if self._matches(e, fail_on[0], fail_on[1])]
-                    if bad:
-                        raise TimeoutWaiting("%s: %s while waiting for %s events (%d of %d): %s"
-                                             % (self.name, fail_on[0], name, len(got), count,
-                                                bad[0]))
+                if bad is not None:
+                    raise TimeoutWaiting("%s: %s while waiting for %s events (%d of %d): %s"
+                                         % (self.name, fail_on[0], name, len(got), count, bad))
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise TimeoutWaiting("%s: %d of %d %s events within %.1fs"
