@@ -212,13 +212,25 @@ void pump(connection_pointer self) {
       st.stream->consumed(st.uncredited);
       st.uncredited = 0;
     }
-    if (st.unflushed < max_unflushed && session.wants_transmit()) {
+    // What the stream sends at once is not reported back (no on_written
+    // follows to pump again): keep going while it takes it all, a few
+    // rounds, then yield to the other actors with a flush of our own.
+    for (int round = 0; st.unflushed < max_unflushed && session.wants_transmit(); ++round) {
+      if (round == 4) {
+        if (!st.flush_pending) {
+          st.flush_pending = true;
+          self->send(self, flush_atom::value);
+        }
+        break;
+      }
       bytes out;
       session.poll_transmit(out, max_unflushed - st.unflushed, self->clock().now());
-      if (!out.empty()) {
-        st.unflushed += out.size();
-        st.stream->write(std::move(out));
-      }
+      if (out.empty())
+        break;
+      auto n = out.size();
+      auto gone = st.stream->write(std::move(out)); // the rest: on_written
+      st.unflushed += n - gone;
+      st.bytes_sent += gone;
     }
   } else {
     send_datagrams(self);

@@ -21,12 +21,13 @@ void relay_stream::start(callbacks cbs) {
   early_.clear();
 }
 
-void relay_stream::write(bytes data) {
+size_t relay_stream::write(bytes data) {
   std::lock_guard<std::mutex> guard{mtx_};
   if (closed_ || closing_ || data.empty())
-    return;
+    return 0;
   queue_.push_back(std::move(data));
   flush_locked();
+  return 0;
 }
 
 void relay_stream::flush_locked() {

@@ -31,7 +31,7 @@ public:
 
   // -- byte_stream (the connection's side) ------------------------------------
   void start(callbacks cbs) override;
-  void write(bytes data) override;
+  size_t write(bytes data) override; ///< always 0: the window's ACKs report them
   void consumed(size_t n) override;
   void close() override;
 

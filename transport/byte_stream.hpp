@@ -25,8 +25,10 @@ public:
 
   /// Begins delivering to `cbs` (an accepted or already opening stream).
   virtual void start(callbacks cbs) = 0;
-  /// Queues bytes; `on_written` reports them gone.
-  virtual void write(bytes data) = 0;
+  /// Writes bytes: returns how many left at once (a stream may send
+  /// straight away when nothing is queued); `on_written` reports the rest
+  /// gone later.
+  virtual size_t write(bytes data) = 0;
   /// Returns read credit: `n` bytes handed to `on_data` were processed.
   virtual void consumed(size_t n) = 0;
   /// Closes after the queued writes; no callback follows.

@@ -3,6 +3,7 @@
 #include "transport/address.hpp"
 
 #include <boost/asio/post.hpp>
+#include <sys/socket.h>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/write.hpp>
 
@@ -109,6 +110,7 @@ void tcp_stream::dial() {
   timer_.expires_after(dial_timeout_);
   timer_.async_wait(asio::bind_executor(strand_, [self = shared_from_this()](auto err) {
     if (!err && !self->ended_ && !self->reading_) {
+      self->stop_direct();
       boost::system::error_code ignored;
       self->socket_.close(ignored);
     }
@@ -160,7 +162,23 @@ void tcp_stream::on_open() {
   boost::system::error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
   socket_.non_blocking(true, ignored);
+  {
+    std::lock_guard<std::mutex> guard{direct_mtx_};
+    direct_fd_ = socket_.is_open() ? socket_.native_handle() : -1;
+  }
+  set_direct(write_queue_.empty());
   read_some();
+}
+
+void tcp_stream::set_direct(bool idle) {
+  std::lock_guard<std::mutex> guard{direct_mtx_};
+  direct_idle_ = idle && posted_writes_ == 0 && !closing_ && !ended_ && direct_fd_ >= 0;
+}
+
+void tcp_stream::stop_direct() {
+  std::lock_guard<std::mutex> guard{direct_mtx_};
+  direct_fd_ = -1;
+  direct_idle_ = false;
 }
 
 void tcp_stream::read_some() {
@@ -219,22 +237,48 @@ void tcp_stream::consumed(size_t n) {
   });
 }
 
-void tcp_stream::write(bytes data) {
+size_t tcp_stream::write(bytes data) {
   if (data.empty())
-    return;
+    return 0;
+  size_t sent = 0;
+  {
+    std::lock_guard<std::mutex> guard{direct_mtx_};
+    if (direct_idle_) {
+      // Nothing queued: ours go first anyway. The lock keeps the descriptor
+      // open (the strand takes it before closing) while we send.
+      auto n = ::send(direct_fd_, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0)
+        sent = static_cast<size_t>(n);
+      if (sent == data.size())
+        return sent;
+      // A full socket buffer or an error: the strand takes the rest (and
+      // meets the error itself).
+    }
+    direct_idle_ = false;
+    ++posted_writes_;
+  }
+  if (sent > 0)
+    data.erase(data.begin(), data.begin() + static_cast<ptrdiff_t>(sent));
   asio::post(strand_, [self = shared_from_this(), data = std::move(data)]() mutable {
+    {
+      std::lock_guard<std::mutex> guard{self->direct_mtx_};
+      --self->posted_writes_;
+    }
     if (self->ended_)
       return;
     self->write_queue_.push_back(std::move(data));
     if (self->writing_count_ == 0)
       self->write_some();
   });
+  return sent;
 }
 
 void tcp_stream::write_some() {
   if (write_queue_.empty()) {
     if (closing_)
       shutdown_now();
+    else
+      set_direct(true);
     return;
   }
   write_bufs_.clear();
@@ -271,6 +315,11 @@ void tcp_stream::write_some() {
 }
 
 void tcp_stream::close() {
+  {
+    // What is written from now on is queued behind what close() follows.
+    std::lock_guard<std::mutex> guard{direct_mtx_};
+    direct_idle_ = false;
+  }
   asio::post(strand_, [self = shared_from_this()] {
     if (self->closing_)
       return;
@@ -283,6 +332,7 @@ void tcp_stream::close() {
 }
 
 void tcp_stream::shutdown_now() {
+  stop_direct();
   boost::system::error_code ignored;
   socket_.shutdown(tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
@@ -292,6 +342,7 @@ void tcp_stream::end(ec reason, const std::string& what) {
   if (ended_)
     return;
   ended_ = true;
+  stop_direct();
   // Buffers of a write under way stay alive until its handler runs.
   if (writing_count_ == 0)
     write_queue_.clear();

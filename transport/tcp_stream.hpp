@@ -14,6 +14,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -54,8 +55,12 @@ public:
   /// Begins reading an accepted socket.
   void start(callbacks cbs) override;
 
-  /// Queues bytes for writing; `on_written` reports them gone.
-  void write(bytes data) override;
+  /// Writes bytes. When nothing is queued or being written, they are sent
+  /// at once from the calling thread (a non-blocking send on the socket):
+  /// what that sends is returned, not reported, and saves a hand-over to
+  /// the io thread (a wake-up per message on a quiet link). What is left
+  /// is queued on the strand; `on_written` reports it gone.
+  size_t write(bytes data) override;
 
   /// Returns read credit: `n` bytes handed to `on_data` were processed.
   void consumed(size_t n) override;
@@ -98,6 +103,15 @@ private:
   size_t writing_count_ = 0; ///< buffers in the write under way
   bool closing_ = false;
   bool ended_ = false;
+  // Direct writes (see `write`), under `direct_mtx_`: the socket's
+  // descriptor while open (-1 once it closes or before it opens), whether
+  // the strand has nothing queued, and writes posted to it not yet queued.
+  void set_direct(bool idle); ///< on the strand: idle when nothing is queued
+  void stop_direct();         ///< before the socket closes
+  std::mutex direct_mtx_;
+  int direct_fd_ = -1;
+  bool direct_idle_ = false;
+  size_t posted_writes_ = 0;
 };
 
 } // namespace crust
