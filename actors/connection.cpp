@@ -127,6 +127,16 @@ void schedule_tick(connection_pointer self) {
   self->delayed_send(self, delay, tick_atom::value);
 }
 
+/// Pumps again once the messages already in the mailbox are handled (one
+/// flush at a time).
+void request_flush(connection_pointer self) {
+  auto& st = self->state;
+  if (st.flush_pending)
+    return;
+  st.flush_pending = true;
+  self->send(self, flush_atom::value);
+}
+
 /// Hands the session's events up. Returns false once the actor finished.
 bool drain_events(connection_pointer self) {
   auto& st = self->state;
@@ -217,10 +227,7 @@ void pump(connection_pointer self) {
     // rounds, then yield to the other actors with a flush of our own.
     for (int round = 0; st.unflushed < max_unflushed && session.wants_transmit(); ++round) {
       if (round == 4) {
-        if (!st.flush_pending) {
-          st.flush_pending = true;
-          self->send(self, flush_atom::value);
-        }
+        request_flush(self);
         break;
       }
       bytes out;
@@ -280,10 +287,7 @@ connection_actor::behavior_type make_behavior(connection_pointer self) {
       }
       // Flush once the messages already in the mailbox are queued too, so a
       // burst of small messages shares frames.
-      if (!st.flush_pending) {
-        st.flush_pending = true;
-        self->send(self, flush_atom::value);
-      }
+      request_flush(self);
     },
     [self](service_out& x) {
       auto& st = self->state;
@@ -308,10 +312,7 @@ connection_actor::behavior_type make_behavior(connection_pointer self) {
                   "service message not sent: " << to_string(err));
         return;
       }
-      if (!st.flush_pending) {
-        st.flush_pending = true;
-        self->send(self, flush_atom::value);
-      }
+      request_flush(self);
     },
     [self](flush_atom) {
       self->state.flush_pending = false;

@@ -3,9 +3,10 @@
 #include "transport/address.hpp"
 
 #include <boost/asio/post.hpp>
-#include <sys/socket.h>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/write.hpp>
+
+#include <sys/socket.h>
 
 namespace crust {
 
@@ -166,13 +167,14 @@ void tcp_stream::on_open() {
     std::lock_guard<std::mutex> guard{direct_mtx_};
     direct_fd_ = socket_.is_open() ? socket_.native_handle() : -1;
   }
-  set_direct(write_queue_.empty());
+  set_direct();
   read_some();
 }
 
-void tcp_stream::set_direct(bool idle) {
+void tcp_stream::set_direct() {
   std::lock_guard<std::mutex> guard{direct_mtx_};
-  direct_idle_ = idle && posted_writes_ == 0 && !closing_ && !ended_ && direct_fd_ >= 0;
+  direct_idle_ = write_queue_.empty() && posted_writes_ == 0 && !closing_ && !ended_
+                 && direct_fd_ >= 0;
 }
 
 void tcp_stream::stop_direct() {
@@ -278,7 +280,7 @@ void tcp_stream::write_some() {
     if (closing_)
       shutdown_now();
     else
-      set_direct(true);
+      set_direct();
     return;
   }
   write_bufs_.clear();

@@ -83,6 +83,8 @@ private:
   void write_some();
   void end(ec reason, const std::string& what);
   void shutdown_now();
+  void set_direct();  ///< on the strand: direct writes while nothing is queued
+  void stop_direct(); ///< before the socket closes
 
   boost::asio::ip::tcp::socket socket_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
@@ -106,8 +108,6 @@ private:
   // Direct writes (see `write`), under `direct_mtx_`: the socket's
   // descriptor while open (-1 once it closes or before it opens), whether
   // the strand has nothing queued, and writes posted to it not yet queued.
-  void set_direct(bool idle); ///< on the strand: idle when nothing is queued
-  void stop_direct();         ///< before the socket closes
   std::mutex direct_mtx_;
   int direct_fd_ = -1;
   bool direct_idle_ = false;
