@@ -184,7 +184,7 @@ void tcp_stream::stop_direct() {
 }
 
 void tcp_stream::read_some() {
-  if (reading_ || ended_ || closing_ || unconsumed_ >= read_window)
+  if (reading_ || ended_ || closing_ || unconsumed_.load() >= read_window)
     return;
   reading_ = true;
   // Wait for readability, then read into the loop thread's buffer: an idle
@@ -233,10 +233,16 @@ void tcp_stream::read_some() {
 }
 
 void tcp_stream::consumed(size_t n) {
-  asio::post(strand_, [self = shared_from_this(), n] {
-    self->unconsumed_ -= std::min(n, self->unconsumed_);
-    self->read_some();
-  });
+  // Most credit comes back while reading goes on: only the return that takes
+  // the count back under the window may find reading paused, and only it
+  // wakes the strand (a hand-over to the io thread per chunk read otherwise).
+  auto before = unconsumed_.load();
+  size_t after = 0;
+  do {
+    after = before - std::min(n, before);
+  } while (!unconsumed_.compare_exchange_weak(before, after));
+  if (before >= read_window && after < read_window)
+    asio::post(strand_, [self = shared_from_this()] { self->read_some(); });
 }
 
 size_t tcp_stream::write(bytes data) {

@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -98,7 +99,9 @@ private:
   std::chrono::milliseconds dial_timeout_{0};
   std::chrono::steady_clock::time_point dial_until_{};
   unsigned dial_tries_ = 0;
-  size_t unconsumed_ = 0;
+  /// Delivered, not yet `consumed`: added on the strand, taken back from the
+  /// consumer's thread. Reading pauses at `read_window`.
+  std::atomic<size_t> unconsumed_{0};
   bool reading_ = false;
   std::deque<bytes> write_queue_;
   std::vector<boost::asio::const_buffer> write_bufs_;
