@@ -63,6 +63,7 @@ connection_params params_for(manager_pointer self) {
                       st.cfg.connect_timeout, self, st.routing,
                       st.log,     st.udp_socket, st.mux,
                       st.cfg.rudp};
+  p.session.credential = st.credential;
   p.receive_queue = st.cfg.limits.receive_queue;
   p.receive_rate = st.cfg.limits.receive_rate;
   return p;
@@ -567,6 +568,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
   st.runtime = std::move(runtime);
   st.cfg = std::move(cfg);
   st.id = std::move(id);
+  st.credential = static_credential::make(*st.id);
   st.routing = routing;
   st.table = connection_table{st.id->id()};
   st.log = std::make_shared<logger>(st.cfg.log, st.id->id(), st.cfg.log_sink);

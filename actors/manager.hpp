@@ -29,6 +29,8 @@ struct manager_state {
   std::shared_ptr<io_runtime> runtime;
   node_config cfg;
   std::shared_ptr<const identity> id;
+  /// Our Noise static key and its signature, made once for all sessions.
+  std::shared_ptr<const static_credential> credential;
   routing_actor routing;
   acceptor_actor acceptor;
   std::vector<endpoint> listening;

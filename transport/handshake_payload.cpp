@@ -77,11 +77,18 @@ bytes static_key_binding(const noise::public_key& static_key) {
 handshake_payload make_payload(const identity& self, const noise::public_key& static_key,
                                node_role role, uint16_t listen_port,
                                std::optional<endpoint> observed, uint32_t features) {
+  auto msg = static_key_binding(static_key);
+  return make_payload(self.id(), self.sign(msg.data(), msg.size()), role, listen_port,
+                      std::move(observed), features);
+}
+
+handshake_payload make_payload(const peer_id& self, const identity::signature& binding_signature,
+                               node_role role, uint16_t listen_port,
+                               std::optional<endpoint> observed, uint32_t features) {
   handshake_payload x;
   x.role = role;
-  x.identity_key = self.id();
-  auto msg = static_key_binding(static_key);
-  x.signature = self.sign(msg.data(), msg.size());
+  x.identity_key = self;
+  x.signature = binding_signature;
   x.listen_port = listen_port;
   x.observed = std::move(observed);
   x.features = features;

@@ -71,6 +71,12 @@ handshake_payload make_payload(const identity& self, const noise::public_key& st
                                std::optional<endpoint> observed = std::nullopt,
                                uint32_t features = feature_services);
 
+/// The same from a signature made before (`static_credential`): no signing.
+handshake_payload make_payload(const peer_id& self, const identity::signature& binding_signature,
+                               node_role role, uint16_t listen_port,
+                               std::optional<endpoint> observed = std::nullopt,
+                               uint32_t features = feature_services);
+
 /// Layout: version u8 | role u8 | identity key [32] | signature [64] | then
 /// extensions, each tag u8 | length u16 BE | value. Tag 1: listen port (u16).
 /// Tag 2: observed address: family u8 (4 or 6) | address [4 or 16] | port u16.

@@ -4,9 +4,11 @@
 #include "messages/node_role.hpp"
 #include "transport/handshake_payload.hpp"
 #include "transport/noise/cipher_state.hpp"
+#include "transport/static_credential.hpp"
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -36,6 +38,17 @@ struct session_config {
   /// Offer AES-256-GCM for transport frames (feature_aesgcm) when this CPU
   /// has AES instructions; both ends must offer it. Off: ChaCha20-Poly1305.
   bool aesgcm = true;
+  /// The node's Noise static key and its signature, shared by its sessions.
+  /// Unset, or made by another identity: each session makes its own (a key
+  /// generation and a signature more per handshake).
+  std::shared_ptr<const static_credential> credential;
+
+  /// `credential` when it is `self`'s, else a fresh one.
+  std::shared_ptr<const static_credential> credential_for(const identity& self) const {
+    if (credential && credential->owner == self.id())
+      return credential;
+    return static_credential::make(self);
+  }
 
   /// Whether our handshake offers AES-256-GCM.
   bool offers_aesgcm() const { return aesgcm && noise::aesgcm_available(); }

@@ -45,9 +45,9 @@ stream_session::stream_session(const session_config& cfg, const identity& self,
     last_received_(now),
     last_sent_(now) {
   auto prologue = make_prologue(cfg_.network);
-  if (!keys.static_keys)
-    keys.static_keys = noise::keypair::generate();
-  static_pub_ = keys.static_keys->pub;
+  credential_ = keys.static_keys ? static_credential::make(self, *keys.static_keys)
+                                 : cfg.credential_for(self);
+  keys.static_keys = credential_->keys;
   if (initiator && cfg_.simultaneous_open)
     static_keys_ = keys.static_keys;
   handshake_.emplace(*noise::find_pattern(noise_pattern), initiator, prologue.data(),
@@ -255,7 +255,7 @@ void stream_session::handle_handshake_frame(const uint8_t* body, size_t len) {
   }
   if (hs.my_turn()) {
     write_handshake_message(encode_payload(make_payload(
-      self_, static_pub_, cfg_.role, cfg_.listen_port, cfg_.observed,
+      credential_->owner, credential_->signature, cfg_.role, cfg_.listen_port, cfg_.observed,
       our_features(cfg_.probe, cfg_.offers_aesgcm()))));
     if (state_ == state::closed)
       return;

@@ -60,9 +60,10 @@ public:
   /// before it saw ours is lost.
   enum class state { handshaking, established, closing, closed };
 
-  /// An initiator writes its first handshake message right away. `keys`
-  /// fixes the Noise static and ephemeral keys (only for reproducing
-  /// published test vectors); by default both are fresh and random.
+  /// An initiator writes its first handshake message right away. The Noise
+  /// static key is the node's (`session_config::credential`). `keys` may fix
+  /// the static and ephemeral keys instead (only for reproducing published
+  /// test vectors); by default the ephemeral key is fresh and random.
   stream_session(const session_config& cfg, const identity& self, bool initiator,
                  time_point now, noise::handshake_keys keys = {});
 
@@ -140,6 +141,8 @@ public:
   /// from outside: behind a NAT, the router's), if it told us.
   const std::optional<endpoint>& observed_by_peer() const { return remote_.observed; }
   const noise::digest& handshake_hash() const { return handshake_hash_; }
+  /// Our Noise static public key (the node's, when its config brings one).
+  const noise::public_key& static_key() const { return credential_->keys.pub; }
 
   /// The version a peer that refused ours said it speaks (0 when unknown).
   uint8_t peer_version() const { return peer_version_; }
@@ -177,7 +180,7 @@ private:
   std::optional<noise::handshake_state> handshake_;
   std::optional<secure_channel> channel_;
   frame_decoder decoder_;
-  noise::public_key static_pub_{}; ///< our Noise static key, fresh per session
+  std::shared_ptr<const static_credential> credential_; ///< our Noise static key, signed
   std::optional<noise::keypair> static_keys_; ///< kept to turn responder (simultaneous open)
   std::optional<noise::public_key> sent_ephemeral_; ///< in our message 1, while it may meet theirs
   handshake_payload remote_;

@@ -124,6 +124,41 @@ CAF_TEST(handshake authenticates both identities) {
   CAF_CHECK(alice->handshake_hash() == bob->handshake_hash());
 }
 
+CAF_TEST(the sessions of a node share its static key and signature) {
+  // The node makes its static key and signature once (no key generation or
+  // signature per handshake); every handshake still proves the identity.
+  session_config bob_cfg = cfg;
+  bob_cfg.credential = static_credential::make(bob_id);
+  auto binding = static_key_binding(bob_cfg.credential->keys.pub);
+  CAF_CHECK(identity::verify(bob_id.id(), binding.data(), binding.size(),
+                             bob_cfg.credential->signature));
+  for (int i = 0; i < 2; ++i) {
+    a = {};
+    b = {};
+    start(cfg, bob_cfg);
+    pump();
+    CAF_REQUIRE(a.established && b.established);
+    CAF_CHECK_EQUAL(alice->remote(), bob_id.id());
+    CAF_CHECK(bob->static_key() == bob_cfg.credential->keys.pub);
+  }
+  // Without one, each session makes its own.
+  start();
+  auto first = alice->static_key();
+  start();
+  CAF_CHECK(alice->static_key() != first);
+  // Another identity's credential is never used: bob makes his own, and
+  // alice still authenticates bob.
+  session_config foreign = cfg;
+  foreign.credential = static_credential::make(alice_id);
+  a = {};
+  b = {};
+  start(cfg, foreign);
+  pump();
+  CAF_REQUIRE(a.established && b.established);
+  CAF_CHECK_EQUAL(alice->remote(), bob_id.id());
+  CAF_CHECK(bob->static_key() != foreign.credential->keys.pub);
+}
+
 CAF_TEST(each side learns where the other sees it) {
   session_config a_cfg = cfg, b_cfg = cfg;
   a_cfg.observed = endpoint{protocol::tcp, "203.0.113.7", 5483};   // Bob, as Alice dialled him

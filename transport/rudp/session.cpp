@@ -51,8 +51,8 @@ session::session(const session_config& cfg, const config& rcfg, const identity& 
     last_sent_(now) {
   auto prologue = make_prologue(cfg_.network);
   noise::handshake_keys keys;
-  keys.static_keys = noise::keypair::generate();
-  static_pub_ = keys.static_keys->pub;
+  credential_ = cfg.credential_for(self);
+  keys.static_keys = credential_->keys;
   handshake_.emplace(*noise::find_pattern(noise_pattern), initiator, prologue.data(),
                      prologue.size(), keys);
 }
@@ -104,7 +104,7 @@ std::unique_ptr<session> session::accept(const session_config& cfg, const config
 
 void session::write_noise(bytes& out) {
   auto payload = encode_payload(make_payload(
-    self_, static_pub_, cfg_.role, cfg_.listen_port, cfg_.observed,
+    credential_->owner, credential_->signature, cfg_.role, cfg_.listen_port, cfg_.observed,
     our_features(cfg_.probe, cfg_.offers_aesgcm())));
   if (handshake_->write_message(payload.data(), payload.size(), out) != ec::none)
     fail(ec::handshake_failed);

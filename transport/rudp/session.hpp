@@ -166,7 +166,7 @@ private:
   cid remote_cid_{};
   cid initial_dcid_{};
   std::optional<noise::handshake_state> handshake_;
-  noise::public_key static_pub_{};
+  std::shared_ptr<const static_credential> credential_; ///< our Noise static key, signed
   handshake_payload remote_;
   noise::digest handshake_hash_{};
   noise::cipher_kind cipher_ = noise::cipher_kind::chachapoly;
