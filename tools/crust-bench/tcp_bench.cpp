@@ -4,6 +4,13 @@
 
 #include "report.hpp"
 
+#include "actors/node.hpp" // tune_scheduler
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -13,6 +20,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <future>
 #include <stdexcept>
 #include <thread>
 
@@ -166,6 +174,72 @@ void round_trips(const options& opt, results& out) {
   out.push_back({"rtt_p99_us", 64, "tcp", percentile(samples, 99), "us"});
 }
 
+using echo_atom = caf::atom_constant<caf::atom("echo")>;
+using start_atom = caf::atom_constant<caf::atom("start")>;
+
+/// The round-trip floor of any design with an actor at each end (crust's
+/// routing layers are actors): raw TCP, a thread blocked on each socket
+/// hands every message to its end's actor, which writes the reply itself.
+/// Two kernel trips and two thread-to-actor hand-offs per round trip, no
+/// crypto, no framing, no manager: crust's path has these and more.
+void actor_round_trips(const options& opt, results& out) {
+  socket_pair sp;
+  caf::actor_system_config cfg;
+  crust::tune_scheduler(cfg); // as crust's run
+  caf::actor_system sys{cfg};
+  auto reply = [](int fd) {
+    uint8_t msg[68] = {64};
+    return write_all(fd, msg, sizeof(msg));
+  };
+  auto echo = sys.spawn([reply, fd = sp.server](caf::event_based_actor*) -> caf::behavior {
+    return {[=](echo_atom) { reply(fd); }};
+  });
+  auto rounds = opt.rtt_rounds + 20;
+  auto done = std::make_shared<std::promise<std::vector<double>>>();
+  auto result = done->get_future();
+  auto driver = sys.spawn([=, fd = sp.client](caf::event_based_actor* self) -> caf::behavior {
+    auto samples = std::make_shared<std::vector<double>>();
+    auto started = std::make_shared<double>(0);
+    return {
+      [=](start_atom) {
+        *started = now_s();
+        reply(fd);
+      },
+      [=](echo_atom) {
+        samples->push_back((now_s() - *started) * 1e6);
+        if (samples->size() < rounds) {
+          *started = now_s();
+          reply(fd);
+          return;
+        }
+        samples->erase(samples->begin(), samples->begin() + 20); // warm-up
+        done->set_value(std::move(*samples));
+        self->quit();
+      },
+    };
+  });
+  auto reader = [](int fd, caf::actor to) {
+    uint8_t buf[68];
+    while (read_all(fd, buf, sizeof(buf)))
+      caf::anon_send(to, echo_atom::value);
+  };
+  std::thread server_reader(reader, sp.server, echo);
+  std::thread client_reader(reader, sp.client, driver);
+  caf::anon_send(driver, start_atom::value);
+  auto ready = result.wait_for(std::chrono::seconds(30)) == std::future_status::ready;
+  ::shutdown(sp.client, SHUT_RDWR);
+  ::shutdown(sp.server, SHUT_RDWR);
+  server_reader.join();
+  client_reader.join();
+  caf::anon_send_exit(echo, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(driver, caf::exit_reason::user_shutdown);
+  if (!ready)
+    throw std::runtime_error("tcp: actor round trips did not finish");
+  auto samples = result.get();
+  out.push_back({"rtt_p50_us", 64, "bound", percentile(samples, 50), "us"});
+  out.push_back({"rtt_p99_us", 64, "bound", percentile(samples, 99), "us"});
+}
+
 void setup_latency(const options& opt, results& out) {
   std::vector<double> samples;
   for (size_t i = 0; i < opt.setup_rounds; ++i) {
@@ -185,6 +259,7 @@ void run_tcp(const options& opt, results& out) {
   for (auto size : opt.sizes)
     throughput(opt, size, out);
   round_trips(opt, out);
+  actor_round_trips(opt, out);
   setup_latency(opt, out);
 }
 
