@@ -177,6 +177,40 @@ void round_trips(const options& opt, results& out) {
 using echo_atom = caf::atom_constant<caf::atom("echo")>;
 using start_atom = caf::atom_constant<caf::atom("start")>;
 
+bool reply(int fd) {
+  uint8_t msg[68] = {64};
+  return write_all(fd, msg, sizeof(msg));
+}
+
+// The actors take their state as spawn arguments: CAF 0.17 dereferences a
+// null argument tuple for a functor spawned without any (UBSan reports it).
+caf::behavior echo_actor(caf::event_based_actor*, int fd) {
+  return {[=](echo_atom) { reply(fd); }};
+}
+
+caf::behavior ping_actor(caf::event_based_actor* self, int fd, size_t rounds,
+                         std::shared_ptr<std::promise<std::vector<double>>> done) {
+  auto samples = std::make_shared<std::vector<double>>();
+  auto started = std::make_shared<double>(0);
+  return {
+    [=](start_atom) {
+      *started = now_s();
+      reply(fd);
+    },
+    [=](echo_atom) {
+      samples->push_back((now_s() - *started) * 1e6);
+      if (samples->size() < rounds) {
+        *started = now_s();
+        reply(fd);
+        return;
+      }
+      samples->erase(samples->begin(), samples->begin() + 20); // warm-up
+      done->set_value(std::move(*samples));
+      self->quit();
+    },
+  };
+}
+
 /// The round-trip floor of any design with an actor at each end (crust's
 /// routing layers are actors): raw TCP, a thread blocked on each socket
 /// hands every message to its end's actor, which writes the reply itself.
@@ -187,37 +221,10 @@ void actor_round_trips(const options& opt, results& out) {
   caf::actor_system_config cfg;
   crust::tune_scheduler(cfg); // as crust's run
   caf::actor_system sys{cfg};
-  auto reply = [](int fd) {
-    uint8_t msg[68] = {64};
-    return write_all(fd, msg, sizeof(msg));
-  };
-  auto echo = sys.spawn([reply, fd = sp.server](caf::event_based_actor*) -> caf::behavior {
-    return {[=](echo_atom) { reply(fd); }};
-  });
-  auto rounds = opt.rtt_rounds + 20;
+  auto echo = sys.spawn(echo_actor, sp.server);
   auto done = std::make_shared<std::promise<std::vector<double>>>();
   auto result = done->get_future();
-  auto driver = sys.spawn([=, fd = sp.client](caf::event_based_actor* self) -> caf::behavior {
-    auto samples = std::make_shared<std::vector<double>>();
-    auto started = std::make_shared<double>(0);
-    return {
-      [=](start_atom) {
-        *started = now_s();
-        reply(fd);
-      },
-      [=](echo_atom) {
-        samples->push_back((now_s() - *started) * 1e6);
-        if (samples->size() < rounds) {
-          *started = now_s();
-          reply(fd);
-          return;
-        }
-        samples->erase(samples->begin(), samples->begin() + 20); // warm-up
-        done->set_value(std::move(*samples));
-        self->quit();
-      },
-    };
-  });
+  auto driver = sys.spawn(ping_actor, sp.client, opt.rtt_rounds + 20, done);
   auto reader = [](int fd, caf::actor to) {
     uint8_t buf[68];
     while (read_all(fd, buf, sizeof(buf)))
