@@ -95,13 +95,14 @@ struct endpoint_pair {
   crust::routing_actor a_routing, b_routing;
   crust::endpoint b_ep;
   std::string impl; ///< "crust" (TCP) or "crust-udp" (reliable UDP)
+  crust::node_config node_cfg; ///< every node's of this run
 
   /// `aesgcm`: offer AES-256-GCM (the default); off, ChaCha20-Poly1305 only.
   explicit endpoint_pair(crust::protocol transport = crust::protocol::tcp, bool aesgcm = true)
     : impl(transport == crust::protocol::udp ? "crust-udp" : aesgcm ? "crust" : "crust-chacha") {
     crust::tune_scheduler(cfg); // as crust-node does
     sys = std::make_unique<caf::actor_system>(cfg);
-    crust::node_config nc;
+    auto& nc = node_cfg;
     nc.listen_address = "127.0.0.1";
     nc.max_message_size = 2 * 1024 * 1024;
     nc.send_queue_limit = 64 * 1024 * 1024;
@@ -173,15 +174,17 @@ struct endpoint_pair {
   }
 };
 
-/// Keeps `window` bytes in flight from a to b until told to stop.
-caf::behavior sender(caf::event_based_actor* self, crust::node_actor a, crust::peer_id b,
-                     size_t size, std::shared_ptr<probe_config> sink,
+/// Keeps `window` bytes in flight to b until told to stop, through the
+/// sending nodes in turn (one for the one-connection case).
+caf::behavior sender(caf::event_based_actor* self, std::vector<crust::node_actor> from,
+                     crust::peer_id b, size_t size, std::shared_ptr<probe_config> sink,
                      std::shared_ptr<std::atomic<uint64_t>> sent, std::shared_ptr<std::atomic<bool>> stop) {
-  auto window = std::max<uint64_t>(8 * 1024 * 1024, 4 * size);
+  auto window = std::max<uint64_t>(8 * 1024 * 1024, 4 * size) * from.size();
   auto payload = crust::bytes(size, 0x5a);
+  auto next = std::make_shared<size_t>(0);
   auto pump = [=] {
     while (!*stop && *sent - sink->bytes.load() < window) {
-      self->send(a, crust::send{b, payload, 2});
+      self->send(from[(*next)++ % from.size()], crust::send{b, payload, 2});
       *sent += size;
     }
   };
@@ -189,14 +192,17 @@ caf::behavior sender(caf::event_based_actor* self, crust::node_actor a, crust::p
   return {[=](ack_atom) { pump(); }};
 }
 
-void throughput(const options& opt, endpoint_pair& p, size_t size, results& out) {
+/// Messages of `size` from the sending nodes to b, counted at b's routing
+/// actor for one measurement window.
+window pump_to_b(const options& opt, endpoint_pair& p, std::vector<crust::node_actor> from,
+                 size_t size) {
   auto sent = std::make_shared<std::atomic<uint64_t>>(0);
   auto stop = std::make_shared<std::atomic<bool>>(false);
   p.b_probe->msgs = 0;
   p.b_probe->bytes = 0;
   p.b_probe->on_message = static_cast<int>(mode::count);
   p.b_probe->ack_every_bytes = std::max<uint64_t>(size, 1 << 20);
-  auto drv = p.sys->spawn(sender, p.a, p.b_id.id(), size, p.b_probe, sent, stop);
+  auto drv = p.sys->spawn(sender, std::move(from), p.b_id.id(), size, p.b_probe, sent, stop);
   p.b_probe->listener = drv;
   caf::anon_send(drv, ack_atom::value); // start pumping (the listener is set now)
   auto w = measure_window(opt, p.b_probe->msgs, p.b_probe->bytes);
@@ -206,10 +212,78 @@ void throughput(const options& opt, endpoint_pair& p, size_t size, results& out)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   p.b_probe->listener = nullptr;
   caf::anon_send_exit(drv, caf::exit_reason::user_shutdown);
+  return w;
+}
+
+void throughput(const options& opt, endpoint_pair& p, size_t size, results& out) {
+  auto w = pump_to_b(opt, p, {p.a}, size);
   add_throughput(out, p.impl, size, w);
   if (w.bytes > 0)
     out.push_back({"cpu_per_gb", size, p.impl, w.cpu_seconds / (static_cast<double>(w.bytes) / 1e9),
                    "CPU s/GB"});
+}
+
+/// Many connections: `opt.many_connections` nodes (a and more), one
+/// connection each, all sending to b, as many peers would to one node.
+void throughput_many(const options& opt, endpoint_pair& p, const std::vector<size_t>& sizes,
+                     results& out) {
+  std::vector<crust::node_actor> senders{p.a};
+  std::vector<std::shared_ptr<probe_config>> probes{p.a_probe, p.b_probe};
+  std::vector<crust::routing_actor> routings;
+  for (size_t i = 1; i < opt.many_connections; ++i) {
+    auto probe_cfg = std::make_shared<probe_config>();
+    routings.push_back(p.sys->spawn(probe, probe_cfg));
+    senders.push_back(crust::spawn_node(*p.sys, p.node_cfg, crust::identity::generate(),
+                                        routings.back()));
+    probe_cfg->node = senders.back();
+    probes.push_back(probe_cfg);
+  }
+  auto stop_extra = [&] {
+    for (auto& r : routings)
+      caf::anon_send_exit(r, caf::exit_reason::user_shutdown);
+  };
+  {
+    // Both ends of every connection up before anything is sent.
+    caf::scoped_actor self{*p.sys};
+    // A node dials over reliable UDP from its own UDP socket, which it
+    // opens as it starts: wait until each one has it.
+    for (size_t i = 1; i < senders.size(); ++i) {
+      bool ready = false;
+      for (int tries = 0; tries < 200 && !ready; ++tries) {
+        self->request(senders[i], std::chrono::seconds(5), crust::info_atom::value)
+          .receive(
+            [&](const crust::node_info& x) {
+              for (auto& ep : x.listening)
+                ready = ready || ep.proto == p.b_ep.proto;
+            },
+            [&](caf::error&) {});
+        if (!ready)
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+    for (auto& x : probes)
+      x->listener = caf::actor_cast<caf::actor>(self);
+    for (size_t i = 1; i < senders.size(); ++i)
+      caf::anon_send(senders[i], crust::connect{p.b_ep});
+    size_t ups = 0;
+    bool late = false;
+    // a and b are connected already: 2 ups per new connection.
+    while (!late && ups < 2 * (senders.size() - 1))
+      self->receive([&](up_atom, const crust::peer_id&) { ++ups; },
+                    [](down_atom, const crust::peer_id&) {},
+                    caf::after(std::chrono::seconds(20)) >> [&] { late = true; });
+    for (auto& x : probes)
+      x->listener = nullptr;
+    if (late) {
+      stop_extra();
+      throw std::runtime_error("crust: the many-connection nodes did not connect ("
+                               + std::to_string(ups) + " of "
+                               + std::to_string(2 * (senders.size() - 1)) + " ends up)");
+    }
+  }
+  for (auto size : sizes)
+    add_throughput(out, p.impl, size, pump_to_b(opt, p, senders, size), "many");
+  stop_extra();
 }
 
 /// Ping-pong through both nodes, driven by an event-based actor (as a routing
@@ -312,6 +386,7 @@ void run_crust_over(crust::protocol transport, const options& opt, results& out)
     for (auto size : opt.sizes)
       throughput(opt, p, size, out);
     round_trips(opt, p, out);
+    throughput_many(opt, p, many_sizes(opt), out);
   }
   {
     endpoint_pair p{transport};

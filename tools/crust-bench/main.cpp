@@ -2,7 +2,7 @@
 // bounds, in one run on one machine. See README.md ("Benchmarks").
 //
 //   crust-bench [--quick] [--duration-ms N] [--only LIST] [--json FILE] [--csv FILE]
-//               [--node PATH] [--connections N,N] [--sizes N,N]
+//               [--node PATH] [--connections N,N] [--sizes N,N] [--many N]
 
 #include "report.hpp"
 
@@ -172,6 +172,7 @@ void write_json(const bench::results& rs, const bench::options& opt, const std::
   j["quick"] = opt.quick;
   j["duration_ms"] = opt.duration.count();
   j["allocator"] = CRUST_ALLOCATOR; // every row's: they share one process
+  j["many_connections"] = opt.many_connections; // the many_* rows
   j["results"] = nlohmann::json::array();
   for (auto& r : rs)
     j["results"].push_back({{"metric", r.metric}, {"size", r.size}, {"system", r.system},
@@ -208,7 +209,7 @@ std::vector<size_t> parse_list(const std::string& text) {
   std::fprintf(stderr,
                "crust-bench: %s\nusage: crust-bench [--quick] [--duration-ms N] "
                "[--only crypto,crust,tcp,zmq,memory] [--json FILE] [--csv FILE] [--node PATH] "
-               "[--connections N,N] [--sizes N,N]\n"
+               "[--connections N,N] [--sizes N,N] [--many N]\n"
                "  (--only also takes crust-tcp or crust-udp: crust over one transport; crust-chacha:\n"
                "   TCP throughput with ChaCha20-Poly1305 only)\n",
                why.c_str());
@@ -243,6 +244,9 @@ int main(int argc, char** argv) {
       opt.rtt_rounds = 200;
       opt.setup_rounds = 10;
       opt.idle_connections = {100};
+      opt.many_connections = 4;
+    } else if (a == "--many") {
+      opt.many_connections = std::max<size_t>(1, std::stoul(next()));
     } else if (a == "--duration-ms") {
       opt.duration = std::chrono::milliseconds(std::stol(next()));
     } else if (a == "--only") {

@@ -28,6 +28,10 @@ struct options {
   size_t rtt_rounds = 2000;
   size_t setup_rounds = 100;
   std::vector<size_t> sizes{64, 1024, 64 * 1024, 1024 * 1024};
+  /// Many connections: this many senders into one receiver (`many_msgs`,
+  /// `many_mb`), for the sizes of `sizes` that are also in `many_sizes`.
+  size_t many_connections = 8;
+  std::vector<size_t> many_sizes{64, 64 * 1024};
   std::vector<size_t> idle_connections{1000, 10000};
   std::string node_binary;                   ///< crust-node, for the memory case
 };
@@ -69,11 +73,23 @@ window measure_window(const options& opt, const Counter& msgs, const Counter& by
   return w;
 }
 
-/// Adds the messages/s and MB/s rows of one throughput case.
-inline void add_throughput(results& out, const std::string& system, size_t size, const window& w) {
-  out.push_back({"throughput_msgs", size, system, static_cast<double>(w.msgs) / w.seconds, "msgs/s"});
-  out.push_back({"throughput_mb", size, system, static_cast<double>(w.bytes) / w.seconds / 1e6,
+/// Adds the messages/s and MB/s rows of one throughput case (`prefix`
+/// "many" for the many-connection case).
+inline void add_throughput(results& out, const std::string& system, size_t size, const window& w,
+                           const std::string& prefix = "throughput") {
+  out.push_back({prefix + "_msgs", size, system, static_cast<double>(w.msgs) / w.seconds, "msgs/s"});
+  out.push_back({prefix + "_mb", size, system, static_cast<double>(w.bytes) / w.seconds / 1e6,
                  "MB/s"});
+}
+
+/// The sizes the many-connection case runs.
+inline std::vector<size_t> many_sizes(const options& opt) {
+  std::vector<size_t> out;
+  for (auto s : opt.sizes)
+    for (auto m : opt.many_sizes)
+      if (s == m)
+        out.push_back(s);
+  return out;
 }
 
 void run_crypto(const options& opt, results& out);

@@ -21,6 +21,7 @@
 #include <atomic>
 #include <cstring>
 #include <future>
+#include <memory>
 #include <stdexcept>
 #include <thread>
 
@@ -80,16 +81,21 @@ bool read_all(int fd, uint8_t* p, size_t n) {
   return true;
 }
 
-void throughput(const options& opt, size_t size, results& out) {
-  socket_pair sp;
+/// `conns` connections, each with a writer and a reader thread; the
+/// counters sum over all of them.
+void throughput(const options& opt, size_t size, size_t conns, results& out,
+                const std::string& prefix) {
+  std::vector<std::unique_ptr<socket_pair>> pairs;
+  for (size_t i = 0; i < conns; ++i)
+    pairs.push_back(std::make_unique<socket_pair>());
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> msgs{0}, bytes{0};
-  std::thread reader([&] {
+  auto read_frames = [&](int fd) {
     std::vector<uint8_t> buf(256 * 1024);
     std::vector<uint8_t> msg;
     size_t have = 0;
     for (;;) {
-      auto r = ::read(sp.server, buf.data() + have, buf.size() - have);
+      auto r = ::read(fd, buf.data() + have, buf.size() - have);
       if (r <= 0)
         return;
       have += static_cast<size_t>(r);
@@ -111,8 +117,8 @@ void throughput(const options& opt, size_t size, results& out) {
       std::memmove(buf.data(), buf.data() + pos, have - pos);
       have -= pos;
     }
-  });
-  std::thread writer([&] {
+  };
+  auto write_batches = [&](int fd) {
     std::vector<uint8_t> payload(size, 0x5a);
     uint32_t n = static_cast<uint32_t>(size);
     // Gather up to 64 KiB of small messages per writev, as crust's frames do.
@@ -124,7 +130,7 @@ void throughput(const options& opt, size_t size, results& out) {
     }
     while (!stop) {
       size_t total = per_batch * (size + 4);
-      auto w = ::writev(sp.client, iov.data(), static_cast<int>(iov.size()));
+      auto w = ::writev(fd, iov.data(), static_cast<int>(iov.size()));
       if (w <= 0)
         return;
       if (static_cast<size_t>(w) < total) {
@@ -135,20 +141,27 @@ void throughput(const options& opt, size_t size, results& out) {
             done -= v.iov_len;
             continue;
           }
-          if (!write_all(sp.client, static_cast<uint8_t*>(v.iov_base) + done, v.iov_len - done))
+          if (!write_all(fd, static_cast<uint8_t*>(v.iov_base) + done, v.iov_len - done))
             return;
           done = 0;
         }
       }
     }
-  });
+  };
+  std::vector<std::thread> threads;
+  for (auto& sp : pairs) {
+    threads.emplace_back(read_frames, sp->server);
+    threads.emplace_back(write_batches, sp->client);
+  }
   auto w = measure_window(opt, msgs, bytes);
   stop = true;
-  ::shutdown(sp.client, SHUT_RDWR);
-  ::shutdown(sp.server, SHUT_RDWR);
-  writer.join();
-  reader.join();
-  add_throughput(out, "tcp", size, w);
+  for (auto& sp : pairs) {
+    ::shutdown(sp->client, SHUT_RDWR);
+    ::shutdown(sp->server, SHUT_RDWR);
+  }
+  for (auto& t : threads)
+    t.join();
+  add_throughput(out, "tcp", size, w, prefix);
 }
 
 void round_trips(const options& opt, results& out) {
@@ -264,7 +277,9 @@ void setup_latency(const options& opt, results& out) {
 
 void run_tcp(const options& opt, results& out) {
   for (auto size : opt.sizes)
-    throughput(opt, size, out);
+    throughput(opt, size, 1, out, "throughput");
+  for (auto size : many_sizes(opt))
+    throughput(opt, size, opt.many_connections, out, "many");
   round_trips(opt, out);
   actor_round_trips(opt, out);
   setup_latency(opt, out);

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace bench {
 
@@ -110,6 +111,52 @@ void throughput(const options& opt, void* ctx, const curve_keys& k, size_t size,
   add_throughput(out, "zmq-curve", size, w);
 }
 
+/// Many connections: `conns` PUSH sockets, each on its own thread, into one
+/// PULL socket (one reader), as many peers would send to one node.
+void throughput_many(const options& opt, void* ctx, const curve_keys& k, size_t size,
+                     results& out) {
+  void* pull = curve_server(ctx, ZMQ_PULL, k);
+  set_timeouts(pull, 200);
+  auto ep = bind_any(pull);
+  std::vector<void*> pushes;
+  for (size_t i = 0; i < opt.many_connections; ++i) {
+    void* push = curve_client(ctx, ZMQ_PUSH, k);
+    set_timeouts(push, 200);
+    zmq_connect(push, ep.c_str());
+    pushes.push_back(push);
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> msgs{0}, bytes{0};
+  std::thread reader([&] {
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    while (!stop) {
+      int n = zmq_msg_recv(&m, pull, 0);
+      if (n >= 0) {
+        msgs.fetch_add(1, std::memory_order_relaxed);
+        bytes.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+      }
+    }
+    zmq_msg_close(&m);
+  });
+  std::vector<std::thread> writers;
+  for (auto push : pushes)
+    writers.emplace_back([&, push] {
+      std::vector<char> payload(size, 0x5a);
+      while (!stop)
+        zmq_send(push, payload.data(), size, 0);
+    });
+  auto w = measure_window(opt, msgs, bytes);
+  stop = true;
+  for (auto& t : writers)
+    t.join();
+  reader.join();
+  for (auto push : pushes)
+    zmq_close(push);
+  zmq_close(pull);
+  add_throughput(out, "zmq-curve", size, w, "many");
+}
+
 void round_trips(const options& opt, void* ctx, const curve_keys& k, results& out) {
   curve_pair sockets(ctx, k, ZMQ_PAIR, ZMQ_PAIR, 5000);
   sockets.connect();
@@ -158,6 +205,8 @@ void run_zmq(const options& opt, results& out) {
   curve_keys keys;
   for (auto size : opt.sizes)
     throughput(opt, ctx, keys, size, out);
+  for (auto size : many_sizes(opt))
+    throughput_many(opt, ctx, keys, size, out);
   round_trips(opt, ctx, keys, out);
   setup_latency(opt, ctx, keys, out);
   zmq_ctx_term(ctx);
