@@ -7,6 +7,7 @@
 #include <zmq.h>
 
 #include <atomic>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -80,6 +81,21 @@ struct curve_pair {
   }
 };
 
+/// Receives on `pull` until `stop`, counting messages and bytes.
+void count_messages(void* pull, const std::atomic<bool>& stop, std::atomic<uint64_t>& msgs,
+                    std::atomic<uint64_t>& bytes) {
+  zmq_msg_t m;
+  zmq_msg_init(&m);
+  while (!stop) {
+    int n = zmq_msg_recv(&m, pull, 0);
+    if (n >= 0) {
+      msgs.fetch_add(1, std::memory_order_relaxed);
+      bytes.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+    }
+  }
+  zmq_msg_close(&m);
+}
+
 void throughput(const options& opt, void* ctx, const curve_keys& k, size_t size, results& out) {
   curve_pair sockets(ctx, k, ZMQ_PULL, ZMQ_PUSH, 200);
   sockets.connect();
@@ -87,18 +103,7 @@ void throughput(const options& opt, void* ctx, const curve_keys& k, size_t size,
   void* push = sockets.client;
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> msgs{0}, bytes{0};
-  std::thread reader([&] {
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    while (!stop) {
-      int n = zmq_msg_recv(&m, pull, 0);
-      if (n >= 0) {
-        msgs.fetch_add(1, std::memory_order_relaxed);
-        bytes.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
-      }
-    }
-    zmq_msg_close(&m);
-  });
+  std::thread reader(count_messages, pull, std::ref(stop), std::ref(msgs), std::ref(bytes));
   std::thread writer([&] {
     std::vector<char> payload(size, 0x5a);
     while (!stop)
@@ -127,18 +132,7 @@ void throughput_many(const options& opt, void* ctx, const curve_keys& k, size_t 
   }
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> msgs{0}, bytes{0};
-  std::thread reader([&] {
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    while (!stop) {
-      int n = zmq_msg_recv(&m, pull, 0);
-      if (n >= 0) {
-        msgs.fetch_add(1, std::memory_order_relaxed);
-        bytes.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
-      }
-    }
-    zmq_msg_close(&m);
-  });
+  std::thread reader(count_messages, pull, std::ref(stop), std::ref(msgs), std::ref(bytes));
   std::vector<std::thread> writers;
   for (auto push : pushes)
     writers.emplace_back([&, push] {
