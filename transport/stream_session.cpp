@@ -48,13 +48,11 @@ stream_session::stream_session(const session_config& cfg, const identity& self,
   credential_ = keys.static_keys ? static_credential::make(self, *keys.static_keys)
                                  : cfg.credential_for(self);
   keys.static_keys = credential_->keys;
-  if (initiator && cfg_.simultaneous_open)
-    static_keys_ = keys.static_keys;
   handshake_.emplace(*noise::find_pattern(noise_pattern), initiator, prologue.data(),
                      prologue.size(), keys);
   if (initiator_) {
     write_handshake_message(bytes{protocol_version});
-    if (static_keys_ && wire_.size() >= frame_header_size + noise::dh_len) {
+    if (cfg_.simultaneous_open && wire_.size() >= frame_header_size + noise::dh_len) {
       noise::public_key e;
       std::memcpy(e.data(), wire_.data() + frame_header_size, e.size());
       sent_ephemeral_ = e;
@@ -205,7 +203,7 @@ bool stream_session::settle_simultaneous_open(const uint8_t* body, size_t len) {
   }
   // We turn responder: a fresh handshake that reads their message 1.
   noise::handshake_keys keys;
-  keys.static_keys = static_keys_;
+  keys.static_keys = credential_->keys;
   auto prologue = make_prologue(cfg_.network);
   handshake_.emplace(*noise::find_pattern(noise_pattern), false, prologue.data(), prologue.size(),
                      keys);

@@ -181,7 +181,6 @@ private:
   std::optional<secure_channel> channel_;
   frame_decoder decoder_;
   std::shared_ptr<const static_credential> credential_; ///< our Noise static key, signed
-  std::optional<noise::keypair> static_keys_; ///< kept to turn responder (simultaneous open)
   std::optional<noise::public_key> sent_ephemeral_; ///< in our message 1, while it may meet theirs
   handshake_payload remote_;
   noise::digest handshake_hash_{};
