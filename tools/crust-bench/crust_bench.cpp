@@ -84,6 +84,27 @@ crust::routing_actor::behavior_type probe(crust::routing_actor::pointer self,
   };
 }
 
+/// Asks `node` until it listens over `transport` (nodes open their sockets
+/// as they start); its endpoint, or port 0 after about 2 s.
+crust::endpoint wait_listening(caf::actor_system& sys, const crust::node_actor& node,
+                               crust::protocol transport) {
+  caf::scoped_actor self{sys};
+  crust::endpoint ep;
+  for (int i = 0; i < 200 && ep.port == 0; ++i) {
+    self->request(node, std::chrono::seconds(5), crust::info_atom::value)
+      .receive(
+        [&](const crust::node_info& x) {
+          for (auto& l : x.listening)
+            if (l.proto == transport)
+              ep = l;
+        },
+        [&](caf::error&) {});
+    if (ep.port == 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return ep;
+}
+
 struct endpoint_pair {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
@@ -109,6 +130,12 @@ struct endpoint_pair {
     // Every benchmark connection comes from 127.0.0.1: the per-address
     // connection rate limit (a DoS defence) would throttle the set-up runs.
     nc.limits.connection_rate = 0;
+    // The transport is what is measured: no bootstrap-list exchange (nodes
+    // connected to one node would dial each other from its list), gossip or
+    // NAT traversal (reachability dial-backs) running beside it.
+    nc.discovery.ask_bootstrap_list = false;
+    nc.discovery.gossip = false;
+    nc.nat.enabled = false;
     nc.aesgcm = aesgcm;
     a_routing = sys->spawn(probe, a_probe);
     b_routing = sys->spawn(probe, b_probe);
@@ -116,22 +143,7 @@ struct endpoint_pair {
     b = crust::spawn_node(*sys, nc, b_id, b_routing);
     a_probe->node = a;
     b_probe->node = b;
-    // Node b reports its listener asynchronously: ask until it has one.
-    {
-      caf::scoped_actor self{*sys};
-      for (int i = 0; i < 200 && b_ep.port == 0; ++i) {
-        self->request(b, std::chrono::seconds(5), crust::info_atom::value)
-          .receive(
-            [&](const crust::node_info& x) {
-              for (auto& ep : x.listening)
-                if (ep.proto == transport)
-                  b_ep = ep;
-            },
-            [&](caf::error&) {});
-        if (b_ep.port == 0)
-          std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-    }
+    b_ep = wait_listening(*sys, b, transport);
     if (b_ep.port == 0) {
       stop();
       throw std::runtime_error("crust: node b did not start listening");
@@ -244,23 +256,11 @@ void throughput_many(const options& opt, endpoint_pair& p, const std::vector<siz
   };
   {
     // Both ends of every connection up before anything is sent.
-    caf::scoped_actor self{*p.sys};
     // A node dials over reliable UDP from its own UDP socket, which it
     // opens as it starts: wait until each one has it.
-    for (size_t i = 1; i < senders.size(); ++i) {
-      bool ready = false;
-      for (int tries = 0; tries < 200 && !ready; ++tries) {
-        self->request(senders[i], std::chrono::seconds(5), crust::info_atom::value)
-          .receive(
-            [&](const crust::node_info& x) {
-              for (auto& ep : x.listening)
-                ready = ready || ep.proto == p.b_ep.proto;
-            },
-            [&](caf::error&) {});
-        if (!ready)
-          std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-    }
+    for (size_t i = 1; i < senders.size(); ++i)
+      wait_listening(*p.sys, senders[i], p.b_ep.proto);
+    caf::scoped_actor self{*p.sys};
     for (auto& x : probes)
       x->listener = caf::actor_cast<caf::actor>(self);
     for (size_t i = 1; i < senders.size(); ++i)
