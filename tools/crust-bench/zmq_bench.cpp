@@ -96,35 +96,15 @@ void count_messages(void* pull, const std::atomic<bool>& stop, std::atomic<uint6
   zmq_msg_close(&m);
 }
 
-void throughput(const options& opt, void* ctx, const curve_keys& k, size_t size, results& out) {
-  curve_pair sockets(ctx, k, ZMQ_PULL, ZMQ_PUSH, 200);
-  sockets.connect();
-  void* pull = sockets.server;
-  void* push = sockets.client;
-  std::atomic<bool> stop{false};
-  std::atomic<uint64_t> msgs{0}, bytes{0};
-  std::thread reader(count_messages, pull, std::ref(stop), std::ref(msgs), std::ref(bytes));
-  std::thread writer([&] {
-    std::vector<char> payload(size, 0x5a);
-    while (!stop)
-      zmq_send(push, payload.data(), size, 0);
-  });
-  auto w = measure_window(opt, msgs, bytes);
-  stop = true;
-  writer.join();
-  reader.join();
-  add_throughput(out, "zmq-curve", size, w);
-}
-
-/// Many connections: `conns` PUSH sockets, each on its own thread, into one
-/// PULL socket (one reader), as many peers would send to one node.
-void throughput_many(const options& opt, void* ctx, const curve_keys& k, size_t size,
-                     results& out) {
+/// `conns` PUSH sockets, each sending from its own thread, into one PULL
+/// socket (one reader): one connection, or many peers sending to one node.
+void throughput(const options& opt, void* ctx, const curve_keys& k, size_t size, size_t conns,
+                results& out, const std::string& prefix) {
   void* pull = curve_server(ctx, ZMQ_PULL, k);
   set_timeouts(pull, 200);
   auto ep = bind_any(pull);
   std::vector<void*> pushes;
-  for (size_t i = 0; i < opt.many_connections; ++i) {
+  for (size_t i = 0; i < conns; ++i) {
     void* push = curve_client(ctx, ZMQ_PUSH, k);
     set_timeouts(push, 200);
     zmq_connect(push, ep.c_str());
@@ -148,7 +128,7 @@ void throughput_many(const options& opt, void* ctx, const curve_keys& k, size_t 
   for (auto push : pushes)
     zmq_close(push);
   zmq_close(pull);
-  add_throughput(out, "zmq-curve", size, w, "many");
+  add_throughput(out, "zmq-curve", size, w, prefix);
 }
 
 void round_trips(const options& opt, void* ctx, const curve_keys& k, results& out) {
@@ -198,9 +178,9 @@ void run_zmq(const options& opt, results& out) {
   void* ctx = zmq_ctx_new();
   curve_keys keys;
   for (auto size : opt.sizes)
-    throughput(opt, ctx, keys, size, out);
+    throughput(opt, ctx, keys, size, 1, out, "throughput");
   for (auto size : many_sizes(opt))
-    throughput_many(opt, ctx, keys, size, out);
+    throughput(opt, ctx, keys, size, opt.many_connections, out, "many");
   round_trips(opt, ctx, keys, out);
   setup_latency(opt, ctx, keys, out);
   zmq_ctx_term(ctx);
