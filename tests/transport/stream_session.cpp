@@ -132,13 +132,17 @@ CAF_TEST(the sessions of a node share its static key and signature) {
   auto binding = static_key_binding(bob_cfg.credential->keys.pub);
   CAF_CHECK(identity::verify(bob_id.id(), binding.data(), binding.size(),
                              bob_cfg.credential->signature));
-  for (int i = 0; i < 2; ++i) {
+  // A fresh handshake in which alice authenticates bob, bob configured so.
+  auto handshake_with = [&](const session_config& bobs) {
     a = {};
     b = {};
-    start(cfg, bob_cfg);
+    start(cfg, bobs);
     pump();
     CAF_REQUIRE(a.established && b.established);
     CAF_CHECK_EQUAL(alice->remote(), bob_id.id());
+  };
+  for (int i = 0; i < 2; ++i) {
+    handshake_with(bob_cfg);
     CAF_CHECK(bob->static_key() == bob_cfg.credential->keys.pub);
   }
   // Without one, each session makes its own.
@@ -150,12 +154,7 @@ CAF_TEST(the sessions of a node share its static key and signature) {
   // alice still authenticates bob.
   session_config foreign = cfg;
   foreign.credential = static_credential::make(alice_id);
-  a = {};
-  b = {};
-  start(cfg, foreign);
-  pump();
-  CAF_REQUIRE(a.established && b.established);
-  CAF_CHECK_EQUAL(alice->remote(), bob_id.id());
+  handshake_with(foreign);
   CAF_CHECK(bob->static_key() != foreign.credential->keys.pub);
 }
 
