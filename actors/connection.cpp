@@ -124,7 +124,9 @@ void schedule_tick(connection_pointer self) {
   st.tick_at = deadline;
   auto now = self->clock().now();
   auto delay = deadline > now ? deadline - now : stream_session::clock::duration::zero();
-  self->delayed_send(self, delay, tick_atom::value);
+  // Urgent, as datagrams are: pacing, ACK and loss timers keep their time
+  // under a backlog of sends.
+  self->delayed_send<caf::message_priority::high>(self, delay, tick_atom::value);
 }
 
 /// Pumps again once the messages already in the mailbox are handled (one

@@ -135,8 +135,10 @@ udp_mux_actor::behavior_type udp_mux(udp_mux_pointer self, std::shared_ptr<io_ru
         msg.datagrams.push_back(
           udp_datagram{std::move(data), endpoint{protocol::udp, addr.to_string(), from.port()}});
       }
+      // Urgent: ACKs drive the peer's congestion window and loss detection,
+      // so they do not wait behind the application's sends in the mailbox.
       for (auto& [conn, d] : direct)
-        caf::anon_send(conn, std::move(d));
+        caf::anon_send<caf::message_priority::high>(conn, std::move(d));
       if (!msg.datagrams.empty())
         caf::anon_send(caf::actor_cast<udp_mux_actor>(strong), std::move(msg));
     },
