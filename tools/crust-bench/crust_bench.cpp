@@ -190,7 +190,9 @@ struct endpoint_pair {
 /// sending nodes in turn (one for the one-connection case).
 caf::behavior sender(caf::event_based_actor* self, std::vector<crust::node_actor> from,
                      crust::peer_id b, size_t size, std::shared_ptr<probe_config> sink,
-                     std::shared_ptr<std::atomic<uint64_t>> sent, std::shared_ptr<std::atomic<bool>> stop) {
+                     std::shared_ptr<std::atomic<uint64_t>> sent,
+                     std::shared_ptr<std::atomic<uint64_t>> sent_msgs,
+                     std::shared_ptr<std::atomic<bool>> stop) {
   // One window for all the senders, as b receives from them all. A window
   // per sender only queued N times as many messages in the nodes' mailboxes
   // (8 MiB of 64 B messages is 131k of them per node): reliable UDP's first
@@ -203,6 +205,7 @@ caf::behavior sender(caf::event_based_actor* self, std::vector<crust::node_actor
     while (!*stop && *sent - sink->bytes.load() < window) {
       self->send(from[(*next)++ % from.size()], crust::send{b, payload, 2});
       *sent += size;
+      ++*sent_msgs;
     }
   };
   pump();
@@ -214,15 +217,17 @@ caf::behavior sender(caf::event_based_actor* self, std::vector<crust::node_actor
 window pump_to_b(const options& opt, endpoint_pair& p, std::vector<crust::node_actor> from,
                  size_t size) {
   auto sent = std::make_shared<std::atomic<uint64_t>>(0);
+  auto sent_msgs = std::make_shared<std::atomic<uint64_t>>(0);
   auto stop = std::make_shared<std::atomic<bool>>(false);
   p.b_probe->msgs = 0;
   p.b_probe->bytes = 0;
   p.b_probe->on_message = static_cast<int>(mode::count);
   p.b_probe->ack_every_bytes = std::max<uint64_t>(size, 1 << 20);
-  auto drv = p.sys->spawn(sender, std::move(from), p.b_id.id(), size, p.b_probe, sent, stop);
+  auto drv = p.sys->spawn(sender, std::move(from), p.b_id.id(), size, p.b_probe, sent, sent_msgs,
+                           stop);
   p.b_probe->listener = drv;
   caf::anon_send(drv, ack_atom::value); // start pumping (the listener is set now)
-  auto w = measure_window(opt, p.b_probe->msgs, p.b_probe->bytes);
+  auto w = measure_window(opt, p.b_probe->msgs, p.b_probe->bytes, *sent_msgs, *sent);
   *stop = true;
   // Drain what is in flight before the next case.
   for (int i = 0; i < 1000 && p.b_probe->bytes.load() < sent->load(); ++i)

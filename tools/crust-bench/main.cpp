@@ -292,6 +292,13 @@ int main(int argc, char** argv) {
     }
     std::fprintf(stderr, "  %s took %.1fs\n", name.c_str(), bench::now_s() - t0);
   }
+  // A throughput case that moved nothing is broken, not slow.
+  for (auto& r : rs)
+    if ((r.metric == "throughput_msgs" || r.metric == "many_msgs") && !(r.value > 0)) {
+      std::fprintf(stderr, "%s %s %s: no message arrived in the window\n", r.metric.c_str(),
+                   size_name(r.metric, r.size).c_str(), r.system.c_str());
+      ++failures;
+    }
   print_table(rs);
   if (!json_path.empty())
     write_json(rs, opt, json_path);

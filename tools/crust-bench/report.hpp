@@ -50,36 +50,45 @@ double percentile(std::vector<double>& xs, double p);
 /// CPU seconds (user + system) this process used so far.
 double cpu_seconds();
 
-/// What a throughput case delivered inside its measurement window.
+/// What a throughput case delivered (and what its senders sent) inside its
+/// measurement window.
 struct window {
   uint64_t msgs = 0;
   uint64_t bytes = 0;
   double seconds = 0;
   double cpu_seconds = 0;
+  uint64_t sent_msgs = 0;
+  uint64_t sent_bytes = 0;
 };
 
-/// Lets a running case warm up, then counts what the receive counters gain
-/// during `opt.duration`.
+/// Lets a running case warm up, then counts what the receive counters, and
+/// the senders' counters, gain during `opt.duration`.
 template <class Counter>
-window measure_window(const options& opt, const Counter& msgs, const Counter& bytes) {
+window measure_window(const options& opt, const Counter& msgs, const Counter& bytes,
+                      const Counter& sent_msgs, const Counter& sent_bytes) {
   std::this_thread::sleep_for(opt.quick ? std::chrono::milliseconds(100)
                                         : std::chrono::milliseconds(300));
-  window w{msgs.load(), bytes.load(), now_s(), cpu_seconds()};
+  window w{msgs.load(), bytes.load(), now_s(), cpu_seconds(), sent_msgs.load(), sent_bytes.load()};
   std::this_thread::sleep_for(opt.duration);
   w.msgs = msgs.load() - w.msgs;
   w.bytes = bytes.load() - w.bytes;
+  w.sent_msgs = sent_msgs.load() - w.sent_msgs;
+  w.sent_bytes = sent_bytes.load() - w.sent_bytes;
   w.seconds = now_s() - w.seconds;
   w.cpu_seconds = cpu_seconds() - w.cpu_seconds;
   return w;
 }
 
-/// Adds the messages/s and MB/s rows of one throughput case (`prefix`
-/// "many" for the many-connection case).
+/// Adds the messages/s and MB/s rows of one throughput case, received
+/// (`throughput_msgs`, `throughput_mb`) and sent (`throughput_sent_msgs`,
+/// `throughput_sent_mb`); `prefix` "many" for the many-connection case.
 inline void add_throughput(results& out, const std::string& system, size_t size, const window& w,
                            const std::string& prefix = "throughput") {
-  out.push_back({prefix + "_msgs", size, system, static_cast<double>(w.msgs) / w.seconds, "msgs/s"});
-  out.push_back({prefix + "_mb", size, system, static_cast<double>(w.bytes) / w.seconds / 1e6,
-                 "MB/s"});
+  auto rate = [&](uint64_t n, double scale) { return static_cast<double>(n) / w.seconds / scale; };
+  out.push_back({prefix + "_msgs", size, system, rate(w.msgs, 1), "msgs/s"});
+  out.push_back({prefix + "_mb", size, system, rate(w.bytes, 1e6), "MB/s"});
+  out.push_back({prefix + "_sent_msgs", size, system, rate(w.sent_msgs, 1), "msgs/s"});
+  out.push_back({prefix + "_sent_mb", size, system, rate(w.sent_bytes, 1e6), "MB/s"});
 }
 
 /// The sizes the many-connection case runs.

@@ -89,7 +89,7 @@ void throughput(const options& opt, size_t size, size_t conns, results& out,
   for (size_t i = 0; i < conns; ++i)
     pairs.push_back(std::make_unique<socket_pair>());
   std::atomic<bool> stop{false};
-  std::atomic<uint64_t> msgs{0}, bytes{0};
+  std::atomic<uint64_t> msgs{0}, bytes{0}, sent_msgs{0}, sent_bytes{0};
   auto read_frames = [&](int fd) {
     std::vector<uint8_t> buf(256 * 1024);
     std::vector<uint8_t> msg;
@@ -146,6 +146,8 @@ void throughput(const options& opt, size_t size, size_t conns, results& out,
           done = 0;
         }
       }
+      sent_msgs.fetch_add(per_batch, std::memory_order_relaxed);
+      sent_bytes.fetch_add(per_batch * size, std::memory_order_relaxed);
     }
   };
   std::vector<std::thread> threads;
@@ -153,7 +155,7 @@ void throughput(const options& opt, size_t size, size_t conns, results& out,
     threads.emplace_back(read_frames, sp->server);
     threads.emplace_back(write_batches, sp->client);
   }
-  auto w = measure_window(opt, msgs, bytes);
+  auto w = measure_window(opt, msgs, bytes, sent_msgs, sent_bytes);
   stop = true;
   for (auto& sp : pairs) {
     ::shutdown(sp->client, SHUT_RDWR);

@@ -111,16 +111,19 @@ void throughput(const options& opt, void* ctx, const curve_keys& k, size_t size,
     pushes.push_back(push);
   }
   std::atomic<bool> stop{false};
-  std::atomic<uint64_t> msgs{0}, bytes{0};
+  std::atomic<uint64_t> msgs{0}, bytes{0}, sent_msgs{0}, sent_bytes{0};
   std::thread reader(count_messages, pull, std::ref(stop), std::ref(msgs), std::ref(bytes));
   std::vector<std::thread> writers;
   for (auto push : pushes)
     writers.emplace_back([&, push] {
       std::vector<char> payload(size, 0x5a);
       while (!stop)
-        zmq_send(push, payload.data(), size, 0);
+        if (zmq_send(push, payload.data(), size, 0) >= 0) {
+          sent_msgs.fetch_add(1, std::memory_order_relaxed);
+          sent_bytes.fetch_add(size, std::memory_order_relaxed);
+        }
     });
-  auto w = measure_window(opt, msgs, bytes);
+  auto w = measure_window(opt, msgs, bytes, sent_msgs, sent_bytes);
   stop = true;
   for (auto& t : writers)
     t.join();
