@@ -7,6 +7,8 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include <utility>
+
 namespace crust {
 
 namespace {
@@ -254,7 +256,10 @@ void start_session(connection_pointer self, bool initiator) {
   auto& st = self->state;
   auto cfg = st.params.session;
   cfg.observed = st.remote; // the dialled endpoint, or the accepted socket's peer
-  st.session.emplace(cfg, *st.self_id, initiator, self->clock().now());
+  noise::handshake_keys keys;
+  if (initiator)
+    keys.ephemeral = std::exchange(st.early_ephemeral, std::nullopt);
+  st.session.emplace(cfg, *st.self_id, initiator, self->clock().now(), std::move(keys));
   pump(self);
 }
 
@@ -498,6 +503,8 @@ connection_actor::behavior_type connection(connection_pointer self, connection_p
       tcp->connect(remote, st.params.connect_timeout, stream_callbacks(self));
     }
   }
+  if (dir == direction::outbound)
+    st.early_ephemeral = noise::keypair::generate(); // while the connect is under way
   return make_behavior(self);
 }
 

@@ -58,6 +58,9 @@ struct connection_state {
   std::shared_ptr<const identity> self_id;
   std::shared_ptr<byte_stream> stream;  ///< TCP, or a relay circuit
   std::optional<stream_session> session; ///< TCP
+  /// Outbound TCP: the Noise ephemeral key for message 1, made while the
+  /// connection is being set up rather than after it is.
+  std::optional<noise::keypair> early_ephemeral;
   std::unique_ptr<rudp::session> rsession; ///< UDP
   std::optional<datagram_socket::udp::endpoint> udp_remote;
   connection_params params;

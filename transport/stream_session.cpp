@@ -48,6 +48,11 @@ stream_session::stream_session(const session_config& cfg, const identity& self,
   credential_ = keys.static_keys ? static_credential::make(self, *keys.static_keys)
                                  : cfg.credential_for(self);
   keys.static_keys = credential_->keys;
+  // A responder's ephemeral key is made now, while the initiator's message 1
+  // is still on its way, not on message 2's critical path (an initiator's
+  // caller may make its own before the connection is up; see connection.cpp).
+  if (!initiator_ && !keys.ephemeral)
+    keys.ephemeral = noise::keypair::generate();
   handshake_.emplace(*noise::find_pattern(noise_pattern), initiator, prologue.data(),
                      prologue.size(), keys);
   if (initiator_) {

@@ -158,6 +158,29 @@ CAF_TEST(the sessions of a node share its static key and signature) {
   CAF_CHECK(bob->static_key() != foreign.credential->keys.pub);
 }
 
+CAF_TEST(an initiator sends the ephemeral key made for it before the connection was up) {
+  // The connection actor makes message 1's key while its TCP connect is
+  // under way; the session must send that key, and the handshake completes.
+  auto early = noise::keypair::generate();
+  noise::handshake_keys keys;
+  keys.ephemeral = early;
+  alice.emplace(cfg, alice_id, true, now, keys);
+  bob.emplace(cfg, bob_id, false, now);
+  bytes first;
+  alice->poll_transmit(first, 1 << 20, now);
+  CAF_REQUIRE_GREATER_OR_EQUAL(first.size(), frame_header_size + noise::dh_len);
+  CAF_CHECK(std::equal(early.pub.begin(), early.pub.end(), first.begin() + frame_header_size));
+  bob->handle_data(first.data(), first.size(), now);
+  pump();
+  CAF_CHECK(a.established && b.established);
+  // Without one, each initiator makes its own.
+  start();
+  bytes other;
+  alice->poll_transmit(other, 1 << 20, now);
+  CAF_REQUIRE_GREATER_OR_EQUAL(other.size(), frame_header_size + noise::dh_len);
+  CAF_CHECK(!std::equal(early.pub.begin(), early.pub.end(), other.begin() + frame_header_size));
+}
+
 CAF_TEST(each side learns where the other sees it) {
   session_config a_cfg = cfg, b_cfg = cfg;
   a_cfg.observed = endpoint{protocol::tcp, "203.0.113.7", 5483};   // Bob, as Alice dialled him
