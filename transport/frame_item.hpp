@@ -43,18 +43,14 @@ inline void write_item_header(uint8_t* out, item_kind kind, uint8_t channel, siz
   out[3] = static_cast<uint8_t>(len & 0xff);
 }
 
-/// Reads the item at `*pos` (advancing it) from a frame ending at `end`.
-/// Errors: `truncated_frame` when the item overruns the frame,
-/// `unknown_frame_kind` for an unknown kind, `malformed_frame` for a bad
-/// channel or a control item of the wrong size.
-inline ec read_item(const uint8_t*& pos, const uint8_t* end, item_view& out) {
-  if (end - pos < static_cast<ptrdiff_t>(item_header_size))
-    return ec::truncated_frame;
-  auto kind = pos[0];
-  auto channel = pos[1];
-  size_t len = static_cast<size_t>(pos[2]) << 8 | pos[3];
-  if (static_cast<size_t>(end - pos) - item_header_size < len)
-    return ec::truncated_frame;
+/// Checks an item header (`header` points at `item_header_size` bytes) and
+/// fills `out` from it, `body` left null. Errors: `unknown_frame_kind` for an
+/// unknown kind, `malformed_frame` for a bad channel or a control item of the
+/// wrong size.
+inline ec read_item_header(const uint8_t* header, item_view& out) {
+  auto kind = header[0];
+  auto channel = header[1];
+  size_t len = static_cast<size_t>(header[2]) << 8 | header[3];
   switch (static_cast<item_kind>(kind)) {
     case item_kind::data_more:
     case item_kind::data_last:
@@ -77,8 +73,25 @@ inline ec read_item(const uint8_t*& pos, const uint8_t* end, item_view& out) {
     default:
       return ec::unknown_frame_kind;
   }
-  out = item_view{static_cast<item_kind>(kind), channel, pos + item_header_size, len};
-  pos += item_header_size + len;
+  out = item_view{static_cast<item_kind>(kind), channel, nullptr, len};
+  return ec::none;
+}
+
+/// Reads the item at `*pos` (advancing it) from a frame ending at `end`.
+/// Errors: `truncated_frame` when the item overruns the frame, and those of
+/// `read_item_header`.
+inline ec read_item(const uint8_t*& pos, const uint8_t* end, item_view& out) {
+  if (end - pos < static_cast<ptrdiff_t>(item_header_size))
+    return ec::truncated_frame;
+  size_t len = static_cast<size_t>(pos[2]) << 8 | pos[3];
+  if (static_cast<size_t>(end - pos) - item_header_size < len)
+    return ec::truncated_frame;
+  item_view x;
+  if (auto err = read_item_header(pos, x); err != ec::none)
+    return err;
+  x.body = pos + item_header_size;
+  out = x;
+  pos += item_header_size + x.len;
   return ec::none;
 }
 

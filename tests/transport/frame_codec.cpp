@@ -179,3 +179,26 @@ CAF_TEST(items parse and bad items are named) {
   pos = buf;
   CAF_CHECK_EQUAL(read_item(pos, buf + 6, item), ec::malformed_frame);
 }
+
+CAF_TEST(an item header alone is checked as a whole item is) {
+  // Reliable UDP parses items as their bytes arrive: the header is judged
+  // before any of its body is there.
+  uint8_t h[item_header_size];
+  item_view item;
+  write_item_header(h, item_kind::data_more, 3, 16384);
+  CAF_REQUIRE_EQUAL(read_item_header(h, item), ec::none);
+  CAF_CHECK(item.kind == item_kind::data_more);
+  CAF_CHECK_EQUAL(item.channel, 3);
+  CAF_CHECK_EQUAL(item.len, 16384u);
+  CAF_CHECK(item.body == nullptr);
+  h[0] = 0x7f;
+  CAF_CHECK_EQUAL(read_item_header(h, item), ec::unknown_frame_kind);
+  write_item_header(h, item_kind::data_last, priority_levels, 1);
+  CAF_CHECK_EQUAL(read_item_header(h, item), ec::malformed_frame);
+  write_item_header(h, item_kind::pong, 0, 9);
+  CAF_CHECK_EQUAL(read_item_header(h, item), ec::malformed_frame);
+  write_item_header(h, item_kind::service, 1, max_service_body + 1);
+  CAF_CHECK_EQUAL(read_item_header(h, item), ec::malformed_frame);
+  write_item_header(h, item_kind::close, 0, 1);
+  CAF_CHECK_EQUAL(read_item_header(h, item), ec::none);
+}

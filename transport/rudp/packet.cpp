@@ -154,10 +154,14 @@ void put_ack(bytes& out, const ack_frame& x) {
   }
 }
 
-void put_stream(bytes& out, uint64_t offset, const uint8_t* data, size_t len) {
+void put_stream_header(bytes& out, uint64_t offset, size_t len) {
   wire::put_u8(out, static_cast<uint8_t>(frame_type::stream));
   wire::put_u64(out, offset);
   wire::put_u16(out, static_cast<uint16_t>(len));
+}
+
+void put_stream(bytes& out, uint64_t offset, const uint8_t* data, size_t len) {
+  put_stream_header(out, offset, len);
   out.insert(out.end(), data, data + len);
 }
 

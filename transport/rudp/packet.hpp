@@ -102,6 +102,8 @@ constexpr size_t stream_frame_overhead = 1 + 8 + 2;
 
 void put_ack(bytes& out, const ack_frame& x);
 void put_stream(bytes& out, uint64_t offset, const uint8_t* data, size_t len);
+/// A STREAM frame's header alone: its `len` bytes of data must follow.
+void put_stream_header(bytes& out, uint64_t offset, size_t len);
 void put_ping(bytes& out);
 void put_max_data(bytes& out, uint64_t limit);
 

@@ -14,6 +14,8 @@ namespace {
 constexpr size_t tag_len = noise::tag_len;
 constexpr size_t max_received_ranges = 32;
 constexpr size_t item_chunk = 16 * 1024; ///< data items carry at most this much
+/// Payloads from this size on are taken over, not copied, into the stream.
+constexpr size_t share_threshold = 4 * 1024;
 constexpr size_t max_out_of_order = 8 * 1024 * 1024;
 constexpr int64_t time_threshold_num = 9;
 constexpr int64_t time_threshold_den = 8;
@@ -429,13 +431,7 @@ void session::mark_acked(uint64_t offset, uint64_t end) {
   if (first->first <= send_acked_) {
     send_acked_ = first->second;
     acked_ranges_.erase(first);
-    // Compact only when the acknowledged part is at least half the buffer:
-    // every byte moves at most once per halving (amortised O(1)).
-    auto drop = send_acked_ - send_base_;
-    if (drop == send_buf_.size() || (drop >= 64 * 1024 && drop >= send_buf_.size() / 2)) {
-      send_buf_.erase(send_buf_.begin(), send_buf_.begin() + static_cast<ptrdiff_t>(drop));
-      send_base_ = send_acked_;
-    }
+    send_buf_.release(send_acked_);
   }
 }
 
@@ -468,8 +464,8 @@ void session::receive_stream(uint64_t offset, const uint8_t* data, size_t len) {
     return;
   }
   auto skip = static_cast<size_t>(recv_next_ - offset);
-  items_.insert(items_.end(), data + skip, data + len);
   recv_next_ = end;
+  take_stream(data + skip, len - skip);
   // Anything buffered that now connects.
   while (!out_of_order_.empty() && out_of_order_.begin()->first <= recv_next_) {
     auto node = out_of_order_.begin();
@@ -477,13 +473,12 @@ void session::receive_stream(uint64_t offset, const uint8_t* data, size_t len) {
     auto& b = node->second;
     if (o + b.size() > recv_next_) {
       auto s = static_cast<size_t>(recv_next_ - o);
-      items_.insert(items_.end(), b.begin() + static_cast<ptrdiff_t>(s), b.end());
       recv_next_ = o + b.size();
+      take_stream(b.data() + s, b.size() - s);
     }
     out_of_order_bytes_ -= b.size();
     out_of_order_.erase(node);
   }
-  parse_items();
   grant_window();
 }
 
@@ -500,57 +495,88 @@ void session::grant_window() {
   }
 }
 
-void session::parse_items() {
-  size_t pos = 0;
-  while (items_.size() - pos >= item_header_size && state_ != state::closed) {
-    const uint8_t* p = items_.data() + pos;
-    item_view item;
-    const uint8_t* cursor = p;
-    const uint8_t* end = items_.data() + items_.size();
-    size_t n = static_cast<size_t>(p[2]) << 8 | p[3];
-    if (items_.size() - pos - item_header_size < n)
-      break; // not complete yet
-    if (auto err = read_item(cursor, end, item); err != ec::none) {
-      fail(err);
-      return;
-    }
-    pos += item_header_size + n;
-    switch (item.kind) {
-      case item_kind::data_more:
-      case item_kind::data_last:
-        if (reassembly_.size() + item.len > cfg_.max_message_size) {
+void session::take_stream(const uint8_t* data, size_t len) {
+  while (len > 0 && state_ != state::closed) {
+    if (!item_) {
+      // Gather the next item's header (it may straddle packets).
+      auto k = std::min(len, item_header_size - item_header_have_);
+      std::memcpy(item_header_.data() + item_header_have_, data, k);
+      item_header_have_ += k;
+      data += k;
+      len -= k;
+      if (item_header_have_ < item_header_size)
+        return;
+      item_header_have_ = 0;
+      item_view x;
+      if (auto err = read_item_header(item_header_.data(), x); err != ec::none) {
+        fail(err);
+        return;
+      }
+      if (x.kind == item_kind::data_more || x.kind == item_kind::data_last) {
+        if (reassembly_.size() + x.len > cfg_.max_message_size) {
           fail(ec::message_too_large);
           return;
         }
-        reassembly_.insert(reassembly_.end(), item.body, item.body + item.len);
-        if (item.kind == item_kind::data_last) {
-          ++messages_received_;
-          if (!peer_closed_) {
-            queued_bytes_in_ += reassembly_.size();
-            events_.emplace_back(session_message{std::move(reassembly_)});
-          }
-          reassembly_ = bytes{};
-        }
-        break;
-      case item_kind::service:
-        if (!peer_closed_) {
-          queued_bytes_in_ += item.len;
-          events_.emplace_back(session_service{item.channel, bytes(item.body, item.body + item.len)});
-        }
-        break;
-      case item_kind::close: {
-        auto reason = static_cast<ec>(item.body[0]);
-        peer_closed_ = reason == ec::none ? ec::closed_by_peer : reason;
-        if (!closing_ && !defer_close_reply_)
-          close(*peer_closed_);
-        break;
+        if (reassembly_.empty() && x.kind == item_kind::data_more)
+          // The first of several items: room for four (a 64 KiB message
+          // arrives without being moved on the way).
+          reassembly_.reserve(std::min(cfg_.max_message_size, 4 * x.len));
+      } else {
+        item_body_.clear();
       }
-      case item_kind::ping:
-      case item_kind::pong:
-        break; // keepalive is the datagram layer's here
+      item_ = x;
+      item_left_ = x.len;
+      if (item_left_ == 0) {
+        finish_item(); // an empty message
+        continue;
+      }
     }
+    // The body goes where it belongs as it arrives.
+    auto k = std::min(len, item_left_);
+    auto& to = item_->kind == item_kind::data_more || item_->kind == item_kind::data_last
+                 ? reassembly_
+                 : item_body_;
+    to.insert(to.end(), data, data + k);
+    data += k;
+    len -= k;
+    item_left_ -= k;
+    if (item_left_ == 0)
+      finish_item();
   }
-  items_.erase(items_.begin(), items_.begin() + static_cast<ptrdiff_t>(pos));
+}
+
+void session::finish_item() {
+  auto item = *item_;
+  item_.reset();
+  switch (item.kind) {
+    case item_kind::data_more:
+      break;
+    case item_kind::data_last:
+      ++messages_received_;
+      if (!peer_closed_) {
+        queued_bytes_in_ += reassembly_.size();
+        events_.emplace_back(session_message{std::move(reassembly_)});
+      }
+      reassembly_ = bytes{};
+      break;
+    case item_kind::service:
+      if (!peer_closed_) {
+        queued_bytes_in_ += item_body_.size();
+        events_.emplace_back(session_service{item.channel, std::move(item_body_)});
+        item_body_ = bytes{};
+      }
+      break;
+    case item_kind::close: {
+      auto reason = static_cast<ec>(item_body_[0]);
+      peer_closed_ = reason == ec::none ? ec::closed_by_peer : reason;
+      if (!closing_ && !defer_close_reply_)
+        close(*peer_closed_);
+      break;
+    }
+    case item_kind::ping:
+    case item_kind::pong:
+      break; // keepalive is the datagram layer's here
+  }
 }
 
 void session::handle_timeout(time_point now) {
@@ -606,8 +632,8 @@ void session::handle_timeout(time_point now) {
 void session::append_item(item_kind kind, uint8_t channel, const uint8_t* body, size_t len) {
   uint8_t header[item_header_size];
   write_item_header(header, kind, channel, len);
-  send_buf_.insert(send_buf_.end(), header, header + item_header_size);
-  send_buf_.insert(send_buf_.end(), body, body + len);
+  send_buf_.append(header, item_header_size);
+  send_buf_.append(body, len);
   send_end_ += item_header_size + len;
 }
 
@@ -618,13 +644,24 @@ ec session::send(bytes& payload, uint8_t) {
     return ec::message_too_large;
   if (queued_bytes() + payload.size() > cfg_.send_queue_limit)
     return ec::send_queue_full;
-  size_t pos = 0;
-  do {
-    auto n = std::min(item_chunk, payload.size() - pos);
-    bool last = pos + n == payload.size();
-    append_item(last ? item_kind::data_last : item_kind::data_more, 0, payload.data() + pos, n);
-    pos += n;
-  } while (pos < payload.size());
+  if (payload.size() < share_threshold) {
+    append_item(item_kind::data_last, 0, payload.data(), payload.size());
+  } else {
+    // Taken over (the caller's payload is left empty): its items point into
+    // it until they are acknowledged.
+    auto shared = std::make_shared<const bytes>(std::move(payload));
+    payload = bytes{};
+    size_t pos = 0;
+    do {
+      auto n = std::min(item_chunk, shared->size() - pos);
+      bool last = pos + n == shared->size();
+      uint8_t header[item_header_size];
+      write_item_header(header, last ? item_kind::data_last : item_kind::data_more, 0, n);
+      send_buf_.append_shared(header, item_header_size, shared, pos, n);
+      send_end_ += item_header_size + n;
+      pos += n;
+    } while (pos < shared->size());
+  }
   ++messages_sent_;
   return ec::none;
 }
@@ -733,7 +770,8 @@ bool session::build_data(bytes& out, time_point now, bool ack_only, size_t probe
       if (start >= end || stream_acked(start, end))
         continue;
       auto n = std::min<uint64_t>(end - start, room - plain.size() - stream_frame_overhead);
-      put_stream(plain, start, send_buf_.data() + (start - send_base_), static_cast<size_t>(n));
+      put_stream_header(plain, start, static_cast<size_t>(n));
+      send_buf_.copy(start, static_cast<size_t>(n), plain);
       rec.stream.emplace_back(start, static_cast<uint16_t>(n));
       eliciting = true;
       if (start + n < end)
@@ -743,8 +781,8 @@ bool session::build_data(bytes& out, time_point now, bool ack_only, size_t probe
            && plain.size() + stream_frame_overhead + 1 < room) {
       auto n = std::min<uint64_t>({send_end_ - send_next_, peer_max_data_ - send_next_,
                                    room - plain.size() - stream_frame_overhead});
-      put_stream(plain, send_next_, send_buf_.data() + (send_next_ - send_base_),
-                 static_cast<size_t>(n));
+      put_stream_header(plain, send_next_, static_cast<size_t>(n));
+      send_buf_.copy(send_next_, static_cast<size_t>(n), plain);
       rec.stream.emplace_back(send_next_, static_cast<uint16_t>(n));
       eliciting = true;
       send_next_ += n;

@@ -3,14 +3,17 @@
 #include "messages/bytes.hpp"
 #include "messages/ec.hpp"
 #include "messages/peer_id.hpp"
+#include "transport/frame_item.hpp"
 #include "transport/handshake_payload.hpp"
 #include "transport/identity.hpp"
 #include "transport/noise/handshake_state.hpp"
 #include "transport/rudp/packet.hpp"
 #include "transport/rudp/recovery.hpp"
+#include "transport/rudp/send_stream.hpp"
 #include "transport/session_config.hpp"
 #include "transport/stream_session.hpp"
 
+#include <array>
 #include <deque>
 #include <map>
 #include <memory>
@@ -71,6 +74,8 @@ public:
   void handle_datagram(const uint8_t* data, size_t len, time_point now);
   void handle_timeout(time_point now);
 
+  /// Queues a message. On success a large `payload` is taken over (left
+  /// empty); on an error it is left as it was.
   ec send(bytes& payload, uint8_t priority);
   /// `windowed`: as for stream_session. Here every service message joins
   /// the send stream, whose queued bytes count against data sends' bound.
@@ -140,7 +145,9 @@ private:
   void detect_losses(time_point now);
   void receive_stream(uint64_t offset, const uint8_t* data, size_t len);
   void grant_window();
-  void parse_items();
+  /// Parses in-order stream bytes as they come: item headers, then bodies.
+  void take_stream(const uint8_t* data, size_t len);
+  void finish_item();
   void append_item(item_kind kind, uint8_t channel, const uint8_t* body, size_t len);
   bool stream_acked(uint64_t offset, uint64_t end) const;
   void mark_acked(uint64_t offset, uint64_t end);
@@ -214,8 +221,7 @@ private:
   uint64_t probes_lost_ = 0;
 
   // The outgoing stream: items, kept until acknowledged.
-  bytes send_buf_;                 ///< stream bytes from offset send_base_
-  uint64_t send_base_ = 0;
+  send_stream send_buf_;
   uint64_t send_next_ = 0;         ///< first byte never sent
   uint64_t send_end_ = 0;          ///< one past the last byte queued
   uint64_t send_acked_ = 0;        ///< every byte below is acknowledged
@@ -227,7 +233,14 @@ private:
   uint64_t recv_next_ = 0;         ///< first byte not yet received in order
   std::map<uint64_t, bytes> out_of_order_;
   size_t out_of_order_bytes_ = 0;
-  bytes items_;                    ///< in-order bytes not yet parsed into items
+  // The item being received: its header is gathered first, then its body
+  // goes straight where it belongs (a message's into `reassembly_`, a
+  // control or service item's into `item_body_`); nothing is buffered twice.
+  std::array<uint8_t, item_header_size> item_header_{};
+  size_t item_header_have_ = 0;
+  std::optional<item_view> item_;  ///< whose body is arriving (`body` unused)
+  size_t item_left_ = 0;           ///< its body bytes still to come
+  bytes item_body_;
   bytes reassembly_;
   uint64_t max_data_sent_;         ///< the limit we last advertised
   size_t queued_bytes_in_ = 0;     ///< message bytes in `events_`, not yet polled
