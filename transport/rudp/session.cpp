@@ -16,6 +16,7 @@ constexpr size_t max_received_ranges = 32;
 constexpr size_t item_chunk = 16 * 1024; ///< data items carry at most this much
 /// Payloads from this size on are taken over, not copied, into the stream.
 constexpr size_t share_threshold = 4 * 1024;
+static_assert(share_threshold <= item_chunk, "a copied payload is one item");
 constexpr size_t max_out_of_order = 8 * 1024 * 1024;
 constexpr int64_t time_threshold_num = 9;
 constexpr int64_t time_threshold_den = 8;
