@@ -2,9 +2,17 @@
 
 namespace crust::rudp {
 
-void rtt_estimator::update(duration latest, duration ack_delay) {
+void rtt_estimator::update(duration latest, duration ack_delay, time_point now) {
   latest_ = latest;
   min_ = std::min(min_, latest);
+  // The recent minimum, in buckets of one smoothed RTT (two kept).
+  if (!sampled_ || now - bucket_start_ >= std::max<duration>(srtt_, std::chrono::milliseconds(1))) {
+    previous_min_ = sampled_ ? bucket_min_ : duration::max();
+    bucket_min_ = latest;
+    bucket_start_ = now;
+  } else {
+    bucket_min_ = std::min(bucket_min_, latest);
+  }
   // The peer's delay only counts when it does not make the sample absurd.
   auto adjusted = latest >= min_ + ack_delay ? latest - ack_delay : latest;
   if (!sampled_) {
@@ -49,10 +57,24 @@ void new_reno::on_lost(size_t bytes, time_point sent, time_point now, bool queue
     return; // this round trip was already answered with a reduction
   if (!queueing && loss_ewma_ < 0.15)
     return; // random loss: retransmit, keep the window
+  undoable_ = true;
+  reduced_for_ = sent;
+  undo_cwnd_ = cwnd_;
+  undo_ssthresh_ = ssthresh_;
   recovery_start_ = now;
   cwnd_ = std::max(cwnd_ / 2, 2 * mss_);
   ssthresh_ = cwnd_;
   acked_in_ca_ = 0;
+}
+
+void new_reno::on_spurious_loss(time_point sent) {
+  loss_ewma_ = std::max(0.0, loss_ewma_ - 1.0 / 32.0);
+  if (undoable_ && sent == reduced_for_) {
+    // The reduction answered a packet that was only late (Eifel, RFC 3522).
+    undoable_ = false;
+    cwnd_ = std::max(cwnd_, undo_cwnd_);
+    ssthresh_ = std::max(ssthresh_, undo_ssthresh_);
+  }
 }
 
 void pacer::on_sent(size_t bytes, size_t cwnd, duration srtt, time_point now) {

@@ -19,12 +19,17 @@ class rtt_estimator {
 public:
   static constexpr duration initial_rtt = std::chrono::milliseconds(250);
 
-  /// A sample: `latest` from send to ack, `ack_delay` what the peer held it.
-  void update(duration latest, duration ack_delay);
+  /// A sample taken at `now`: `latest` from send to ack, `ack_delay` what
+  /// the peer held it.
+  void update(duration latest, duration ack_delay, time_point now);
 
   duration smoothed() const { return srtt_; }
   duration variance() const { return rttvar_; }
   duration min() const { return min_; }
+  /// The lowest sample of the last one to two smoothed RTTs. A standing
+  /// queue lifts every sample, this one too; jitter lifts only some, and
+  /// this one stays near `min()`.
+  duration recent_min() const { return std::min(bucket_min_, previous_min_); }
   duration latest() const { return latest_; }
   bool has_sample() const { return sampled_; }
 
@@ -37,13 +42,17 @@ private:
   duration rttvar_ = initial_rtt / 2;
   duration min_ = duration::max();
   duration latest_ = initial_rtt;
+  time_point bucket_start_{};
+  duration bucket_min_ = duration::max();
+  duration previous_min_ = duration::max();
 };
 
 /// NewReno in bytes — slow start, congestion avoidance, one window reduction
 /// per round trip of losses — made tolerant of random loss: a loss counts as
-/// congestion only when the path shows a standing queue (the RTT sits above
-/// its minimum by an eighth, at least 4 ms) or when losses are heavy (an
-/// average above 15 % of packets). Radio and lossy links drop packets without
+/// congestion only when the path shows a standing queue (even the lowest RTT
+/// of the last round trip or two sits above the path's minimum by an eighth,
+/// at least 4 ms) or when losses are heavy (an average above 15 % of
+/// packets). Radio and lossy links drop packets without
 /// any queue; halving the window for each of those would starve the link
 /// (at 5 % loss and 100 ms RTT plain NewReno moves ~70 KB/s). A growing queue
 /// also ends slow start, so the window does not fill a buffer for nothing.
@@ -68,6 +77,9 @@ public:
   void on_acked(size_t bytes, time_point sent, bool queueing);
   /// A packet sent at `sent` was lost; `now` starts the recovery period.
   void on_lost(size_t bytes, time_point sent, time_point now, bool queueing);
+  /// A packet sent at `sent` and taken for lost was acknowledged after all:
+  /// its loss leaves the average, and a window reduction it caused is undone.
+  void on_spurious_loss(time_point sent);
   double loss_rate() const { return loss_ewma_; }
   /// Not acked and not lost either (e.g. discarded at close).
   void forget(size_t bytes) { in_flight_ -= std::min(bytes, in_flight_); }
@@ -80,6 +92,11 @@ private:
   size_t acked_in_ca_ = 0;
   time_point recovery_start_{};
   double loss_ewma_ = 0; ///< share of packets lost, averaged over ~32 packets
+  // The last reduction, to undo should its loss prove spurious.
+  time_point reduced_for_{}; ///< when the packet whose loss caused it was sent
+  size_t undo_cwnd_ = 0;
+  size_t undo_ssthresh_ = 0;
+  bool undoable_ = false;
 };
 
 /// Spaces packets at 1.25 × cwnd / srtt, allowing short bursts.

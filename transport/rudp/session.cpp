@@ -18,9 +18,16 @@ constexpr size_t item_chunk = 16 * 1024; ///< data items carry at most this much
 constexpr size_t share_threshold = 4 * 1024;
 static_assert(share_threshold <= item_chunk, "a copied payload is one item");
 constexpr size_t max_out_of_order = 8 * 1024 * 1024;
-constexpr int64_t time_threshold_num = 9;
+/// Loss detection's reordering allowance (RFC 9002 §6.1): a packet is lost
+/// once `packet_threshold_` later ones are acknowledged (3 at first) or
+/// `time_threshold_num_` eighths of an RTT passed (9 at first). Each loss
+/// that proves spurious (the packet is acknowledged after all) widens both,
+/// up to these maxima: a path that reorders stops causing retransmissions
+/// and window reductions for packets that were only late.
 constexpr int64_t time_threshold_den = 8;
-constexpr uint64_t packet_threshold = 3;
+constexpr int64_t max_time_threshold_num = 16; ///< 2 RTT
+constexpr uint64_t max_packet_threshold = 32;
+constexpr size_t max_declared_lost = 256; ///< losses remembered, to tell spurious ones
 constexpr auto pacing_quantum = std::chrono::milliseconds(1);
 /// Datagram sizes path MTU probing tries, in turn: Ethernet (1500, less
 /// IPv6 and UDP headers), a size between, Ethernet jumbo frames (9000), and
@@ -341,6 +348,17 @@ void session::on_ack(const ack_frame& a, time_point now) {
       cc_.on_acked(p.size, p.sent, queueing());
       it = sent_.erase(it);
     }
+    // Packets we took for lost that arrived after all: only reordered.
+    for (auto l = declared_lost_.lower_bound(r.low);
+         l != declared_lost_.end() && l->first <= r.high;) {
+      ++spurious_;
+      for (auto& [off, n] : l->second.stream)
+        mark_acked(off, off + n); // their retransmission is not needed
+      cc_.on_spurious_loss(l->second.sent);
+      packet_threshold_ = std::min(max_packet_threshold, packet_threshold_ + 2);
+      time_threshold_num_ = std::min(max_time_threshold_num, time_threshold_num_ + 1);
+      l = declared_lost_.erase(l);
+    }
   }
   if (!any_new)
     return;
@@ -349,7 +367,8 @@ void session::on_ack(const ack_frame& a, time_point now) {
     any_acked_ = true;
     if (largest_sent)
       rtt_.update(now - *largest_sent,
-                  std::min<duration>(std::chrono::microseconds(a.delay_us), rcfg_.max_ack_delay));
+                  std::min<duration>(std::chrono::microseconds(a.delay_us), rcfg_.max_ack_delay),
+                  now);
   }
   pto_count_ = 0;
   detect_losses(now);
@@ -359,11 +378,12 @@ void session::on_ack(const ack_frame& a, time_point now) {
 void session::detect_losses(time_point now) {
   if (!any_acked_)
     return;
-  auto window = std::max(rtt_.smoothed(), rtt_.latest()) * time_threshold_num / time_threshold_den;
+  auto window = std::max(rtt_.smoothed(), rtt_.latest()) * time_threshold_num_
+                / time_threshold_den;
   window = std::max<duration>(window, std::chrono::milliseconds(1));
   for (auto it = sent_.begin(); it != sent_.end() && it->first < largest_acked_;) {
     auto& p = it->second;
-    if (largest_acked_ >= it->first + packet_threshold || p.sent + window <= now) {
+    if (largest_acked_ >= it->first + packet_threshold_ || p.sent + window <= now) {
       if (p.probe) {
         on_probe_lost(p, now);
         it = sent_.erase(it);
@@ -375,6 +395,9 @@ void session::detect_losses(time_point now) {
       if (p.max_data)
         max_data_due_ = true;
       cc_.on_lost(p.size, p.sent, now, queueing());
+      declared_lost_.emplace(it->first, declared_loss{p.sent, std::move(p.stream)});
+      if (declared_lost_.size() > max_declared_lost)
+        declared_lost_.erase(declared_lost_.begin());
       it = sent_.erase(it);
     } else {
       ++it;
@@ -711,6 +734,7 @@ void session::finish(ec reason, bool by_peer) {
   for (auto& [pn, p] : sent_)
     cc_.forget(p.size);
   sent_.clear();
+  declared_lost_.clear();
   retransmit_.clear();
   hs_packet_.clear();
   events_.emplace_back(session_closed{reason, by_peer});
@@ -902,7 +926,7 @@ time_point session::next_deadline() const {
     t = std::min(t, pacer_.next(time_point{}));
   // Time-threshold losses.
   if (any_acked_ && !sent_.empty() && sent_.begin()->first < largest_acked_) {
-    auto window = std::max(rtt_.smoothed(), rtt_.latest()) * time_threshold_num
+    auto window = std::max(rtt_.smoothed(), rtt_.latest()) * time_threshold_num_
                   / time_threshold_den;
     t = std::min(t, sent_.begin()->second.sent + window);
   }
@@ -912,9 +936,11 @@ time_point session::next_deadline() const {
 bool session::queueing() const {
   if (!rtt_.has_sample())
     return false;
-  // The smoothed RTT: one late sample (a busy scheduler) is not a queue.
-  auto margin = std::max<duration>(rtt_.min() / 8, std::chrono::milliseconds(4));
-  return rtt_.smoothed() > rtt_.min() + margin;
+  // The lowest recent sample: late ones (a busy scheduler, a jittery radio
+  // link) are not a queue; a queue delays every packet.
+  auto margin = std::max<duration>({rtt_.min() / 8, std::chrono::milliseconds(4),
+                                    2 * rtt_.variance()});
+  return rtt_.recent_min() > rtt_.min() + margin;
 }
 
 std::optional<std::chrono::nanoseconds> session::last_rtt() const {

@@ -118,6 +118,8 @@ public:
   size_t congestion_window() const { return cc_.window(); }
   uint64_t packets_sent() const { return next_pn_; }
   uint64_t packets_lost() const { return lost_; }
+  /// Losses that proved spurious: the packet was acknowledged after all.
+  uint64_t spurious_losses() const { return spurious_; }
   uint64_t packets_dropped() const { return dropped_; } ///< undecryptable or replayed
   /// The datagram size in use: `max_datagram` until a probe confirmed more.
   size_t datagram_size() const { return mtu_; }
@@ -212,6 +214,16 @@ private:
   bool probe_due_ = false;
   uint64_t lost_ = 0;
   uint64_t dropped_ = 0;
+  /// Losses declared lately, by packet number: one acknowledged later was
+  /// spurious (see `max_packet_threshold` in session.cpp).
+  struct declared_loss {
+    time_point sent;
+    std::vector<std::pair<uint64_t, uint16_t>> stream; ///< (offset, length)
+  };
+  std::map<uint64_t, declared_loss> declared_lost_;
+  uint64_t spurious_ = 0;
+  uint64_t packet_threshold_ = 3;
+  int64_t time_threshold_num_ = 9; ///< eighths of an RTT
 
   // Path MTU probing.
   size_t mtu_;                                 ///< datagram size in use
