@@ -44,21 +44,21 @@ CAF_TEST(a reduction for a loss that proves spurious is undone) {
   // A loss while the path queues: the window halves.
   cc.on_sent(1200);
   auto sent = t0 + 1ms;
-  cc.on_lost(1200, sent, t0 + 50ms, true);
+  cc.on_lost(1200, sent, t0 + 50ms, true, 41);
   CAF_CHECK_EQUAL(cc.window(), grown / 2);
   auto lossy = cc.loss_rate();
   CAF_CHECK_GREATER(lossy, 0.0);
   // Another packet's late arrival undoes nothing.
-  cc.on_spurious_loss(t0 + 2ms);
+  cc.on_spurious_loss(42);
   CAF_CHECK_EQUAL(cc.window(), grown / 2);
   // That packet's own does: it was only late.
-  cc.on_spurious_loss(sent);
+  cc.on_spurious_loss(41);
   CAF_CHECK_EQUAL(cc.window(), grown);
   CAF_CHECK_LESS(cc.loss_rate(), lossy);
   // Once only.
-  cc.on_lost(1200, t0 + 60ms, t0 + 100ms, true);
+  cc.on_lost(1200, t0 + 60ms, t0 + 100ms, true, 43);
   auto halved = cc.window();
-  cc.on_spurious_loss(sent);
+  cc.on_spurious_loss(41);
   CAF_CHECK_EQUAL(cc.window(), halved);
 }
 
@@ -71,6 +71,6 @@ CAF_TEST(random loss without a queue keeps the window) {
   }
   auto before = cc.window();
   cc.on_sent(1200);
-  cc.on_lost(1200, t0 + 1ms, t0 + 50ms, false);
+  cc.on_lost(1200, t0 + 1ms, t0 + 50ms, false, 21);
   CAF_CHECK_EQUAL(cc.window(), before);
 }

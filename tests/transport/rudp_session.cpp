@@ -328,7 +328,8 @@ CAF_TEST(random loss on a jittery path is not taken for a queue) {
   // so the losses are random ones and the window stays open; packets that
   // were only reordered are recognised as such. Halving for each round trip
   // with a loss pinned the window at two datagrams: 2 MB took 56-62 s at
-  // 1,232-byte datagrams, 36 s with spurious losses recognised alone.
+  // 1,232-byte datagrams, 36 s with spurious losses recognised alone; both
+  // together, about 7 s.
   sim s;
   s.rcfg.max_probe_datagram = s.rcfg.max_datagram;
   s.client = std::make_unique<rudp::session>(s.cfg, s.rcfg, s.client_id, s.now);
@@ -351,6 +352,27 @@ CAF_TEST(random loss on a jittery path is not taken for a queue) {
   CAF_CHECK_LESS(took, 15s);
   for (size_t i = 0; i < 200; ++i)
     CAF_CHECK(s.server_msgs[i] == message_of(i, 10000));
+}
+
+CAF_TEST(a keepalive due while the window is full does not spin) {
+  // The path goes dark with a full window: probe timeouts back off, and a
+  // keepalive falls due in between. It must go out (or wait for its own
+  // time), not be held back by the window and fall due again at once:
+  // virtual time must keep moving until the peer times out.
+  sim s;
+  CAF_REQUIRE(s.run([&] { return s.established(); }));
+  for (size_t i = 0; i < 100; ++i) {
+    auto a = message_of(i, 10000);
+    CAF_REQUIRE_EQUAL(s.client->send(a, 0), ec::none);
+  }
+  CAF_REQUIRE(s.run([&] { return s.server_msgs.size() >= 5; }));
+  s.props.loss = 1.0;
+  auto start = s.now;
+  CAF_CHECK(s.run([&] { return s.client_closed; }, 60s));
+  CAF_CHECK_EQUAL(s.client_reason, ec::peer_timeout);
+  auto waited = s.now - start;
+  CAF_CHECK_GREATER_OR_EQUAL(waited, s.cfg.peer_timeout);
+  CAF_CHECK_LESS(waited, s.cfg.peer_timeout + 5s);
 }
 
 CAF_TEST(path MTU probing settles on the largest datagram the path carries) {

@@ -234,6 +234,10 @@ window pump_to_b(const options& opt, endpoint_pair& p, std::vector<crust::node_a
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   p.b_probe->listener = nullptr;
   caf::anon_send_exit(drv, caf::exit_reason::user_shutdown);
+  if (auto got = p.b_probe->bytes.load(); got < sent->load())
+    throw std::runtime_error(p.impl + ": " + std::to_string(sent->load() - got) + " of "
+                             + std::to_string(sent->load())
+                             + " bytes sent did not arrive within 10 s");
   return w;
 }
 

@@ -50,7 +50,8 @@ void new_reno::on_acked(size_t bytes, time_point sent, bool queueing) {
   }
 }
 
-void new_reno::on_lost(size_t bytes, time_point sent, time_point now, bool queueing) {
+void new_reno::on_lost(size_t bytes, time_point sent, time_point now, bool queueing,
+                       uint64_t packet) {
   in_flight_ -= std::min(bytes, in_flight_);
   loss_ewma_ = loss_ewma_ * 31.0 / 32.0 + 1.0 / 32.0;
   if (sent <= recovery_start_)
@@ -58,7 +59,7 @@ void new_reno::on_lost(size_t bytes, time_point sent, time_point now, bool queue
   if (!queueing && loss_ewma_ < 0.15)
     return; // random loss: retransmit, keep the window
   undoable_ = true;
-  reduced_for_ = sent;
+  reduced_for_ = packet;
   undo_cwnd_ = cwnd_;
   undo_ssthresh_ = ssthresh_;
   recovery_start_ = now;
@@ -67,9 +68,9 @@ void new_reno::on_lost(size_t bytes, time_point sent, time_point now, bool queue
   acked_in_ca_ = 0;
 }
 
-void new_reno::on_spurious_loss(time_point sent) {
+void new_reno::on_spurious_loss(uint64_t packet) {
   loss_ewma_ = std::max(0.0, loss_ewma_ - 1.0 / 32.0);
-  if (undoable_ && sent == reduced_for_) {
+  if (undoable_ && packet == reduced_for_) {
     // The reduction answered a packet that was only late (Eifel, RFC 3522).
     undoable_ = false;
     cwnd_ = std::max(cwnd_, undo_cwnd_);

@@ -76,10 +76,11 @@ public:
   /// `queueing`: the RTT shows a standing queue right now.
   void on_acked(size_t bytes, time_point sent, bool queueing);
   /// A packet sent at `sent` was lost; `now` starts the recovery period.
-  void on_lost(size_t bytes, time_point sent, time_point now, bool queueing);
-  /// A packet sent at `sent` and taken for lost was acknowledged after all:
-  /// its loss leaves the average, and a window reduction it caused is undone.
-  void on_spurious_loss(time_point sent);
+  /// `packet` names it for `on_spurious_loss`.
+  void on_lost(size_t bytes, time_point sent, time_point now, bool queueing, uint64_t packet);
+  /// Packet `packet`, taken for lost, was acknowledged after all: its loss
+  /// leaves the average, and a window reduction it caused is undone.
+  void on_spurious_loss(uint64_t packet);
   double loss_rate() const { return loss_ewma_; }
   /// Not acked and not lost either (e.g. discarded at close).
   void forget(size_t bytes) { in_flight_ -= std::min(bytes, in_flight_); }
@@ -93,7 +94,7 @@ private:
   time_point recovery_start_{};
   double loss_ewma_ = 0; ///< share of packets lost, averaged over ~32 packets
   // The last reduction, to undo should its loss prove spurious.
-  time_point reduced_for_{}; ///< when the packet whose loss caused it was sent
+  uint64_t reduced_for_ = 0; ///< the packet whose loss caused it
   size_t undo_cwnd_ = 0;
   size_t undo_ssthresh_ = 0;
   bool undoable_ = false;

@@ -354,7 +354,7 @@ void session::on_ack(const ack_frame& a, time_point now) {
       ++spurious_;
       for (auto& [off, n] : l->second.stream)
         mark_acked(off, off + n); // their retransmission is not needed
-      cc_.on_spurious_loss(l->second.sent);
+      cc_.on_spurious_loss(l->first);
       packet_threshold_ = std::min(max_packet_threshold, packet_threshold_ + 2);
       time_threshold_num_ = std::min(max_time_threshold_num, time_threshold_num_ + 1);
       l = declared_lost_.erase(l);
@@ -394,8 +394,8 @@ void session::detect_losses(time_point now) {
         retransmit_.emplace_back(off, off + n);
       if (p.max_data)
         max_data_due_ = true;
-      cc_.on_lost(p.size, p.sent, now, queueing());
-      declared_lost_.emplace(it->first, declared_loss{p.sent, std::move(p.stream)});
+      cc_.on_lost(p.size, p.sent, now, queueing(), it->first);
+      declared_lost_.emplace(it->first, declared_loss{std::move(p.stream)});
       if (declared_lost_.size() > max_declared_lost)
         declared_lost_.erase(declared_lost_.begin());
       it = sent_.erase(it);
@@ -874,9 +874,12 @@ bool session::poll_datagram(bytes& out, time_point now) {
   bool has_new = send_next_ < send_end_ && send_next_ < peer_max_data_;
   bool wants_eliciting = ping_due_ || probe_due_ || max_data_due_ || !retransmit_.empty() || has_new;
   if (wants_eliciting) {
-    bool window_ok = probe_due_ || cc_.can_send(mtu_);
+    // A probe or a keepalive goes out whatever the window says: held back
+    // by a full window, a due keepalive stays due and its timer would fire
+    // again at once, over and over, until an ACK opens the window.
+    bool window_ok = probe_due_ || ping_due_ || cc_.can_send(mtu_);
     // Timers are coarse: send what is due within the next pacing quantum.
-    bool pace_ok = probe_due_ || pacer_.next(now) <= now + pacing_quantum;
+    bool pace_ok = probe_due_ || ping_due_ || pacer_.next(now) <= now + pacing_quantum;
     if (window_ok && pace_ok && build_data(out, now, false))
       return true;
   }
@@ -914,7 +917,8 @@ time_point session::next_deadline() const {
   if (state_ == state::handshaking)
     return t;
   t = std::min(t, last_received_ + cfg_.peer_timeout);
-  t = std::min(t, last_sent_ + cfg_.keepalive_interval);
+  if (!ping_due_)
+    t = std::min(t, last_sent_ + cfg_.keepalive_interval);
   t = std::min(t, ack_deadline_);
   if (closing_)
     t = std::min(t, close_deadline_);

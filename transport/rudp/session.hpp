@@ -217,7 +217,6 @@ private:
   /// Losses declared lately, by packet number: one acknowledged later was
   /// spurious (see `max_packet_threshold` in session.cpp).
   struct declared_loss {
-    time_point sent;
     std::vector<std::pair<uint64_t, uint16_t>> stream; ///< (offset, length)
   };
   std::map<uint64_t, declared_loss> declared_lost_;
