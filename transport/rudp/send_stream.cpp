@@ -13,7 +13,7 @@ void send_stream::append(const uint8_t* data, size_t len) {
   if (len == 0)
     return;
   if (chunks_.empty() || chunks_.back().shared
-      || chunks_.back().own.size() + len > std::max(gather_size, chunks_.back().own.capacity())) {
+      || chunks_.back().own.size() + len > chunks_.back().own.capacity()) {
     chunk c;
     c.offset = end_;
     c.own.reserve(std::max(gather_size, len));

@@ -658,7 +658,6 @@ void session::append_item(item_kind kind, uint8_t channel, const uint8_t* body, 
   write_item_header(header, kind, channel, len);
   send_buf_.append(header, item_header_size);
   send_buf_.append(body, len);
-  send_end_ += item_header_size + len;
 }
 
 ec session::send(bytes& payload, uint8_t) {
@@ -682,7 +681,6 @@ ec session::send(bytes& payload, uint8_t) {
       uint8_t header[item_header_size];
       write_item_header(header, last ? item_kind::data_last : item_kind::data_more, 0, n);
       send_buf_.append_shared(header, item_header_size, shared, pos, n);
-      send_end_ += item_header_size + n;
       pos += n;
     } while (pos < shared->size());
   }
@@ -711,7 +709,7 @@ void session::close(ec reason) {
   closing_ = reason;
   uint8_t r = static_cast<uint8_t>(reason);
   append_item(item_kind::close, 0, &r, 1);
-  close_end_ = send_end_;
+  close_end_ = send_buf_.end();
   close_deadline_ = last_received_ + cfg_.close_timeout;
   close_deadline_ = std::max(close_deadline_, last_sent_ + cfg_.close_timeout);
 }
@@ -802,9 +800,9 @@ bool session::build_data(bytes& out, time_point now, bool ack_only, size_t probe
       if (start + n < end)
         retransmit_.emplace_front(start + n, end);
     }
-    while (send_next_ < send_end_ && send_next_ < peer_max_data_
+    while (send_next_ < send_buf_.end() && send_next_ < peer_max_data_
            && plain.size() + stream_frame_overhead + 1 < room) {
-      auto n = std::min<uint64_t>({send_end_ - send_next_, peer_max_data_ - send_next_,
+      auto n = std::min<uint64_t>({send_buf_.end() - send_next_, peer_max_data_ - send_next_,
                                    room - plain.size() - stream_frame_overhead});
       put_stream_header(plain, send_next_, static_cast<size_t>(n));
       send_buf_.copy(send_next_, static_cast<size_t>(n), plain);
@@ -871,7 +869,7 @@ bool session::poll_datagram(bytes& out, time_point now) {
     else if (cc_.can_send(size) && build_data(out, now, false, size))
       return true;
   }
-  bool has_new = send_next_ < send_end_ && send_next_ < peer_max_data_;
+  bool has_new = send_next_ < send_buf_.end() && send_next_ < peer_max_data_;
   bool wants_eliciting = ping_due_ || probe_due_ || max_data_due_ || !retransmit_.empty() || has_new;
   if (wants_eliciting) {
     // A probe or a keepalive goes out whatever the window says: held back
@@ -925,7 +923,7 @@ time_point session::next_deadline() const {
   if (!sent_.empty())
     t = std::min(t, last_eliciting_sent_
                       + rtt_.pto(rcfg_.max_ack_delay) * (int64_t{1} << std::min(pto_count_, 10u)));
-  bool has_new = send_next_ < send_end_ && send_next_ < peer_max_data_;
+  bool has_new = send_next_ < send_buf_.end() && send_next_ < peer_max_data_;
   if ((has_new || !retransmit_.empty()) && cc_.can_send(mtu_))
     t = std::min(t, pacer_.next(time_point{}));
   // Time-threshold losses.

@@ -114,7 +114,7 @@ public:
   std::optional<std::chrono::nanoseconds> last_rtt() const;
   uint64_t messages_sent() const { return messages_sent_; }
   uint64_t messages_received() const { return messages_received_; }
-  size_t queued_bytes() const { return static_cast<size_t>(send_end_ - send_acked_); }
+  size_t queued_bytes() const { return static_cast<size_t>(send_buf_.end() - send_acked_); }
   size_t congestion_window() const { return cc_.window(); }
   uint64_t packets_sent() const { return next_pn_; }
   uint64_t packets_lost() const { return lost_; }
@@ -232,9 +232,8 @@ private:
   uint64_t probes_lost_ = 0;
 
   // The outgoing stream: items, kept until acknowledged.
-  send_stream send_buf_;
+  send_stream send_buf_;           ///< its `end()`: one past the last byte queued
   uint64_t send_next_ = 0;         ///< first byte never sent
-  uint64_t send_end_ = 0;          ///< one past the last byte queued
   uint64_t send_acked_ = 0;        ///< every byte below is acknowledged
   std::map<uint64_t, uint64_t> acked_ranges_; ///< above send_acked_: start -> end
   std::deque<std::pair<uint64_t, uint64_t>> retransmit_; ///< [start, end) to resend
