@@ -907,8 +907,19 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
     [self](connection_closing& x) {
       auto& st = self->state;
       auto link = st.table.active(x.peer);
-      if (link && link->id == x.conn.id())
+      if (link && link->id == x.conn.id()) {
+        // What the peer sent on it comes before whatever link the peer
+        // chose instead, and after the twins still draining ahead of it
+        // (it is gated behind them): it drains as a twin itself. Left out
+        // of the twins, a gated link would never be let go.
+        auto c = st.connections.find(x.conn.id());
+        if (c != st.connections.end() && !c->second.draining_twin
+            && (x.reason == ec::duplicate_connection || st.twins.count(x.peer) > 0)) {
+          c->second.draining_twin = true;
+          ++st.twins[x.peer];
+        }
         apply_closure(self, x.peer, x.reason, st.table.on_closed(x.peer, link->id, x.reason));
+      }
       // Every send routed to it is in its mailbox ahead of this: it may
       // answer the peer's CLOSE once those are out.
       self->send(x.conn, closing_ack_atom::value);

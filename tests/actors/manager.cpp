@@ -192,6 +192,39 @@ CAF_TEST(a twin that lost to a third link while gated still drains) {
   CAF_CHECK_EQUAL(take_log(), strings({"c3 ungate", "c3 send x"}));
 }
 
+CAF_TEST(a gated link the peer closes drains after its twin and before the next) {
+  // c2 wins over c1 and waits (gated) for c1 to deliver what it has; then
+  // p closes c2 too, choosing a third link c3. What p sent on c2 comes
+  // after c1's and before c3's: c2 must still deliver, and c3 wait for it.
+  handshake(c1, p, direction::outbound, 3);
+  handshake(c2, p, direction::outbound, 2);
+  take_log();
+  self->send(mgr, connection_closing{c2, p, ec::duplicate_connection});
+  sched.run();
+  handshake(c3, p, direction::outbound, 1);
+  CAF_CHECK_EQUAL(take_log(), strings({"c3 gate", "c3 admit"}));
+  self->send(mgr, crust::send{p, bytes{'x'}, 1});
+  sched.run();
+  closed(c1, p, ec::duplicate_connection);
+  CAF_CHECK_EQUAL(take_log(), strings({"c2 ungate"}));
+  closed(c2, p, ec::duplicate_connection, true);
+  CAF_CHECK_EQUAL(take_log(), strings({"c3 ungate", "c3 send x"}));
+  sched.advance_time(5s);
+  sched.run();
+  CAF_CHECK_EQUAL(take_log(), strings{});
+}
+
+CAF_TEST(a gated link the peer drops still drains) {
+  handshake(c1, p, direction::outbound, 3);
+  handshake(c2, p, direction::outbound, 2);
+  take_log();
+  self->send(mgr, connection_closing{c2, p, ec::dropped});
+  sched.run();
+  CAF_CHECK_EQUAL(take_log(), strings({"down P dropped"}));
+  closed(c1, p, ec::duplicate_connection);
+  CAF_CHECK_EQUAL(take_log(), strings({"c2 ungate"}));
+}
+
 CAF_TEST(a lost connection is reported down with its reason) {
   handshake(c1, p, direction::outbound);
   take_log();
@@ -254,8 +287,12 @@ CAF_TEST(sends wait for the replacement of a duplicate link) {
   self->send(mgr, crust::send{p, bytes{'w'}, 1});
   sched.run();
   CAF_CHECK_EQUAL(take_log(), strings{});
+  // What p sent on c1 comes first: c2 delivers, and takes our sends, once
+  // c1 is done.
   handshake(c2, p, direction::inbound);
-  CAF_CHECK_EQUAL(take_log(), strings({"c2 admit", "c2 send w"}));
+  CAF_CHECK_EQUAL(take_log(), strings({"c2 gate", "c2 admit"}));
+  closed(c1, p, ec::duplicate_connection, true);
+  CAF_CHECK_EQUAL(take_log(), strings({"c2 ungate", "c2 send w"}));
 }
 
 CAF_TEST(held sends fail when no replacement comes) {
