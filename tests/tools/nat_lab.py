@@ -399,10 +399,10 @@ def case_relay(binary, lab, workdir, args):
 def case_upgrade(binary, lab, workdir, args):
     w = World(lab, delay_ms=args.delay_ms, block_udp=True)
     with Swarm(binary, workdir) as swarm:
-        rv = w.node(swarm, "rv", w.rendezvous_host, ["--relay", "--log-level=info"])
+        rv = w.node(swarm, "rv", w.rendezvous_host, ["--relay"])
         # No TCP punch: with UDP blocked, only the relay joins them at first.
         (a, b), status = w.pair(swarm, rv, ("a", "b"), w.hosts["cone"],
-                                ["--no-tcp-punch", "--relay-upgrade=2s", "--log-level=info"])
+                                ["--no-tcp-punch", "--relay-upgrade=2s"])
         for n, st in zip((a, b), status):
             check(st["nat"] == "endpoint_independent", "%s: NAT %s" % (n.name, st["nat"]))
         step("behind cone NATs that forward no UDP (but STUN), without TCP punching: relayed")

@@ -21,7 +21,8 @@ def step(text):
 
 def run_case(prefix, body, lab=False, binary=None):
     """Runs body(workdir) — or body(lab, workdir) with `lab` — and returns
-    the exit code: 0 passed, 1 failed (logs kept and named)."""
+    the exit code: 0 passed, 1 failed (logs kept and named; kept on a pass
+    too with CRUST_KEEP_LOGS=1)."""
     if lab:
         require_root()
     workdir = tempfile.mkdtemp(prefix=prefix)
@@ -38,7 +39,7 @@ def run_case(prefix, body, lab=False, binary=None):
         print("FAILED:", e)
         print("logs kept in", workdir)
     finally:
-        if ok:
+        if ok and not os.environ.get("CRUST_KEEP_LOGS"):
             shutil.rmtree(workdir, ignore_errors=True)
     print("1 passed, 0 failed" if ok else "0 passed, 1 failed")
     return 0 if ok else 1
