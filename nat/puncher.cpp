@@ -246,10 +246,11 @@ void tick(puncher_pointer self) {
                 return !kv.second.offered && kv.second.retry_at && now >= *kv.second.retry_at;
               }))
     flush_waiting(self); // introductions asked again
-  std::vector<peer_id> expired;
+  std::vector<std::pair<peer_id, std::chrono::milliseconds>> expired; // and its time limit
   for (auto& [peer, t] : st.traversals) {
     if (now >= t.deadline) {
-      expired.push_back(peer);
+      expired.emplace_back(peer, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   t.deadline - t.started));
       continue;
     }
     if (t.theirs && now < t.punch_until && now >= t.next_punch) {
@@ -258,9 +259,8 @@ void tick(puncher_pointer self) {
     }
     maybe_relay(self, peer, t, now);
   }
-  for (auto& peer : expired)
-    fail(self, peer, ec::unreachable,
-         "not connected within " + std::to_string(st.cfg.traversal_timeout.count()) + " ms");
+  for (auto& [peer, limit] : expired)
+    fail(self, peer, ec::unreachable, "not connected within " + std::to_string(limit.count()) + " ms");
   if (probes_pending(st) || !st.traversals.empty())
     self->delayed_send(self, tick_interval, nat_tick_atom::value);
   else
