@@ -242,6 +242,14 @@ void release_held(manager_pointer self, const peer_id& peer,
   st.held.erase(i);
 }
 
+/// A link of `peer` ends while it still delivers what the peer sent on it:
+/// the links after it wait for it, and so do our sends. Returns how many of
+/// the peer's links drain now.
+size_t drain_as_twin(manager_state& st, manager_state::live_connection& c, const peer_id& peer) {
+  c.draining_twin = true;
+  return ++st.twins[peer];
+}
+
 /// A duplicate link of `peer` finished: when it was the last, the active
 /// link delivers again and our held sends go to it.
 void twin_drained(manager_pointer self, const peer_id& peer) {
@@ -872,8 +880,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
           // The old link still delivers what the peer sent on it; the new
           // one waits for it, and so do our sends (see `twins`).
           if (auto old = st.connections.find(*adm.replaced); old != st.connections.end()) {
-            old->second.draining_twin = true;
-            ++st.twins[x.peer];
+            drain_as_twin(st, old->second, x.peer);
             self->send(old->second.handle, close_atom::value, ec::duplicate_connection);
           }
           if (st.twins.count(x.peer) > 0)
@@ -895,8 +902,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
         case connection_table::verdict::reject:
           // What the peer sent on it came before what it sends on the
           // active link from now on: the active link waits for it.
-          i->second.draining_twin = true;
-          if (++st.twins[x.peer] == 1)
+          if (drain_as_twin(st, i->second, x.peer) == 1)
             if (auto active = st.connections.find(st.table.active(x.peer)->id);
                 active != st.connections.end())
               self->send(active->second.handle, gate_atom::value, true);
@@ -914,10 +920,8 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
         // of the twins, a gated link would never be let go.
         auto c = st.connections.find(x.conn.id());
         if (c != st.connections.end() && !c->second.draining_twin
-            && (x.reason == ec::duplicate_connection || st.twins.count(x.peer) > 0)) {
-          c->second.draining_twin = true;
-          ++st.twins[x.peer];
-        }
+            && (x.reason == ec::duplicate_connection || st.twins.count(x.peer) > 0))
+          drain_as_twin(st, c->second, x.peer);
         apply_closure(self, x.peer, x.reason, st.table.on_closed(x.peer, link->id, x.reason));
       }
       // Every send routed to it is in its mailbox ahead of this: it may
