@@ -256,6 +256,15 @@ void throughput_many(const options& opt, endpoint_pair& p, const std::vector<siz
   std::vector<crust::node_actor> senders{p.a};
   std::vector<std::shared_ptr<probe_config>> probes{p.a_probe, p.b_probe};
   std::vector<crust::routing_actor> routings;
+  // The extra nodes stop with their routing actors, also when a case throws
+  // (the actor system would wait for them for ever).
+  struct stop_extra {
+    std::vector<crust::routing_actor>& routings;
+    ~stop_extra() {
+      for (auto& r : routings)
+        caf::anon_send_exit(r, caf::exit_reason::user_shutdown);
+    }
+  } guard{routings};
   for (size_t i = 1; i < opt.many_connections; ++i) {
     auto probe_cfg = std::make_shared<probe_config>();
     routings.push_back(p.sys->spawn(probe, probe_cfg));
@@ -264,10 +273,6 @@ void throughput_many(const options& opt, endpoint_pair& p, const std::vector<siz
     probe_cfg->node = senders.back();
     probes.push_back(probe_cfg);
   }
-  auto stop_extra = [&] {
-    for (auto& r : routings)
-      caf::anon_send_exit(r, caf::exit_reason::user_shutdown);
-  };
   {
     // Both ends of every connection up before anything is sent.
     // A node dials over reliable UDP from its own UDP socket, which it
@@ -289,7 +294,6 @@ void throughput_many(const options& opt, endpoint_pair& p, const std::vector<siz
     for (auto& x : probes)
       x->listener = nullptr;
     if (late) {
-      stop_extra();
       throw std::runtime_error("crust: the many-connection nodes did not connect ("
                                + std::to_string(ups) + " of "
                                + std::to_string(2 * (senders.size() - 1)) + " ends up)");
@@ -297,7 +301,6 @@ void throughput_many(const options& opt, endpoint_pair& p, const std::vector<siz
   }
   for (auto size : sizes)
     add_throughput(out, p.impl, size, pump_to_b(opt, p, senders, size), "many");
-  stop_extra();
 }
 
 /// Ping-pong through both nodes, driven by an event-based actor (as a routing

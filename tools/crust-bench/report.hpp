@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <stdexcept>
 #include <string>
 #include <vector>
 #include <thread>
@@ -59,10 +60,15 @@ struct window {
   double cpu_seconds = 0;
   uint64_t sent_msgs = 0;
   uint64_t sent_bytes = 0;
+  /// Since the case started (warm-up and window): whether it moved anything
+  /// at all, where a slow build may move nothing in the window itself.
+  uint64_t total_msgs = 0;
+  uint64_t total_sent_msgs = 0;
 };
 
 /// Lets a running case warm up, then counts what the receive counters, and
-/// the senders' counters, gain during `opt.duration`.
+/// the senders' counters, gain during `opt.duration` (the counters start at
+/// zero with the case).
 template <class Counter>
 window measure_window(const options& opt, const Counter& msgs, const Counter& bytes,
                       const Counter& sent_msgs, const Counter& sent_bytes) {
@@ -74,6 +80,8 @@ window measure_window(const options& opt, const Counter& msgs, const Counter& by
   w.bytes = bytes.load() - w.bytes;
   w.sent_msgs = sent_msgs.load() - w.sent_msgs;
   w.sent_bytes = sent_bytes.load() - w.sent_bytes;
+  w.total_msgs = msgs.load();
+  w.total_sent_msgs = sent_msgs.load();
   w.seconds = now_s() - w.seconds;
   w.cpu_seconds = cpu_seconds() - w.cpu_seconds;
   return w;
@@ -82,6 +90,10 @@ window measure_window(const options& opt, const Counter& msgs, const Counter& by
 /// Adds the messages/s and MB/s rows of one throughput case, received
 /// (`throughput_msgs`, `throughput_mb`) and sent (`throughput_sent_msgs`,
 /// `throughput_sent_mb`); `prefix` "many" for the many-connection case.
+/// A case that moved nothing at all since it started is broken, not slow:
+/// its rows are added, then it throws. (Nothing in the window alone may be
+/// a slow build's start, as under the sanitizers; crust's cases also fail
+/// when what they sent does not all arrive after the window.)
 inline void add_throughput(results& out, const std::string& system, size_t size, const window& w,
                            const std::string& prefix = "throughput") {
   auto rate = [&](uint64_t n, double scale) { return static_cast<double>(n) / w.seconds / scale; };
@@ -89,6 +101,9 @@ inline void add_throughput(results& out, const std::string& system, size_t size,
   out.push_back({prefix + "_mb", size, system, rate(w.bytes, 1e6), "MB/s"});
   out.push_back({prefix + "_sent_msgs", size, system, rate(w.sent_msgs, 1), "msgs/s"});
   out.push_back({prefix + "_sent_mb", size, system, rate(w.sent_bytes, 1e6), "MB/s"});
+  if (w.total_msgs == 0 && w.total_sent_msgs == 0)
+    throw std::runtime_error(prefix + " " + std::to_string(size) + " B " + system
+                             + ": nothing was sent or received");
 }
 
 /// The sizes the many-connection case runs.
