@@ -378,9 +378,7 @@ void session::on_ack(const ack_frame& a, time_point now) {
 void session::detect_losses(time_point now) {
   if (!any_acked_)
     return;
-  auto window = std::max(rtt_.smoothed(), rtt_.latest()) * time_threshold_num_
-                / time_threshold_den;
-  window = std::max<duration>(window, std::chrono::milliseconds(1));
+  auto window = loss_delay();
   for (auto it = sent_.begin(); it != sent_.end() && it->first < largest_acked_;) {
     auto& p = it->second;
     if (largest_acked_ >= it->first + packet_threshold_ || p.sent + window <= now) {
@@ -800,8 +798,7 @@ bool session::build_data(bytes& out, time_point now, bool ack_only, size_t probe
       if (start + n < end)
         retransmit_.emplace_front(start + n, end);
     }
-    while (send_next_ < send_buf_.end() && send_next_ < peer_max_data_
-           && plain.size() + stream_frame_overhead + 1 < room) {
+    while (has_new_data() && plain.size() + stream_frame_overhead + 1 < room) {
       auto n = std::min<uint64_t>({send_buf_.end() - send_next_, peer_max_data_ - send_next_,
                                    room - plain.size() - stream_frame_overhead});
       put_stream_header(plain, send_next_, static_cast<size_t>(n));
@@ -869,8 +866,8 @@ bool session::poll_datagram(bytes& out, time_point now) {
     else if (cc_.can_send(size) && build_data(out, now, false, size))
       return true;
   }
-  bool has_new = send_next_ < send_buf_.end() && send_next_ < peer_max_data_;
-  bool wants_eliciting = ping_due_ || probe_due_ || max_data_due_ || !retransmit_.empty() || has_new;
+  bool wants_eliciting =
+    ping_due_ || probe_due_ || max_data_due_ || !retransmit_.empty() || has_new_data();
   if (wants_eliciting) {
     // A probe or a keepalive goes out whatever the window says: held back
     // by a full window, a due keepalive stays due and its timer would fire
@@ -923,14 +920,11 @@ time_point session::next_deadline() const {
   if (!sent_.empty())
     t = std::min(t, last_eliciting_sent_
                       + rtt_.pto(rcfg_.max_ack_delay) * (int64_t{1} << std::min(pto_count_, 10u)));
-  bool has_new = send_next_ < send_buf_.end() && send_next_ < peer_max_data_;
-  if ((has_new || !retransmit_.empty()) && cc_.can_send(mtu_))
+  if ((has_new_data() || !retransmit_.empty()) && cc_.can_send(mtu_))
     t = std::min(t, pacer_.next(time_point{}));
   // Time-threshold losses.
   if (any_acked_ && !sent_.empty() && sent_.begin()->first < largest_acked_) {
-    auto window = std::max(rtt_.smoothed(), rtt_.latest()) * time_threshold_num_
-                  / time_threshold_den;
-    t = std::min(t, sent_.begin()->second.sent + window);
+    t = std::min(t, sent_.begin()->second.sent + loss_delay());
   }
   return t;
 }
@@ -943,6 +937,11 @@ bool session::queueing() const {
   auto margin = std::max<duration>({rtt_.min() / 8, std::chrono::milliseconds(4),
                                     2 * rtt_.variance()});
   return rtt_.recent_min() > rtt_.min() + margin;
+}
+
+duration session::loss_delay() const {
+  auto window = std::max(rtt_.smoothed(), rtt_.latest()) * time_threshold_num_ / time_threshold_den;
+  return std::max<duration>(window, std::chrono::milliseconds(1));
 }
 
 std::optional<std::chrono::nanoseconds> session::last_rtt() const {

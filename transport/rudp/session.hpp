@@ -165,6 +165,11 @@ private:
   /// The datagram size in use, and the congestion controller's with it.
   void set_datagram_size(size_t size);
   bool queueing() const;
+  /// How long after its sending a packet below the largest acknowledged one
+  /// counts as lost: what `detect_losses` applies and `next_deadline` waits for.
+  duration loss_delay() const;
+  /// Stream bytes queued, never sent, and within the peer's window.
+  bool has_new_data() const { return send_next_ < send_buf_.end() && send_next_ < peer_max_data_; }
 
   session_config cfg_;
   config rcfg_;
