@@ -51,11 +51,12 @@ private:
 /// per round trip of losses — made tolerant of random loss: a loss counts as
 /// congestion only when the path shows a standing queue (even the lowest RTT
 /// of the last round trip or two sits above the path's minimum by an eighth,
-/// at least 4 ms and at least twice the RTT variation) or when losses are heavy (an average above 15 % of
-/// packets). Radio and lossy links drop packets without
-/// any queue; halving the window for each of those would starve the link
-/// (at 5 % loss and 100 ms RTT plain NewReno moves ~70 KB/s). A growing queue
-/// also ends slow start, so the window does not fill a buffer for nothing.
+/// at least 4 ms and at least twice the RTT variation) or when losses are
+/// heavy (an average above 15 % of packets). Radio and lossy links drop
+/// packets without any queue; halving the window for each of those would
+/// starve the link (at 5 % loss and 100 ms RTT plain NewReno moves ~70 KB/s).
+/// A growing queue also ends slow start, so the window does not fill a
+/// buffer for nothing.
 class new_reno {
 public:
   explicit new_reno(size_t max_datagram)
