@@ -26,9 +26,19 @@ using ack_atom = caf::atom_constant<caf::atom("ack")>;
 using up_atom = caf::atom_constant<caf::atom("up")>;
 using down_atom = caf::atom_constant<caf::atom("down")>;
 using got_atom = caf::atom_constant<caf::atom("got")>;
-using go_atom = caf::atom_constant<caf::atom("go")>;
 
-enum class mode : int { count, echo, forward };
+enum class mode : int { count, echo, forward, ping };
+
+/// A round-trip series run by a's routing actor itself, as a routing layer
+/// would: each echo is timed and answered with the next ping, no other actor
+/// in between (the floor's actor answers its socket's reader the same way).
+struct ping_series {
+  crust::peer_id peer;
+  size_t rounds = 0; ///< samples to take, warm-up included
+  double started = 0;
+  std::vector<double> samples;
+  std::promise<std::vector<double>> done;
+};
 
 /// What a probe routing actor does with what it hears.
 struct probe_config {
@@ -38,6 +48,7 @@ struct probe_config {
   std::atomic<uint64_t> ack_every_bytes{1 << 20};
   caf::actor listener;   ///< gets acks / events; set while quiescent
   crust::node_actor node; ///< the node this probe serves (for echoes)
+  std::shared_ptr<ping_series> pings; ///< mode::ping; set while quiescent
 };
 
 crust::routing_actor::behavior_type probe(crust::routing_actor::pointer self,
@@ -71,6 +82,19 @@ crust::routing_actor::behavior_type probe(crust::routing_actor::pointer self,
           if (cfg->listener)
             caf::anon_send(cfg->listener, got_atom::value, x.payload.size());
           break;
+        case mode::ping: {
+          auto& s = *cfg->pings;
+          if (s.samples.size() >= s.rounds)
+            break;
+          s.samples.push_back((now_s() - s.started) * 1e6);
+          if (s.samples.size() == s.rounds) {
+            s.done.set_value(s.samples);
+            break;
+          }
+          s.started = now_s();
+          self->send(cfg->node, crust::send{s.peer, std::move(x.payload), 0});
+          break;
+        }
       }
     },
     [](crust::listening&) {},
@@ -303,48 +327,26 @@ void throughput_many(const options& opt, endpoint_pair& p, const std::vector<siz
     add_throughput(out, p.impl, size, pump_to_b(opt, p, senders, size), "many");
 }
 
-/// Ping-pong through both nodes, driven by an event-based actor (as a routing
-/// layer would be): a blocking receive would add thread wake-ups to each trip.
-caf::behavior rtt_driver(caf::event_based_actor* self, crust::node_actor a, crust::peer_id b,
-                         size_t rounds, std::shared_ptr<std::promise<std::vector<double>>> done) {
-  auto samples = std::make_shared<std::vector<double>>();
-  auto started = std::make_shared<double>(0);
-  auto payload = crust::bytes(64, 1);
-  auto ping = [=] {
-    *started = now_s();
-    self->send(a, crust::send{b, payload, 0});
-  };
-  return {
-    [=](go_atom) { ping(); },
-    [=](got_atom, size_t) {
-      samples->push_back((now_s() - *started) * 1e6);
-      if (samples->size() < rounds + 20) {
-        ping();
-        return;
-      }
-      samples->erase(samples->begin(), samples->begin() + 20); // warm-up
-      done->set_value(std::move(*samples));
-      self->quit();
-    },
-  };
-}
-
+/// Ping-pong through both nodes' actors: a's routing actor times each echo
+/// from b's and sends the next ping (`mode::ping`).
 void round_trips(const options& opt, endpoint_pair& p, results& out) {
+  auto series = std::make_shared<ping_series>();
+  series->peer = p.b_id.id();
+  series->rounds = opt.rtt_rounds + 20;
+  auto result = series->done.get_future();
+  p.a_probe->pings = series;
   p.b_probe->on_message = static_cast<int>(mode::echo);
-  p.a_probe->on_message = static_cast<int>(mode::forward);
-  auto done = std::make_shared<std::promise<std::vector<double>>>();
-  auto result = done->get_future();
-  auto drv = p.sys->spawn(rtt_driver, p.a, p.b_id.id(), opt.rtt_rounds, done);
-  p.a_probe->listener = drv;
-  caf::anon_send(drv, go_atom::value);
-  if (result.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
-    caf::anon_send_exit(drv, caf::exit_reason::user_shutdown);
-    throw std::runtime_error("crust: round trips did not finish");
-  }
-  auto samples = result.get();
-  p.a_probe->listener = nullptr;
+  p.a_probe->on_message = static_cast<int>(mode::ping);
+  // The first ping; a's routing actor sends the others.
+  series->started = now_s();
+  caf::anon_send(p.a, crust::send{series->peer, crust::bytes(64, 1), 0});
+  bool ready = result.wait_for(std::chrono::seconds(30)) == std::future_status::ready;
   p.a_probe->on_message = static_cast<int>(mode::count);
   p.b_probe->on_message = static_cast<int>(mode::count);
+  if (!ready)
+    throw std::runtime_error("crust: round trips did not finish");
+  auto samples = result.get();
+  samples.erase(samples.begin(), samples.begin() + 20); // warm-up
   out.push_back({"rtt_p50_us", 64, p.impl, percentile(samples, 50), "us"});
   out.push_back({"rtt_p99_us", 64, p.impl, percentile(samples, 99), "us"});
 }
