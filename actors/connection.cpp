@@ -263,6 +263,29 @@ void start_session(connection_pointer self, bool initiator) {
   pump(self);
 }
 
+/// Queues a send in the session (true), or hands it back: to the manager
+/// when this link is closing, to the routing layer as failed otherwise.
+bool take_send(connection_pointer self, send& x) {
+  auto& st = self->state;
+  bool accepting = st.has_session() && st.visit([](auto& s) { return s.accepting(); });
+  if (st.admitted && (st.done || !accepting)) {
+    // Closing: the manager has stopped (or is about to stop) routing to
+    // us and knows where this belongs now.
+    self->send(st.params.manager, std::move(x));
+    return false;
+  }
+  if (!st.has_session() || st.done) {
+    self->send(st.params.routing, send_failed{x.peer, ec::not_connected, std::move(x.payload)});
+    return false;
+  }
+  if (auto err = st.visit([&](auto& s) { return s.send(x.payload, x.priority); });
+      err != ec::none) {
+    self->send(st.params.routing, send_failed{x.peer, err, std::move(x.payload)});
+    return false;
+  }
+  return true;
+}
+
 connection_actor::behavior_type make_behavior(connection_pointer self) {
   self->set_exit_handler([self](const caf::exit_msg& x) {
     // The manager went away (links) or we are told to stop: close at once,
@@ -275,26 +298,17 @@ connection_actor::behavior_type make_behavior(connection_pointer self) {
   });
   return {
     [self](send& x) {
-      auto& st = self->state;
-      bool accepting = st.has_session() && st.visit([](auto& s) { return s.accepting(); });
-      if (st.admitted && (st.done || !accepting)) {
-        // Closing: the manager has stopped (or is about to stop) routing to
-        // us and knows where this belongs now.
-        self->send(st.params.manager, std::move(x));
-        return;
-      }
-      if (!st.has_session() || st.done) {
-        self->send(st.params.routing, send_failed{x.peer, ec::not_connected, std::move(x.payload)});
-        return;
-      }
-      if (auto err = st.visit([&](auto& s) { return s.send(x.payload, x.priority); });
-          err != ec::none) {
-        self->send(st.params.routing, send_failed{x.peer, err, std::move(x.payload)});
-        return;
-      }
       // Flush once the messages already in the mailbox are queued too, so a
       // burst of small messages shares frames.
-      request_flush(self);
+      if (take_send(self, x))
+        request_flush(self);
+    },
+    [self](send_batch& x) {
+      bool queued = false;
+      for (auto& one : x.sends)
+        queued = take_send(self, one) || queued;
+      if (queued)
+        request_flush(self);
     },
     [self](service_out& x) {
       auto& st = self->state;

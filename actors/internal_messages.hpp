@@ -42,6 +42,8 @@ using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using udp_fallback_atom = caf::atom_constant<caf::atom("udpfb")>;
 using alert_flush_atom = caf::atom_constant<caf::atom("alertflush")>;
 using credit_atom = caf::atom_constant<caf::atom("credit")>;
+/// The manager to itself: hand the sends it batched to their connection.
+using send_flush_atom = caf::atom_constant<caf::atom("sendflush")>;
 /// To a peer's active link: hold (true) or resume (false) delivery while a
 /// duplicate link of the same peer still delivers what was sent on it.
 using gate_atom = caf::atom_constant<caf::atom("gate")>;
@@ -81,6 +83,17 @@ struct datagram_in {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, datagram_in& x) {
   return f(caf::meta::type_name("datagram_in"), x.data);
+}
+
+/// Sends the manager routed to one connection, in order: under a backlog of
+/// sends it hands them over in batches, one message instead of one each.
+struct send_batch {
+  std::vector<send> sends;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, send_batch& x) {
+  return f(caf::meta::type_name("send_batch"), x.sends);
 }
 
 /// Datagrams for one reliable-UDP connection, in arrival order.
@@ -156,6 +169,7 @@ typename Inspector::result_type inspect(Inspector& f, listen_failed& x) {
 /// One per link: owns the socket and the session.
 using connection_actor = caf::typed_actor<
   caf::reacts_to<send>,
+  caf::reacts_to<send_batch>,
   caf::reacts_to<admit_atom>,
   caf::reacts_to<close_atom, ec>,
   caf::reacts_to<flush_atom>,
@@ -278,6 +292,7 @@ using manager_actor = node_actor::extend<
   caf::reacts_to<redial_atom, peer_id>,
   caf::reacts_to<grace_atom, peer_id, uint64_t>,
   caf::reacts_to<alert_flush_atom>,
+  caf::reacts_to<send_flush_atom>,
   caf::reacts_to<stop_atom>>;
 
 } // namespace crust

@@ -27,6 +27,54 @@ constexpr size_t max_held_bytes = 16 * 1024 * 1024;
 /// How long a shutdown waits for connections to say goodbye.
 constexpr auto shutdown_timeout = std::chrono::seconds(2);
 
+/// A batch of sends to one link goes at this many sends or bytes at the
+/// latest, even while more messages wait.
+constexpr size_t max_batch_sends = 256;
+constexpr size_t max_batch_bytes = 256 * 1024;
+
+/// Hands the batched sends to their link.
+void flush_sends(manager_pointer self) {
+  auto& st = self->state;
+  if (st.batch.empty())
+    return;
+  if (st.batch.size() == 1)
+    self->send(st.batch_to, std::move(st.batch.front()));
+  else
+    self->send(st.batch_to, send_batch{std::move(st.batch)});
+  st.batch = std::vector<send>{};
+  st.batch_bytes = 0;
+}
+
+/// Routes `x` to the link `to`: at once when nothing else waits in the
+/// mailbox (no latency added to a lone send), else in a batch that goes
+/// when the mailbox has been worked through, before any other message to a
+/// link, or when it is full.
+void route_send(manager_pointer self, const connection_actor& to, send&& x) {
+  auto& st = self->state;
+  if (!st.batch.empty() && st.batch_to != to)
+    flush_sends(self);
+  st.batch_to = to;
+  st.batch_bytes += x.payload.size();
+  st.batch.push_back(std::move(x));
+  if (self->mailbox().empty() || st.batch.size() >= max_batch_sends
+      || st.batch_bytes >= max_batch_bytes) {
+    flush_sends(self);
+    return;
+  }
+  if (!st.batch_flush_pending) {
+    st.batch_flush_pending = true;
+    self->send(self, send_flush_atom::value);
+  }
+}
+
+/// Tells the link `to` something, after the sends batched so far (the
+/// manager's messages to its links keep their order).
+template <class... Ts>
+void tell(manager_pointer self, const connection_actor& to, Ts&&... xs) {
+  flush_sends(self);
+  self->send(to, std::forward<Ts>(xs)...);
+}
+
 bool is_handshake_failure(ec x) {
   switch (x) {
     case ec::handshake_failed:
@@ -235,7 +283,7 @@ void release_held(manager_pointer self, const peer_id& peer,
   for (auto& x : i->second) {
     st.held_bytes -= x.payload.size();
     if (to)
-      self->send(*to, std::move(x));
+      route_send(self, *to, std::move(x));
     else
       self->send(st.routing, send_failed{x.peer, reason, std::move(x.payload)});
   }
@@ -264,7 +312,7 @@ void twin_drained(manager_pointer self, const peer_id& peer) {
     // deliver it now. Held gated, they would never finish.
     for (auto& [id, c] : st.connections)
       if (c.draining_twin && c.peer == peer)
-        self->send(c.handle, gate_atom::value, false);
+        tell(self, c.handle, gate_atom::value, false);
     return;
   }
   st.twins.erase(i);
@@ -277,7 +325,7 @@ void twin_drained(manager_pointer self, const peer_id& peer) {
   auto c = st.connections.find(link->id);
   if (c == st.connections.end())
     return;
-  self->send(c->second.handle, gate_atom::value, false);
+  tell(self, c->second.handle, gate_atom::value, false);
   release_held(self, peer, &c->second.handle, ec::none);
 }
 
@@ -430,7 +478,7 @@ void close_link(manager_pointer self, const peer_id& peer, ec reason) {
     return;
   auto id = link->id;
   if (auto i = st.connections.find(id); i != st.connections.end())
-    self->send(i->second.handle, close_atom::value, reason);
+    tell(self, i->second.handle, close_atom::value, reason);
   apply_closure(self, peer, reason, st.table.on_closed(peer, id, reason));
 }
 
@@ -563,7 +611,7 @@ void begin_shutdown(manager_pointer self) {
     return;
   }
   for (auto& [id, c] : st.connections)
-    self->send(c.handle, close_atom::value, ec::shutting_down);
+    tell(self, c.handle, close_atom::value, ec::shutting_down);
   self->delayed_send(self, shutdown_timeout, stop_atom::value);
 }
 
@@ -631,7 +679,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
         self->send(st.routing, send_failed{x.peer, ec::not_connected, std::move(x.payload)});
         return;
       }
-      self->send(i->second.handle, std::move(x));
+      route_send(self, i->second.handle, std::move(x));
     },
     [self](maintain& x) {
       auto& st = self->state;
@@ -667,7 +715,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
         }
       }
       for (auto& handle : matching)
-        self->send(handle, close_atom::value, ec::blacklisted);
+        tell(self, handle, close_atom::value, ec::blacklisted);
     },
     [self](start_listening_atom) { start_listening(self); },
     [self](stop_listening_atom) { stop_listening(self); },
@@ -790,7 +838,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
                      reach_probe_done{p->second, reached, reached ? ec::none : ec::bad_identity});
         st.probes.erase(p);
         st.probes_closing.insert(x.conn.id());
-        self->send(x.conn, close_atom::value, ec::none);
+        tell(self, x.conn, close_atom::value, ec::none);
         return;
       }
       if (x.probe) {
@@ -799,7 +847,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
                   "a reachability probe reached us at " << to_string(x.remote.proto) << " from "
                                                          << to_string(x.remote));
         st.probes_closing.insert(x.conn.id());
-        self->send(x.conn, close_atom::value, ec::none);
+        tell(self, x.conn, close_atom::value, ec::none);
         return;
       }
       ++st.counters.handshakes; // links' handshakes (probes are not links)
@@ -823,22 +871,22 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
         for (auto& [id, c] : st.connections)
           if (id != x.conn.id() && c.dial == key && !c.peer) {
             c.dial.reset();
-            self->send(c.handle, close_atom::value, ec::duplicate_connection);
+            tell(self, c.handle, close_atom::value, ec::duplicate_connection);
           }
       }
       if (st.shutting_down) {
-        self->send(x.conn, close_atom::value, ec::shutting_down);
+        tell(self, x.conn, close_atom::value, ec::shutting_down);
         return;
       }
       if (st.blacklist.blocks_peer(x.peer)) {
-        self->send(x.conn, close_atom::value, ec::blacklisted);
+        tell(self, x.conn, close_atom::value, ec::blacklisted);
         return;
       }
       if (expected && *expected != x.peer) {
         // A traversal candidate answered as somebody else (a reused address).
         CRUST_LOG(st.log, info, &x.peer, "manager",
                   "traversal dial to " << to_string(x.remote) << " reached the wrong peer");
-        self->send(x.conn, close_atom::value, ec::bad_identity);
+        tell(self, x.conn, close_atom::value, ec::bad_identity);
         return;
       }
       if (x.dir == direction::inbound) {
@@ -860,7 +908,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       switch (adm.outcome) {
         case connection_table::verdict::admit:
           if (st.twins.count(x.peer) > 0)
-            self->send(x.conn, gate_atom::value, true); // a twin still drains
+            tell(self, x.conn, gate_atom::value, true); // a twin still drains
           // Up first, then admit: the routing layer hears of the peer before
           // any of its messages.
           if (adm.report_up) {
@@ -872,7 +920,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
             tell_helpers(self, up);
             self->send(st.routing, std::move(up));
           }
-          self->send(x.conn, admit_atom::value);
+          tell(self, x.conn, admit_atom::value);
           if (st.twins.count(x.peer) == 0)
             release_held(self, x.peer, &x.conn, ec::none);
           break;
@@ -881,11 +929,11 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
           // one waits for it, and so do our sends (see `twins`).
           if (auto old = st.connections.find(*adm.replaced); old != st.connections.end()) {
             drain_as_twin(st, old->second, x.peer);
-            self->send(old->second.handle, close_atom::value, ec::duplicate_connection);
+            tell(self, old->second.handle, close_atom::value, ec::duplicate_connection);
           }
           if (st.twins.count(x.peer) > 0)
-            self->send(x.conn, gate_atom::value, true);
-          self->send(x.conn, admit_atom::value);
+            tell(self, x.conn, gate_atom::value, true);
+          tell(self, x.conn, admit_atom::value);
           if (adm.replaced_path == path_kind::relayed && path != path_kind::relayed) {
             // A relayed link moved to a path of its own (PROTOCOL.md §9.6):
             // the helpers hear of the new link, the routing layer of the move.
@@ -905,8 +953,8 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
           if (drain_as_twin(st, i->second, x.peer) == 1)
             if (auto active = st.connections.find(st.table.active(x.peer)->id);
                 active != st.connections.end())
-              self->send(active->second.handle, gate_atom::value, true);
-          self->send(x.conn, close_atom::value, ec::duplicate_connection);
+              tell(self, active->second.handle, gate_atom::value, true);
+          tell(self, x.conn, close_atom::value, ec::duplicate_connection);
           break;
       }
     },
@@ -926,11 +974,11 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       }
       // Every send routed to it is in its mailbox ahead of this: it may
       // answer the peer's CLOSE once those are out.
-      self->send(x.conn, closing_ack_atom::value);
+      tell(self, x.conn, closing_ack_atom::value);
     },
     [self](connection_closed& x) {
       auto& st = self->state;
-      self->send(x.conn, stop_atom::value); // it can go: we route nothing more to it
+      tell(self, x.conn, stop_atom::value); // it can go: we route nothing more to it
       std::optional<endpoint> dial_key;
       bool relayed_dial = false;
       bool twin = false;
@@ -1061,6 +1109,10 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       st.connections.emplace(conn.id(), std::move(c));
     },
     [self](alert_flush_atom) { flush_alerts(self); },
+    [self](send_flush_atom) {
+      self->state.batch_flush_pending = false;
+      flush_sends(self);
+    },
     [self](grace_atom, const peer_id& peer, uint64_t token) {
       apply_closure(self, peer, ec::duplicate_connection,
                     self->state.table.on_grace_expired(peer, token));
@@ -1108,7 +1160,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       if (!link)
         return;
       if (auto i = st.connections.find(link->id); i != st.connections.end())
-        self->send(i->second.handle, std::move(x));
+        tell(self, i->second.handle, std::move(x));
     },
     // -- NAT traversal --------------------------------------------------------------
     [self](connect_via& x) {

@@ -96,6 +96,13 @@ struct manager_state {
   /// at both ends.
   std::unordered_map<peer_id, size_t> twins;
   size_t held_bytes = 0;
+  /// Sends routed to `batch_to` and not handed to it yet. While more
+  /// messages wait in the mailbox, sends to one link gather here and go as
+  /// one `send_batch`; every other message to a link goes after them.
+  connection_actor batch_to;
+  std::vector<send> batch;
+  size_t batch_bytes = 0;
+  bool batch_flush_pending = false; ///< a send_flush_atom is on its way
   bool shutting_down = false;
 
   logger_ptr log;

@@ -51,6 +51,11 @@ connection_actor::behavior_type fake_connection(connection_actor::pointer, log_p
                                                 std::string name) {
   return {
     [=](crust::send& x) { log->push_back(name + " send " + std::string(x.payload.begin(), x.payload.end())); },
+    [=](send_batch& x) {
+      log->push_back(name + " batch of " + std::to_string(x.sends.size()));
+      for (auto& one : x.sends)
+        log->push_back(name + " send " + std::string(one.payload.begin(), one.payload.end()));
+    },
     [=](admit_atom) { log->push_back(name + " admit"); },
     [=](close_atom, ec reason) { log->push_back(name + " close " + to_string(reason)); },
     [](flush_atom) {},
@@ -142,7 +147,44 @@ CAF_TEST(sends reach the connection of the peer or come back) {
   self->send(mgr, crust::send{p, bytes{'h', 'i'}, 1});
   self->send(mgr, crust::send{q, bytes{'y', 'o'}, 1});
   sched.run();
-  CAF_CHECK_EQUAL(take_log(), strings({"c1 send hi", "send_failed not_connected yo"}));
+  // "hi" waits for the mailbox to be worked through (a backlog of sends to
+  // one link goes as one batch); "yo" fails at once.
+  CAF_CHECK_EQUAL(take_log(), strings({"send_failed not_connected yo", "c1 send hi"}));
+}
+
+CAF_TEST(sends under a backlog go as one batch and before the next command) {
+  handshake(c1, p, direction::outbound);
+  take_log();
+  for (auto c : std::string("abcd"))
+    self->send(mgr, crust::send{p, bytes{static_cast<uint8_t>(c)}, 1});
+  self->send(mgr, crust::drop{p});
+  self->send(mgr, crust::send{p, bytes{'e'}, 1});
+  sched.run();
+  // The close follows the batch: c1 takes a-d before it starts closing.
+  // "e" comes after the drop: nothing is connected any more.
+  CAF_CHECK_EQUAL(take_log(), strings({"c1 batch of 4", "c1 send a", "c1 send b", "c1 send c",
+                                       "c1 send d", "c1 close dropped", "down P dropped",
+                                       "send_failed not_connected e"}));
+  // A lone send goes at once, unbatched.
+  handshake(c2, p, direction::outbound);
+  take_log();
+  self->send(mgr, crust::send{p, bytes{'f'}, 1});
+  expect((crust::send), from(self).to(mgr));
+  expect((crust::send), from(mgr).to(c2));
+  CAF_CHECK_EQUAL(take_log(), strings({"c2 send f"}));
+}
+
+CAF_TEST(a batch of sends ends at the size limit) {
+  handshake(c1, p, direction::outbound);
+  take_log();
+  for (int i = 0; i < 300; ++i)
+    self->send(mgr, crust::send{p, bytes{'x'}, 1});
+  sched.run();
+  auto got = take_log();
+  CAF_REQUIRE(!got.empty());
+  CAF_CHECK_EQUAL(got.front(), "c1 batch of 256");
+  CAF_CHECK_EQUAL(std::count(got.begin(), got.end(), "c1 send x"), 300);
+  CAF_CHECK_EQUAL(std::count(got.begin(), got.end(), "c1 batch of 44"), 1);
 }
 
 CAF_TEST(simultaneous dials end with the connection both ends choose) {
