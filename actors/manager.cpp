@@ -644,19 +644,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
     start_udp(self, 0); // still needed to dial over reliable UDP
   return {
     // -- commands from the routing layer --------------------------------------
-    [self](connect& x) {
-      auto& st = self->state;
-      auto fail = [&](ec reason) { self->send(st.routing, connect_failed{x.remote, reason}); };
-      if (st.shutting_down)
-        return fail(ec::shutting_down);
-      if (x.remote.port == 0 || (x.remote.proto == protocol::udp && !st.udp_socket))
-        return fail(ec::invalid_argument);
-      if (st.blacklist.blocks_address(x.remote.address))
-        return fail(ec::blacklisted);
-      if (!st.admission.room_for_link(st.connections.size()))
-        return fail(ec::too_many_connections);
-      dial(self, x.remote, std::nullopt);
-    },
+    // First: CAF tries the handlers in order, and sends are most of them.
     [self](send& x) {
       auto& st = self->state;
       if (st.shutting_down) {
@@ -680,6 +668,19 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
         return;
       }
       route_send(self, i->second.handle, std::move(x));
+    },
+    [self](connect& x) {
+      auto& st = self->state;
+      auto fail = [&](ec reason) { self->send(st.routing, connect_failed{x.remote, reason}); };
+      if (st.shutting_down)
+        return fail(ec::shutting_down);
+      if (x.remote.port == 0 || (x.remote.proto == protocol::udp && !st.udp_socket))
+        return fail(ec::invalid_argument);
+      if (st.blacklist.blocks_address(x.remote.address))
+        return fail(ec::blacklisted);
+      if (!st.admission.room_for_link(st.connections.size()))
+        return fail(ec::too_many_connections);
+      dial(self, x.remote, std::nullopt);
     },
     [self](maintain& x) {
       auto& st = self->state;

@@ -55,15 +55,8 @@ crust::routing_actor::behavior_type probe(crust::routing_actor::pointer self,
                                           std::shared_ptr<probe_config> cfg) {
   auto last_ack = std::make_shared<uint64_t>(0);
   return {
-    [=](crust::connection_up& x) {
-      if (cfg->listener)
-        caf::anon_send(cfg->listener, up_atom::value, x.peer);
-    },
-    [](crust::path_changed&) {},
-    [=](crust::connection_down& x) {
-      if (cfg->listener)
-        caf::anon_send(cfg->listener, down_atom::value, x.peer);
-    },
+    // First: CAF tries the handlers in order, and this one takes nearly
+    // every message.
     [=](crust::message& x) {
       switch (static_cast<mode>(cfg->on_message.load())) {
         case mode::count: {
@@ -96,6 +89,15 @@ crust::routing_actor::behavior_type probe(crust::routing_actor::pointer self,
           break;
         }
       }
+    },
+    [=](crust::connection_up& x) {
+      if (cfg->listener)
+        caf::anon_send(cfg->listener, up_atom::value, x.peer);
+    },
+    [](crust::path_changed&) {},
+    [=](crust::connection_down& x) {
+      if (cfg->listener)
+        caf::anon_send(cfg->listener, down_atom::value, x.peer);
     },
     [](crust::listening&) {},
     [](crust::alert&) {},
