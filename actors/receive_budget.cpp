@@ -13,17 +13,30 @@ receive_budget::receive_budget(size_t queue_limit, size_t rate, std::function<vo
     refilled_(now) {
 }
 
+/// Gives its bytes back when the last copy of its message is gone. It keeps
+/// the budget (a few words) alive, so a receipt may outlive its link.
+struct receive_budget::receipt {
+  receipt(std::shared_ptr<receive_budget> of, size_t bytes) : budget(std::move(of)), n(bytes) {
+  }
+
+  receipt(const receipt&) = delete;
+  receipt& operator=(const receipt&) = delete;
+
+  ~receipt() {
+    budget->release(n);
+  }
+
+  std::shared_ptr<receive_budget> budget;
+  size_t n;
+};
+
 std::shared_ptr<void> receive_budget::deliver(size_t n, clock::time_point now) {
   refill(now);
   if (rate_ > 0)
     tokens_ -= static_cast<double>(n);
   outstanding_.fetch_add(n);
-  std::weak_ptr<receive_budget> weak = shared_from_this();
-  // The receipt: an empty object whose deleter gives the bytes back.
-  return std::shared_ptr<void>(static_cast<void*>(nullptr), [weak, n](void*) {
-    if (auto budget = weak.lock())
-      budget->release(n);
-  });
+  // One allocation and one reference count per message.
+  return std::make_shared<receipt>(shared_from_this(), n);
 }
 
 void receive_budget::release(size_t n) {

@@ -41,6 +41,8 @@ public:
   size_t queue_limit() const { return queue_limit_; }
 
 private:
+  struct receipt;
+
   void release(size_t n);
   void refill(clock::time_point now);
 
