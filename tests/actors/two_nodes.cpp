@@ -261,6 +261,33 @@ CAF_TEST(large messages arrive intact and oversized ones come back) {
   CAF_CHECK_EQUAL(failed->payload.size(), too_big.size());
 }
 
+CAF_TEST(an oversized message amid a burst comes back and the rest arrive in order) {
+  connect_a_to_b();
+  // Sent at once, the burst reaches the connection in batches: the one
+  // refused send must not hold back or drop its neighbours.
+  constexpr size_t n = 2000;
+  constexpr size_t bad = 1000;
+  constexpr size_t too_big = 2 * 1024 * 1024 + 1;
+  std::vector<bytes> payloads; // made first, so that the sends follow each other closely
+  for (size_t i = 0; i < n; ++i)
+    payloads.push_back(i == bad ? bytes(too_big, 1) : text("m" + std::to_string(i)));
+  for (auto& x : payloads)
+    caf::anon_send(a.node, crust::send{b.id.id(), std::move(x), 2});
+  auto failed = a.events->next<send_failed>(10000ms);
+  CAF_REQUIRE(failed);
+  CAF_CHECK_EQUAL(failed->reason, ec::message_too_large);
+  CAF_CHECK_EQUAL(failed->payload.size(), too_big);
+  auto got = b.events->messages(n - 1, 30000ms);
+  CAF_REQUIRE_EQUAL(got.size(), n - 1);
+  for (size_t i = 0, k = 0; i < n; ++i) {
+    if (i == bad)
+      continue;
+    if (got[k++].payload != text("m" + std::to_string(i)))
+      CAF_FAIL("message " << i << " out of order or corrupted");
+  }
+  CAF_CHECK(!b.events->next<message>(200ms)); // and nothing more
+}
+
 CAF_TEST(queries answer about peers and the node) {
   connect_a_to_b();
   caf::scoped_actor self{sys};
