@@ -49,12 +49,15 @@ routing_actor::behavior_type recorder(routing_actor::pointer, log_ptr log, peer_
 /// A connection actor without a socket: it logs the manager's commands.
 connection_actor::behavior_type fake_connection(connection_actor::pointer, log_ptr log,
                                                 std::string name) {
+  auto sent = [=](const crust::send& x) {
+    log->push_back(name + " send " + std::string(x.payload.begin(), x.payload.end()));
+  };
   return {
-    [=](crust::send& x) { log->push_back(name + " send " + std::string(x.payload.begin(), x.payload.end())); },
+    [=](crust::send& x) { sent(x); },
     [=](send_batch& x) {
       log->push_back(name + " batch of " + std::to_string(x.sends.size()));
       for (auto& one : x.sends)
-        log->push_back(name + " send " + std::string(one.payload.begin(), one.payload.end()));
+        sent(one);
     },
     [=](admit_atom) { log->push_back(name + " admit"); },
     [=](close_atom, ec reason) { log->push_back(name + " close " + to_string(reason)); },
