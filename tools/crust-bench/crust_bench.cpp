@@ -20,6 +20,12 @@
 
 namespace bench {
 
+void configure_scheduler(caf::actor_system_config& cfg, size_t spin_attempts) {
+  if (spin_attempts > 0)
+    cfg.set("work-stealing.aggressive-poll-attempts", static_cast<int64_t>(spin_attempts));
+  crust::tune_scheduler(cfg); // as crust-node does
+}
+
 namespace {
 
 using ack_atom = caf::atom_constant<caf::atom("ack")>;
@@ -145,9 +151,11 @@ struct endpoint_pair {
   crust::node_config node_cfg; ///< every node's of this run
 
   /// `aesgcm`: offer AES-256-GCM (the default); off, ChaCha20-Poly1305 only.
-  explicit endpoint_pair(crust::protocol transport = crust::protocol::tcp, bool aesgcm = true)
+  /// `spin_attempts`: see `configure_scheduler`.
+  explicit endpoint_pair(crust::protocol transport = crust::protocol::tcp, bool aesgcm = true,
+                         size_t spin_attempts = 0)
     : impl(transport == crust::protocol::udp ? "crust-udp" : aesgcm ? "crust" : "crust-chacha") {
-    crust::tune_scheduler(cfg); // as crust-node does
+    configure_scheduler(cfg, spin_attempts);
     sys = std::make_unique<caf::actor_system>(cfg);
     auto& nc = node_cfg;
     nc.listen_address = "127.0.0.1";
@@ -330,8 +338,10 @@ void throughput_many(const options& opt, endpoint_pair& p, const std::vector<siz
 }
 
 /// Ping-pong through both nodes' actors: a's routing actor times each echo
-/// from b's and sends the next ping (`mode::ping`).
-void round_trips(const options& opt, endpoint_pair& p, results& out) {
+/// from b's and sends the next ping (`mode::ping`). Rows `<prefix>_p50_us`,
+/// `_p99_us` and `_cpu_us` (the process's CPU time per round trip).
+void round_trips(const options& opt, endpoint_pair& p, results& out,
+                 const std::string& prefix = "rtt") {
   auto series = std::make_shared<ping_series>();
   series->peer = p.b_id.id();
   series->rounds = opt.rtt_rounds + 20;
@@ -340,17 +350,21 @@ void round_trips(const options& opt, endpoint_pair& p, results& out) {
   p.b_probe->on_message = static_cast<int>(mode::echo);
   p.a_probe->on_message = static_cast<int>(mode::ping);
   // The first ping; a's routing actor sends the others.
+  auto cpu0 = cpu_seconds();
   series->started = now_s();
   caf::anon_send(p.a, crust::send{series->peer, crust::bytes(64, 1), 0});
   bool ready = result.wait_for(std::chrono::seconds(30)) == std::future_status::ready;
+  auto cpu = cpu_seconds() - cpu0;
   p.a_probe->on_message = static_cast<int>(mode::count);
   p.b_probe->on_message = static_cast<int>(mode::count);
   if (!ready)
     throw std::runtime_error("crust: round trips did not finish");
   auto samples = result.get();
+  auto rounds = static_cast<double>(samples.size());
   samples.erase(samples.begin(), samples.begin() + 20); // warm-up
-  out.push_back({"rtt_p50_us", 64, p.impl, percentile(samples, 50), "us"});
-  out.push_back({"rtt_p99_us", 64, p.impl, percentile(samples, 99), "us"});
+  out.push_back({prefix + "_p50_us", 64, p.impl, percentile(samples, 50), "us"});
+  out.push_back({prefix + "_p99_us", 64, p.impl, percentile(samples, 99), "us"});
+  out.push_back({prefix + "_cpu_us", 64, p.impl, cpu / rounds * 1e6, "CPU us"});
 }
 
 void setup_latency(const options& opt, endpoint_pair& p, results& out) {
@@ -408,6 +422,13 @@ void run_crust_over(crust::protocol transport, const options& opt, results& out)
       throughput(opt, p, size, out);
     round_trips(opt, p, out);
     throughput_many(opt, p, many_sizes(opt), out);
+  }
+  if (opt.spin_attempts > 0 && transport == crust::protocol::tcp) {
+    // The latency a user buys with CPU: idle workers poll longer before
+    // they sleep, so a message from an I/O thread finds one awake.
+    endpoint_pair p{transport, true, opt.spin_attempts};
+    p.connect();
+    round_trips(opt, p, out, "rtt_spin");
   }
   {
     endpoint_pair p{transport};

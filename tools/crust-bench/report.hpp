@@ -4,6 +4,8 @@
 
 #include "messages/endpoint.hpp" // crust::protocol
 
+#include <caf/fwd.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <stdexcept>
@@ -35,7 +37,17 @@ struct options {
   std::vector<size_t> many_sizes{64, 64 * 1024};
   std::vector<size_t> idle_connections{1000, 10000};
   std::string node_binary;                   ///< crust-node, for the memory case
+  /// The `rtt_spin_*` rows: round trips again with CAF's idle workers
+  /// polling this many times before they sleep
+  /// (`work-stealing.aggressive-poll-attempts`; CAF's default is 100).
+  /// 0 skips them.
+  size_t spin_attempts = 10000;
 };
+
+/// Sets CAF's scheduler as crust-node does (`crust::tune_scheduler`), with
+/// idle workers polling `spin_attempts` times before they sleep (0: CAF's
+/// default).
+void configure_scheduler(caf::actor_system_config& cfg, size_t spin_attempts);
 
 using results = std::vector<result>;
 

@@ -231,10 +231,11 @@ caf::behavior ping_actor(caf::event_based_actor* self, int fd, size_t rounds,
 /// hands every message to its end's actor, which writes the reply itself.
 /// Two kernel trips and two thread-to-actor hand-offs per round trip, no
 /// crypto, no framing, no manager: crust's path has these and more.
-void actor_round_trips(const options& opt, results& out) {
+void actor_round_trips(const options& opt, results& out, size_t spin_attempts = 0,
+                       const std::string& prefix = "rtt") {
   socket_pair sp;
   caf::actor_system_config cfg;
-  crust::tune_scheduler(cfg); // as crust's run
+  configure_scheduler(cfg, spin_attempts); // as crust's run
   caf::actor_system sys{cfg};
   auto echo = sys.spawn(echo_actor, sp.server);
   auto done = std::make_shared<std::promise<std::vector<double>>>();
@@ -247,8 +248,10 @@ void actor_round_trips(const options& opt, results& out) {
   };
   std::thread server_reader(reader, sp.server, echo);
   std::thread client_reader(reader, sp.client, driver);
+  auto cpu0 = cpu_seconds();
   caf::anon_send(driver, start_atom::value);
   auto ready = result.wait_for(std::chrono::seconds(30)) == std::future_status::ready;
+  auto cpu = cpu_seconds() - cpu0;
   ::shutdown(sp.client, SHUT_RDWR);
   ::shutdown(sp.server, SHUT_RDWR);
   server_reader.join();
@@ -258,8 +261,10 @@ void actor_round_trips(const options& opt, results& out) {
   if (!ready)
     throw std::runtime_error("tcp: actor round trips did not finish");
   auto samples = result.get();
-  out.push_back({"rtt_p50_us", 64, "bound", percentile(samples, 50), "us"});
-  out.push_back({"rtt_p99_us", 64, "bound", percentile(samples, 99), "us"});
+  auto rounds = static_cast<double>(opt.rtt_rounds + 20);
+  out.push_back({prefix + "_p50_us", 64, "bound", percentile(samples, 50), "us"});
+  out.push_back({prefix + "_p99_us", 64, "bound", percentile(samples, 99), "us"});
+  out.push_back({prefix + "_cpu_us", 64, "bound", cpu / rounds * 1e6, "CPU us"});
 }
 
 void setup_latency(const options& opt, results& out) {
@@ -284,6 +289,8 @@ void run_tcp(const options& opt, results& out) {
     throughput(opt, size, opt.many_connections, out, "many");
   round_trips(opt, out);
   actor_round_trips(opt, out);
+  if (opt.spin_attempts > 0)
+    actor_round_trips(opt, out, opt.spin_attempts, "rtt_spin");
   setup_latency(opt, out);
 }
 
