@@ -337,6 +337,30 @@ void throughput_many(const options& opt, endpoint_pair& p, const std::vector<siz
     add_throughput(out, p.impl, size, pump_to_b(opt, p, senders, size), "many");
 }
 
+/// What a quiet link costs: 64 B messages from a to b 2 ms apart, each
+/// handled on its own; row `<prefix>_cpu_us`, the process's CPU time per
+/// message (idle workers that poll longer spend it after every message).
+void sparse_messages(const options& opt, endpoint_pair& p, results& out,
+                     const std::string& prefix) {
+  const size_t count = opt.quick ? 50 : 250;
+  p.b_probe->msgs = 0;
+  p.b_probe->bytes = 0;
+  p.b_probe->on_message = static_cast<int>(mode::count);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20)); // settle
+  auto cpu0 = cpu_seconds();
+  for (size_t i = 0; i < count; ++i) {
+    caf::anon_send(p.a, crust::send{p.b_id.id(), crust::bytes(64, 1), 0});
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  auto cpu = cpu_seconds() - cpu0;
+  for (int i = 0; i < 500 && p.b_probe->msgs.load() < count; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (p.b_probe->msgs.load() < count)
+    throw std::runtime_error(p.impl + ": sparse messages did not all arrive");
+  out.push_back({prefix + "_cpu_us", 64, p.impl, cpu / static_cast<double>(count) * 1e6,
+                 "CPU us"});
+}
+
 /// Ping-pong through both nodes' actors: a's routing actor times each echo
 /// from b's and sends the next ping (`mode::ping`). Rows `<prefix>_p50_us`,
 /// `_p99_us` and `_cpu_us` (the process's CPU time per round trip).
@@ -421,6 +445,8 @@ void run_crust_over(crust::protocol transport, const options& opt, results& out)
     for (auto size : opt.sizes)
       throughput(opt, p, size, out);
     round_trips(opt, p, out);
+    if (transport == crust::protocol::tcp)
+      sparse_messages(opt, p, out, "sparse");
     throughput_many(opt, p, many_sizes(opt), out);
   }
   if (opt.spin_attempts > 0 && transport == crust::protocol::tcp) {
@@ -429,6 +455,7 @@ void run_crust_over(crust::protocol transport, const options& opt, results& out)
     endpoint_pair p{transport, true, opt.spin_attempts};
     p.connect();
     round_trips(opt, p, out, "rtt_spin");
+    sparse_messages(opt, p, out, "sparse_spin");
   }
   {
     endpoint_pair p{transport};
