@@ -55,7 +55,8 @@ struct connection_down {
   ec reason = ec::none;
 };
 
-/// A message from a connected peer.
+/// A message from a connected peer. It arrives without a CAF sender
+/// (`current_sender()` is null): answer the peer through the node.
 struct message {
   peer_id peer;
   bytes payload;
