@@ -5,6 +5,8 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/mailbox_element.hpp>
+#include <caf/scheduled_actor.hpp>
 #include <caf/settings.hpp>
 
 #include <sodium.h>
@@ -32,6 +34,14 @@ void tune_scheduler(caf::actor_system_config& cfg) {
   caf::string_view key = "work-stealing.moderate-poll-attempts";
   if (caf::get_if(&cfg.content, key) == nullptr)
     cfg.set(key, int64_t{0});
+}
+
+void post(caf::scheduled_actor* self, const node_actor& node, send x) {
+  if (!node)
+    return;
+  caf::actor_cast<caf::abstract_actor*>(node)->enqueue(
+    caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, std::move(x)),
+    self->context());
 }
 
 } // namespace crust

@@ -9,6 +9,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -212,6 +213,32 @@ CAF_TEST(ten thousand messages arrive in order and none is lost or duplicated) {
     if (got[i].payload != text("m" + std::to_string(i)))
       CAF_FAIL("message " << i << " out of order or corrupted");
   CAF_CHECK(!b.events->next<message>(200ms)); // and nothing more
+}
+
+CAF_TEST(post keeps the order of an actors sends whichever way it sends) {
+  connect_a_to_b();
+  constexpr size_t n = 2000;
+  // One actor sends, alternating between `post` and `send`, and posts to an
+  // invalid node (which does nothing) on the way. (Its state comes as spawn
+  // arguments: CAF 0.17 dereferences a null argument tuple otherwise.)
+  auto sender = sys.spawn([](caf::event_based_actor* self, node_actor node, peer_id peer) {
+    for (size_t i = 0; i < n; ++i) {
+      auto x = crust::send{peer, text("m" + std::to_string(i)), 2};
+      if (i % 2 == 0)
+        post(self, node, std::move(x));
+      else
+        self->send(node, std::move(x));
+      if (i % 500 == 0)
+        post(self, node_actor{}, crust::send{peer, text("lost"), 2});
+    }
+  }, a.node, b.id.id());
+  auto got = b.events->messages(n, 30000ms);
+  CAF_REQUIRE_EQUAL(got.size(), n);
+  for (size_t i = 0; i < n; ++i)
+    if (got[i].payload != text("m" + std::to_string(i)))
+      CAF_FAIL("message " << i << " out of order or corrupted");
+  CAF_CHECK(!b.events->next<message>(200ms)); // and nothing more
+  caf::anon_send_exit(sender, caf::exit_reason::user_shutdown);
 }
 
 CAF_TEST(a burst sent at once goes out with nothing else to move the link) {

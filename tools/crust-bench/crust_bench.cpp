@@ -75,7 +75,7 @@ crust::routing_actor::behavior_type probe(crust::routing_actor::pointer self,
           break;
         }
         case mode::echo:
-          self->send(cfg->node, crust::send{x.peer, std::move(x.payload), 0});
+          crust::post(self, cfg->node, crust::send{x.peer, std::move(x.payload), 0});
           break;
         case mode::forward:
           if (cfg->listener)
@@ -91,7 +91,7 @@ crust::routing_actor::behavior_type probe(crust::routing_actor::pointer self,
             break;
           }
           s.started = now_s();
-          self->send(cfg->node, crust::send{s.peer, std::move(x.payload), 0});
+          crust::post(self, cfg->node, crust::send{s.peer, std::move(x.payload), 0});
           break;
         }
       }
@@ -237,7 +237,7 @@ caf::behavior sender(caf::event_based_actor* self, std::vector<crust::node_actor
   auto next = std::make_shared<size_t>(0);
   auto pump = [=] {
     while (!*stop && *sent - sink->bytes.load() < window) {
-      self->send(from[(*next)++ % from.size()], crust::send{b, payload, 2});
+      crust::post(self, from[(*next)++ % from.size()], crust::send{b, payload, 2});
       *sent += size;
       ++*sent_msgs;
     }
