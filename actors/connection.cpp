@@ -297,6 +297,23 @@ bool take_send(connection_pointer self, send& x) {
   return true;
 }
 
+/// The manager closes this link (`close_atom`).
+void close_link(connection_pointer self, ec reason) {
+  auto& st = self->state;
+  if (!st.has_session()) {
+    finish(self, reason, false);
+    return;
+  }
+  // A duplicate still delivers what the peer sent on it (the peer may
+  // have chosen it, and the peer is up through its twin); a dropped or
+  // refused peer delivers nothing more: the routing layer is done with it.
+  st.rejected = reason != ec::duplicate_connection;
+  st.awaiting_admission = false;
+  st.closing_reported = true; // the manager decided this itself
+  st.visit([&](auto& s) { s.close(reason); });
+  pump(self);
+}
+
 connection_actor::behavior_type make_behavior(connection_pointer self) {
   self->set_exit_handler([self](const caf::exit_msg& x) {
     // The manager went away (links) or we are told to stop: close at once,
@@ -378,20 +395,15 @@ connection_actor::behavior_type make_behavior(connection_pointer self) {
       self->state.awaiting_admission = false;
       pump(self);
     },
-    [self](close_atom, ec reason) {
-      auto& st = self->state;
-      if (!st.has_session()) {
-        finish(self, reason, false);
+    [self](close_atom, ec reason) { close_link(self, reason); },
+    [self](race_lost_atom) {
+      // Still handshaking, our last handshake message is not out, so the
+      // peer cannot have finished this handshake: the attempt goes. Done
+      // already (authenticated at our end), it stays: the manager hears of
+      // it and settles it as a duplicate, as the peer does.
+      if (self->state.authenticated || self->state.done)
         return;
-      }
-      // A duplicate still delivers what the peer sent on it (the peer may
-      // have chosen it, and the peer is up through its twin); a dropped or
-      // refused peer delivers nothing more: the routing layer is done with it.
-      st.rejected = reason != ec::duplicate_connection;
-      st.awaiting_admission = false;
-      st.closing_reported = true; // the manager decided this itself
-      st.visit([&](auto& s) { s.close(reason); });
-      pump(self);
+      close_link(self, ec::duplicate_connection);
     },
     [self](tick_atom) {
       auto& st = self->state;

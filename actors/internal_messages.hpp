@@ -36,6 +36,11 @@ using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using admit_atom = caf::atom_constant<caf::atom("admit")>;
 using close_atom = caf::atom_constant<caf::atom("close")>;
+/// To an outbound attempt whose dial another attempt won (TCP or reliable
+/// UDP): it closes while its handshake is under way; once done at our end
+/// the peer may have admitted it, so it stays, to be settled as a duplicate
+/// link the way both ends settle those (`connection_table::wins`).
+using race_lost_atom = caf::atom_constant<caf::atom("racelost")>;
 using redial_atom = caf::atom_constant<caf::atom("redial")>;
 using grace_atom = caf::atom_constant<caf::atom("grace")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
@@ -172,6 +177,7 @@ using connection_actor = caf::typed_actor<
   caf::reacts_to<send_batch>,
   caf::reacts_to<admit_atom>,
   caf::reacts_to<close_atom, ec>,
+  caf::reacts_to<race_lost_atom>,
   caf::reacts_to<flush_atom>,
   caf::reacts_to<tick_atom>,
   caf::reacts_to<stream_connected>,
@@ -275,7 +281,7 @@ using acceptor_actor = caf::typed_actor<caf::reacts_to<incoming_stream>>;
 using manager_actor = node_actor::extend<
   caf::reacts_to<incoming_stream>,
   caf::reacts_to<incoming_udp>,
-  caf::reacts_to<udp_fallback_atom, endpoint>,
+  caf::reacts_to<udp_fallback_atom, endpoint, uint64_t>,
   caf::reacts_to<listening>,
   caf::reacts_to<listen_failed>,
   caf::reacts_to<handshake_done>,

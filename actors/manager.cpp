@@ -154,6 +154,7 @@ void dial(manager_pointer self, const endpoint& remote, std::optional<peer_id> r
     return; // already under way
   auto& d = st.dialing[remote];
   d.redial_of = redial_of;
+  d.id = st.next_dial_id++;
   if (traversal) {
     d.expected = traversal->expected;
     d.path = traversal->path;
@@ -166,7 +167,7 @@ void dial(manager_pointer self, const endpoint& remote, std::optional<peer_id> r
     // Happy eyeballs: reliable UDP joins the race if TCP is slow (not for a
     // TCP punch: its UDP twin is the puncher's own dial).
     if (st.cfg.transport == mode::automatic && st.udp_socket && d.path != path_kind::punched_tcp)
-      self->delayed_send(self, st.cfg.udp_fallback_delay, udp_fallback_atom::value, remote);
+      self->delayed_send(self, st.cfg.udp_fallback_delay, udp_fallback_atom::value, remote, d.id);
   }
   ++st.counters.dials;
   CRUST_LOG(st.log, debug, redial_of ? &*redial_of : nullptr, "manager",
@@ -872,7 +873,8 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
         for (auto& [id, c] : st.connections)
           if (id != x.conn.id() && c.dial == key && !c.peer) {
             c.dial.reset();
-            tell(self, c.handle, close_atom::value, ec::duplicate_connection);
+            c.race_lost = true;
+            tell(self, c.handle, race_lost_atom::value);
           }
       }
       if (st.shutting_down) {
@@ -881,6 +883,13 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       }
       if (st.blacklist.blocks_peer(x.peer)) {
         tell(self, x.conn, close_atom::value, ec::blacklisted);
+        return;
+      }
+      if (i->second.race_lost && !st.table.active(x.peer)) {
+        // Another attempt won this one's dial, and that link is gone by
+        // now (dropped, or closed by the peer): this one does not bring the
+        // peer back.
+        tell(self, x.conn, close_atom::value, ec::dropped);
         return;
       }
       if (expected && *expected != x.peer) {
@@ -983,8 +992,10 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       std::optional<endpoint> dial_key;
       bool relayed_dial = false;
       bool twin = false;
+      bool race_lost = false;
       if (auto i = st.connections.find(x.conn.id()); i != st.connections.end()) {
         dial_key = i->second.dial;
+        race_lost = i->second.race_lost;
         twin = i->second.draining_twin && i->second.peer;
         relayed_dial = i->second.expected.has_value();
         if (i->second.half_open)
@@ -1037,7 +1048,9 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       c.messages_received += x.messages_received;
       c.bytes_sent += x.bytes_sent;
       c.bytes_received += x.bytes_received;
-      if (!x.authenticated) {
+      if (!x.authenticated && race_lost) {
+        // The attempt that lost its dial's race: the dial succeeded.
+      } else if (!x.authenticated) {
         if (x.dir == direction::outbound)
           ++c.dials_failed;
         else if (is_handshake_failure(x.reason))
@@ -1088,10 +1101,13 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       if (auto target = st.table.redial_target(peer))
         dial(self, *target, peer);
     },
-    [self](udp_fallback_atom, const endpoint& key) {
+    [self](udp_fallback_atom, const endpoint& key, uint64_t dial_id) {
       auto& st = self->state;
       auto i = st.dialing.find(key);
-      if (i == st.dialing.end() || i->second.udp_tried || !i->second.tcp_live || st.shutting_down)
+      // A timer of an earlier dial to the same endpoint, done by now, says
+      // nothing about this one.
+      if (i == st.dialing.end() || i->second.id != dial_id || i->second.udp_tried
+          || !i->second.tcp_live || st.shutting_down)
         return;
       CRUST_LOG(st.log, debug, nullptr, "manager",
                 "TCP to " << to_string(key) << " is slow: reliable UDP joins");

@@ -57,6 +57,9 @@ struct manager_state {
     /// Closed as a duplicate of its peer's active link, and still delivering
     /// what the peer sent on it (the active link waits: `gate_atom`).
     bool draining_twin = false;
+    /// Outbound: another attempt won the dial it served (`race_lost_atom`).
+    /// Closing unauthenticated, it is no failed dial.
+    bool race_lost = false;
   };
   std::unordered_map<caf::actor_id, live_connection> connections;
   /// Reachability probes we dial for peers' checks: connection -> probe id.
@@ -80,8 +83,12 @@ struct manager_state {
     /// routing layer.
     std::optional<peer_id> expected;
     path_kind path = path_kind::direct;
+    /// Tells this dial from earlier ones to the same endpoint (their
+    /// fallback timers may still be due).
+    uint64_t id = 0;
   };
   std::map<endpoint, dial_attempt> dialing;
+  uint64_t next_dial_id = 1;
 
   // Reliable UDP: the node's socket and its router (null when off).
   std::shared_ptr<datagram_socket> udp_socket;

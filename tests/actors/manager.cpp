@@ -61,6 +61,7 @@ connection_actor::behavior_type fake_connection(connection_actor::pointer, log_p
     },
     [=](admit_atom) { log->push_back(name + " admit"); },
     [=](close_atom, ec reason) { log->push_back(name + " close " + to_string(reason)); },
+    [=](race_lost_atom) { log->push_back(name + " race lost"); },
     [](flush_atom) {},
     [](tick_atom) {},
     [](stream_connected) {},

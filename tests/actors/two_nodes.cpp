@@ -431,6 +431,87 @@ CAF_TEST(dropping a peer closes both ends with the reason) {
   CAF_CHECK(b.events->next<connection_up>());
 }
 
+CAF_TEST(TCP and reliable UDP racing to the end leave one link at both ends) {
+  // Reliable UDP joins every dial at once: the two attempts race through
+  // their handshakes, and either may finish first at either end. The ends
+  // must keep the same link: the dialling side sees one connection_up, and
+  // neither a loss nor a failed dial.
+  node_config cfg;
+  cfg.udp_fallback_delay = 0ms;
+  cfg.limits.connection_rate = 0; // two dials per round from one address
+  // A losing UDP attempt closed during its handshake says nothing to d,
+  // whose side of it waits for its handshake timeout: one per round.
+  cfg.limits.max_half_open_per_address = 64;
+  test_node c, d;
+  c.start(sys, cfg);
+  d.start(sys, cfg);
+  for (int round = 0; round < 40; ++round) {
+    caf::anon_send(c.node, crust::connect{d.listen_ep});
+    auto up_c = c.events->next<connection_up>();
+    auto up_d = d.events->next<connection_up>();
+    CAF_REQUIRE(up_c && up_d);
+    caf::anon_send(c.node, crust::send{d.id.id(), text("r" + std::to_string(round)), 1});
+    auto m = d.events->next<message>();
+    if (!m || m->payload != text("r" + std::to_string(round)))
+      CAF_FAIL("round " << round << ": the message did not arrive");
+    caf::anon_send(c.node, drop{d.id.id()});
+    auto down_c = c.events->next<connection_down>();
+    auto down_d = d.events->next<connection_down>();
+    CAF_REQUIRE(down_c && down_d);
+    if (down_c->reason != ec::dropped || down_d->reason != ec::dropped)
+      CAF_FAIL("round " << round << ": down with " << to_string(down_c->reason) << " and "
+                        << to_string(down_d->reason));
+    // Until c's losing attempt is gone too. If it finished its handshake at
+    // d after the drop (the transports do not order the two links), d sees
+    // it come and go: closed by c as dropped, or as the duplicate it was at
+    // c (then after d's grace for a replacement). c reports nothing of it.
+    auto s = stats_until(sys, c.node, [](const node_stats& x) { return x.links == 0; });
+    CAF_REQUIRE_EQUAL(s.links, 0u);
+    std::this_thread::sleep_for(20ms);
+    while (auto late = d.events->next<connection_up>(0ms)) {
+      auto gone = d.events->next<connection_down>();
+      CAF_REQUIRE(gone);
+      CAF_CHECK(gone->reason == ec::dropped || gone->reason == ec::duplicate_connection);
+    }
+    if (c.events->held<connect_failed>() > 0 || c.events->held<connection_up>() > 0
+        || c.events->held<connection_down>() > 0)
+      CAF_FAIL("round " << round << ": " << c.events->held<connect_failed>() << " failed dials, "
+                        << c.events->held<connection_up>() << " more ups at c");
+  }
+  CAF_CHECK_EQUAL(stats_of(sys, c.node).dials_failed, 0u);
+  c.stop();
+  d.stop();
+}
+
+CAF_TEST(a dial that ended takes its reliable UDP fallback timer with it) {
+  // Short dials to one endpoint, one after another, for longer than the
+  // fallback delay: each dial's timer fires during a later dial, which is
+  // not slow. Reliable UDP must never join (d would send a RETRY for it).
+  node_config cfg;
+  cfg.udp_fallback_delay = 400ms;
+  cfg.limits.connection_rate = 0;
+  test_node c, d;
+  c.start(sys, cfg);
+  d.start(sys, cfg);
+  auto until = std::chrono::steady_clock::now() + 1500ms;
+  int rounds = 0;
+  for (; rounds < 2000 && std::chrono::steady_clock::now() < until; ++rounds) {
+    caf::anon_send(c.node, crust::connect{d.listen_ep});
+    auto up_c = c.events->next<connection_up>();
+    auto up_d = d.events->next<connection_up>();
+    CAF_REQUIRE(up_c && up_d);
+    caf::anon_send(c.node, drop{d.id.id()});
+    CAF_REQUIRE(c.events->next<connection_down>());
+    CAF_REQUIRE(d.events->next<connection_down>());
+  }
+  CAF_MESSAGE(rounds << " dials");
+  CAF_CHECK_GREATER(rounds, 10);
+  CAF_CHECK_EQUAL(stats_of(sys, d.node).udp_retries, 0u);
+  CAF_CHECK_EQUAL(c.events->held<connection_up>(), 0u);
+  c.stop();
+  d.stop();
+}
+
 CAF_TEST(nodes of different networks cannot connect) {
   test_node c;
   node_config other;
