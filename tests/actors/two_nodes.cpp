@@ -176,6 +176,16 @@ struct fixture {
 
 } // namespace
 
+/// "m0" ... "m<n-1>" arrive in order at `events`, and nothing more.
+void expect_numbered(event_queue& events, size_t n) {
+  auto got = events.messages(n, 30000ms);
+  CAF_REQUIRE_EQUAL(got.size(), n);
+  for (size_t i = 0; i < n; ++i)
+    if (got[i].payload != text("m" + std::to_string(i)))
+      CAF_FAIL("message " << i << " out of order or corrupted");
+  CAF_CHECK(!events.next<message>(200ms)); // and nothing more
+}
+
 CAF_TEST_FIXTURE_SCOPE(two_node_tests, fixture)
 
 CAF_TEST(tune_scheduler turns polling rounds off and keeps a value set already) {
@@ -207,12 +217,7 @@ CAF_TEST(ten thousand messages arrive in order and none is lost or duplicated) {
   constexpr size_t n = 10000;
   for (size_t i = 0; i < n; ++i)
     caf::anon_send(a.node, crust::send{b.id.id(), text("m" + std::to_string(i)), 2});
-  auto got = b.events->messages(n, 30000ms);
-  CAF_REQUIRE_EQUAL(got.size(), n);
-  for (size_t i = 0; i < n; ++i)
-    if (got[i].payload != text("m" + std::to_string(i)))
-      CAF_FAIL("message " << i << " out of order or corrupted");
-  CAF_CHECK(!b.events->next<message>(200ms)); // and nothing more
+  expect_numbered(*b.events, n);
 }
 
 CAF_TEST(post keeps the order of an actors sends whichever way it sends) {
@@ -232,12 +237,7 @@ CAF_TEST(post keeps the order of an actors sends whichever way it sends) {
         post(self, node_actor{}, crust::send{peer, text("lost"), 2});
     }
   }, a.node, b.id.id());
-  auto got = b.events->messages(n, 30000ms);
-  CAF_REQUIRE_EQUAL(got.size(), n);
-  for (size_t i = 0; i < n; ++i)
-    if (got[i].payload != text("m" + std::to_string(i)))
-      CAF_FAIL("message " << i << " out of order or corrupted");
-  CAF_CHECK(!b.events->next<message>(200ms)); // and nothing more
+  expect_numbered(*b.events, n);
   caf::anon_send_exit(sender, caf::exit_reason::user_shutdown);
 }
 
