@@ -1,4 +1,5 @@
 #include "actors/connection.hpp"
+#include "actors/enqueue_anonymous.hpp"
 
 #include "actors/udp_mux.hpp"
 #include "transport/tcp_stream.hpp"
@@ -147,9 +148,7 @@ void request_flush(connection_pointer self) {
 /// line between the two cores per message, and routing layers answer to the
 /// node, not to a link.
 void deliver(connection_pointer self, message&& x) {
-  caf::actor_cast<caf::abstract_actor*>(self->state.params.routing)
-    ->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, std::move(x)),
-              self->context());
+  enqueue_anonymous(self, self->state.params.routing, std::move(x));
 }
 
 /// Hands the session's events up. Returns false once the actor finished.

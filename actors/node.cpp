@@ -1,12 +1,11 @@
 #include "actors/node.hpp"
 
 #include "actors/error.hpp"
+#include "actors/enqueue_anonymous.hpp"
 #include "actors/manager.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
-#include <caf/mailbox_element.hpp>
-#include <caf/scheduled_actor.hpp>
 #include <caf/settings.hpp>
 
 #include <sodium.h>
@@ -39,9 +38,7 @@ void tune_scheduler(caf::actor_system_config& cfg) {
 void post(caf::scheduled_actor* self, const node_actor& node, send x) {
   if (!node)
     return;
-  caf::actor_cast<caf::abstract_actor*>(node)->enqueue(
-    caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, std::move(x)),
-    self->context());
+  enqueue_anonymous(self, node, std::move(x));
 }
 
 } // namespace crust
