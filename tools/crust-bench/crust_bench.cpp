@@ -396,9 +396,7 @@ void round_trips(const options& opt, endpoint_pair& p, results& out,
   auto samples = result.get();
   auto rounds = static_cast<double>(samples.size());
   samples.erase(samples.begin(), samples.begin() + 20); // warm-up
-  out.push_back({prefix + "_p50_us", 64, p.impl, percentile(samples, 50), "us"});
-  out.push_back({prefix + "_p99_us", 64, p.impl, percentile(samples, 99), "us"});
-  out.push_back({prefix + "_cpu_us", 64, p.impl, cpu / rounds * 1e6, "CPU us"});
+  add_round_trips(out, prefix, p.impl, samples, cpu, rounds);
 }
 
 void setup_latency(const options& opt, endpoint_pair& p, results& out) {

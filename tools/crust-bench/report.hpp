@@ -118,6 +118,16 @@ inline void add_throughput(results& out, const std::string& system, size_t size,
                              + ": nothing was sent or received");
 }
 
+/// Adds the rows of one 64 B round-trip series: `<prefix>_p50_us`,
+/// `_p99_us` (of `samples`, sorted in place) and `_cpu_us`, the process's
+/// CPU time `cpu_seconds` over `rounds` round trips, per round trip.
+inline void add_round_trips(results& out, const std::string& prefix, const std::string& system,
+                            std::vector<double>& samples, double cpu_seconds, double rounds) {
+  out.push_back({prefix + "_p50_us", 64, system, percentile(samples, 50), "us"});
+  out.push_back({prefix + "_p99_us", 64, system, percentile(samples, 99), "us"});
+  out.push_back({prefix + "_cpu_us", 64, system, cpu_seconds / rounds * 1e6, "CPU us"});
+}
+
 /// The sizes the many-connection case runs.
 inline std::vector<size_t> many_sizes(const options& opt) {
   std::vector<size_t> out;

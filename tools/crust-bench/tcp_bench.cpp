@@ -262,9 +262,7 @@ void actor_round_trips(const options& opt, results& out, size_t spin_attempts = 
     throw std::runtime_error("tcp: actor round trips did not finish");
   auto samples = result.get();
   auto rounds = static_cast<double>(opt.rtt_rounds + 20);
-  out.push_back({prefix + "_p50_us", 64, "bound", percentile(samples, 50), "us"});
-  out.push_back({prefix + "_p99_us", 64, "bound", percentile(samples, 99), "us"});
-  out.push_back({prefix + "_cpu_us", 64, "bound", cpu / rounds * 1e6, "CPU us"});
+  add_round_trips(out, prefix, "bound", samples, cpu, rounds);
 }
 
 void setup_latency(const options& opt, results& out) {
