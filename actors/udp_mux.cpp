@@ -61,8 +61,14 @@ void on_initial(udp_mux_pointer self, udp_datagram& x, uint64_t dcid) {
   }
   // Validated; clear out stale entries, then bound the set-ups in flight.
   auto t = std::chrono::steady_clock::now();
-  for (auto i = st.pending.begin(); i != st.pending.end();)
-    i = t - i->second > pending_timeout ? st.pending.erase(i) : std::next(i);
+  for (auto i = st.pending.begin(); i != st.pending.end();) {
+    if (t - i->second <= pending_timeout) {
+      ++i;
+      continue;
+    }
+    st.pending_aborts.erase(i->first);
+    i = st.pending.erase(i);
+  }
   if (st.pending.size() >= st.max_pending) {
     ++st.refused;
     return;
@@ -71,9 +77,19 @@ void on_initial(udp_mux_pointer self, udp_datagram& x, uint64_t dcid) {
   self->send(st.manager, incoming_udp{std::move(initial), x.from});
 }
 
+/// An ABORT naming a client's first dcid: its responder checks it, now or
+/// once the manager has set it up.
+void on_abort(udp_mux_pointer self, udp_datagram& x, uint64_t dcid) {
+  auto& st = self->state;
+  if (auto i = st.initials.find(dcid); i != st.initials.end())
+    self->send(i->second, datagram_in{std::move(x.data)});
+  else if (st.pending.count(dcid) > 0)
+    st.pending_aborts[dcid] = std::move(x.data);
+}
+
 /// Deals with what the socket's thread does not route itself: STUN (to the
-/// puncher), INITIALs (stateless retry, then the manager); anything else is
-/// not ours.
+/// puncher), INITIALs (stateless retry, then the manager), ABORTs naming a
+/// client's first dcid (to its responder); anything else is not ours.
 void route(udp_mux_pointer self, udp_datagram& x) {
   auto& st = self->state;
   // STUN first: a Binding response's first byte is a valid reliable-UDP type.
@@ -85,6 +101,8 @@ void route(udp_mux_pointer self, udp_datagram& x) {
   auto p = rudp::peek(x.data.data(), x.data.size());
   if (p && p->type == rudp::packet_type::initial)
     on_initial(self, x, cid_to_u64(p->dcid));
+  else if (p && p->type == rudp::packet_type::abort)
+    on_abort(self, x, cid_to_u64(p->dcid));
 }
 
 } // namespace
@@ -121,8 +139,13 @@ udp_mux_actor::behavior_type udp_mux(udp_mux_pointer self, std::shared_ptr<io_ru
               if (g == direct.end())
                 g = direct.insert(direct.end(), {std::move(conn), datagram_batch{}});
               g->second.data.push_back(std::move(data));
+              continue;
             }
-            continue; // an unknown id: nobody's
+            // An unknown id: nobody's, but for an ABORT from a client that
+            // had not heard from its responder yet (its dcid is the one its
+            // INITIAL named, which the mux knows).
+            if (p->type != rudp::packet_type::abort)
+              continue;
           }
         if (last && *last == from) {
           msg.datagrams.push_back(udp_datagram{std::move(data), msg.datagrams.back().from});
@@ -170,6 +193,10 @@ udp_mux_actor::behavior_type udp_mux(udp_mux_pointer self, std::shared_ptr<io_ru
         if (x.initial_dcid != 0) {
           st.initials[x.initial_dcid] = x.conn;
           st.pending.erase(x.initial_dcid);
+          if (auto a = st.pending_aborts.find(x.initial_dcid); a != st.pending_aborts.end()) {
+            self->send(x.conn, datagram_in{std::move(a->second)});
+            st.pending_aborts.erase(a);
+          }
         }
         return;
       }
@@ -177,6 +204,7 @@ udp_mux_actor::behavior_type udp_mux(udp_mux_pointer self, std::shared_ptr<io_ru
       if (x.initial_dcid != 0) {
         st.initials.erase(x.initial_dcid);
         st.pending.erase(x.initial_dcid);
+        st.pending_aborts.erase(x.initial_dcid);
       }
     },
   };

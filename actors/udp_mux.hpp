@@ -26,6 +26,9 @@ struct udp_mux_state {
   std::shared_ptr<udp_routes> routes = std::make_shared<udp_routes>(); ///< by our connection id
   std::unordered_map<uint64_t, connection_actor> initials; ///< by a client's first dcid
   std::unordered_map<uint64_t, std::chrono::steady_clock::time_point> pending; ///< handed to the manager
+  /// ABORTs that came for a pending set-up, handed to its responder once
+  /// it is routed (at most one per pending entry).
+  std::unordered_map<uint64_t, bytes> pending_aborts;
   size_t max_pending = 256;   ///< responders being set up at once, at most
   uint64_t retries = 0;       ///< RETRY packets sent (no state kept for them)
   uint64_t refused = 0;       ///< INITIALs refused (malformed, over the limit, blacklisted)

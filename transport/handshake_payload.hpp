@@ -25,6 +25,14 @@ constexpr const char* noise_pattern = "XX";
 constexpr uint8_t version_reject_marker = 0xff;
 constexpr size_t version_reject_size = 2;
 
+/// A side that gives a handshake up itself (its dial lost a race, the node
+/// stops, the routing layer dropped the peer) says so with a 2-byte frame in
+/// the clear, `handshake_abort_marker | reason (ec)`, and closes: the other
+/// side ends its half with that reason at once instead of taking the closed
+/// stream for a failed handshake.
+constexpr uint8_t handshake_abort_marker = 0xfe;
+constexpr size_t handshake_abort_size = 2;
+
 /// The largest handshake message we accept: far below Noise's 65535, so an
 /// unauthenticated peer cannot make us buffer much.
 constexpr size_t max_handshake_message = 1024;

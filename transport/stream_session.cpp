@@ -169,7 +169,9 @@ void stream_session::close(ec reason) {
   if (state_ == state::closed || closing_)
     return;
   if (state_ == state::handshaking) {
-    wire_.clear();
+    // Whatever of the handshake is still unsent goes unsaid; the peer hears
+    // why instead (`handshake_abort_marker`).
+    wire_ = bytes{0, handshake_abort_size, handshake_abort_marker, static_cast<uint8_t>(reason)};
     finish(reason, false);
     return;
   }
@@ -217,8 +219,18 @@ bool stream_session::settle_simultaneous_open(const uint8_t* body, size_t len) {
   return false; // read it as a responder does
 }
 
+bool stream_session::take_handshake_abort(const uint8_t* body, size_t len) {
+  if (len != handshake_abort_size || body[0] != handshake_abort_marker)
+    return false;
+  auto reason = static_cast<ec>(body[1]);
+  wire_.clear();
+  finish(reason == ec::none ? ec::closed_by_peer : reason, true);
+  return true;
+}
+
 void stream_session::handle_handshake_frame(const uint8_t* body, size_t len) {
-  if (settle_simultaneous_open(body, len) || state_ == state::closed)
+  if (take_handshake_abort(body, len) || settle_simultaneous_open(body, len)
+      || state_ == state::closed)
     return;
   auto& hs = *handshake_;
   if (len == version_reject_size && body[0] == version_reject_marker && initiator_
@@ -276,7 +288,10 @@ void stream_session::become_established() {
   channel_.emplace(std::move(send), std::move(receive), cfg_.rekey_interval);
   handshake_hash_ = handshake_->handshake_hash();
   handshake_.reset();
-  decoder_.set_limits(max_frame_size, noise::tag_len);
+  // The initiator is done before the responder has read message 3: until a
+  // transport frame arrives, the responder may still abort (a 2-byte frame).
+  abort_possible_ = initiator_;
+  decoder_.set_limits(max_frame_size, abort_possible_ ? handshake_abort_size : noise::tag_len);
   state_ = state::established;
   events_.emplace_back(session_established{});
 }
@@ -284,6 +299,12 @@ void stream_session::become_established() {
 // -- transport frames ----------------------------------------------------------
 
 void stream_session::handle_transport_frame(uint8_t* body, size_t len, time_point now) {
+  if (abort_possible_) {
+    if (take_handshake_abort(body, len))
+      return;
+    abort_possible_ = false; // the responder holds the keys: no more aborts
+    decoder_.set_limits(max_frame_size, noise::tag_len);
+  }
   if (auto err = channel_->open_in_place(body, len); err != ec::none) {
     fail(err);
     return;

@@ -158,6 +158,8 @@ private:
   };
 
   void handle_handshake_frame(const uint8_t* body, size_t len);
+  /// A handshake abort (see `handshake_abort_marker`): closes, true.
+  bool take_handshake_abort(const uint8_t* body, size_t len);
   /// Simultaneous open: `body` may be the peer's message 1 while we wait
   /// for message 2. True when it was (we turned responder or dropped it).
   bool settle_simultaneous_open(const uint8_t* body, size_t len);
@@ -182,6 +184,7 @@ private:
   frame_decoder decoder_;
   std::shared_ptr<const static_credential> credential_; ///< our Noise static key, signed
   std::optional<noise::public_key> sent_ephemeral_; ///< in our message 1, while it may meet theirs
+  bool abort_possible_ = false; ///< initiator: established, no transport frame from the peer yet
   handshake_payload remote_;
   noise::digest handshake_hash_{};
   noise::cipher_kind cipher_ = noise::cipher_kind::chachapoly;

@@ -435,13 +435,11 @@ CAF_TEST(TCP and reliable UDP racing to the end leave one link at both ends) {
   // Reliable UDP joins every dial at once: the two attempts race through
   // their handshakes, and either may finish first at either end. The ends
   // must keep the same link: the dialling side sees one connection_up, and
-  // neither a loss nor a failed dial.
+  // neither a loss nor a failed dial. The attempt c gives up mid-handshake
+  // says so (a handshake abort): d neither waits for it nor alerts.
   node_config cfg;
   cfg.udp_fallback_delay = 0ms;
   cfg.limits.connection_rate = 0; // two dials per round from one address
-  // A losing UDP attempt closed during its handshake says nothing to d,
-  // whose side of it waits for its handshake timeout: one per round.
-  cfg.limits.max_half_open_per_address = 64;
   test_node c, d;
   c.start(sys, cfg);
   d.start(sys, cfg);
@@ -473,12 +471,21 @@ CAF_TEST(TCP and reliable UDP racing to the end leave one link at both ends) {
       CAF_REQUIRE(gone);
       CAF_CHECK(gone->reason == ec::dropped || gone->reason == ec::duplicate_connection);
     }
+    // A losing UDP attempt c gave up mid-handshake told d so (ABORT): d's
+    // half is gone long before its 5 s handshake timeout.
+    auto sd = stats_until(sys, d.node, [](const node_stats& x) { return x.links == 0; });
+    if (sd.links != 0 || sd.half_open != 0)
+      CAF_FAIL("round " << round << ": d still has " << sd.links << " links, " << sd.half_open
+                        << " half open");
     if (c.events->held<connect_failed>() > 0 || c.events->held<connection_up>() > 0
         || c.events->held<connection_down>() > 0)
       CAF_FAIL("round " << round << ": " << c.events->held<connect_failed>() << " failed dials, "
                         << c.events->held<connection_up>() << " more ups at c");
   }
   CAF_CHECK_EQUAL(stats_of(sys, c.node).dials_failed, 0u);
+  auto sd = stats_of(sys, d.node);
+  CAF_CHECK_EQUAL(sd.handshakes_failed, 0u);
+  CAF_CHECK_EQUAL(sd.alerts, 0u);
   c.stop();
   d.stop();
 }

@@ -1,8 +1,9 @@
 // Reliable UDP's state machine over a simulated network, in virtual time:
 // stateless retry, handshake, then messages both ways under loss (up to
 // 10 %), reordering, duplication and corruption — every message arrives
-// exactly once and in order. Also: replays dropped, graceful close, peer
-// timeout, congestion response, tokens bound to the address.
+// exactly once and in order. Also: replays dropped, graceful close, a
+// handshake given up (ABORT), peer timeout, congestion response, tokens
+// bound to the address.
 #define CAF_SUITE transport.rudp_session
 #include <caf/test/unit_test.hpp>
 #include <caf/test/unit_test_impl.hpp>
@@ -284,6 +285,65 @@ CAF_TEST(graceful close loses nothing and both sides finish) {
   CAF_CHECK_EQUAL(s.client_reason, ec::dropped);
 }
 
+CAF_TEST(a handshake the client gives up ends the servers half at once) {
+  sim s;
+  CAF_REQUIRE(s.run([&] { return s.server != nullptr; }));
+  s.pump(); // message 2 is on its way
+  CAF_REQUIRE(s.client->current_state() == rudp::session::state::handshaking);
+  auto start = s.now;
+  s.client->close(ec::duplicate_connection);
+  CAF_CHECK(s.run([&] { return s.client_closed && s.server_closed; }, 5s));
+  CAF_CHECK_EQUAL(s.client_reason, ec::duplicate_connection);
+  CAF_CHECK_EQUAL(s.server_reason, ec::duplicate_connection);
+  CAF_CHECK_LESS(s.now - start, 1s); // not the 20 s handshake timeout
+  CAF_CHECK(s.server->current_state() == rudp::session::state::closed);
+}
+
+CAF_TEST(a handshake the server gives up ends the clients half at once) {
+  for (int stage = 0; stage < 2; ++stage) {
+    // 0: the client has not heard from the server yet; 1: it has message 2
+    // and sent message 3 (established, not yet confirmed).
+    sim s;
+    CAF_REQUIRE(s.run([&] { return s.server != nullptr; }));
+    if (stage == 1)
+      CAF_REQUIRE(s.run([&] {
+        return s.client->current_state() == rudp::session::state::established;
+      }));
+    CAF_REQUIRE(s.server->current_state() == rudp::session::state::handshaking);
+    auto start = s.now;
+    s.server->close(ec::blacklisted);
+    CAF_CHECK(s.run([&] { return s.client_closed && s.server_closed; }, 5s));
+    CAF_CHECK_EQUAL(s.client_reason, ec::blacklisted);
+    CAF_CHECK_LESS(s.now - start, 1s);
+  }
+}
+
+CAF_TEST(an abort with the wrong connection ids changes nothing) {
+  sim s;
+  CAF_REQUIRE(s.run([&] { return s.server != nullptr; }));
+  rudp::cid other{9, 9, 9, 9, 9, 9, 9, 9};
+  // To the server: its own id instead of the client's first dcid, and the
+  // right first dcid with another source.
+  s.server->handle_datagram(
+    rudp::encode(rudp::abort_packet{s.server->local_cid(), s.client->local_cid(), ec::dropped})
+      .data(),
+    18, s.now);
+  s.server->handle_datagram(
+    rudp::encode(rudp::abort_packet{s.server->initial_dcid(), other, ec::dropped}).data(), 18,
+    s.now);
+  // To the client: someone else's id.
+  s.client->handle_datagram(
+    rudp::encode(rudp::abort_packet{other, s.server->local_cid(), ec::dropped}).data(), 18, s.now);
+  exchange(s, 10);
+  CAF_CHECK(!s.client_closed);
+  CAF_CHECK(!s.server_closed);
+  // Once the handshake is over, only an authenticated CLOSE ends the link.
+  auto late = rudp::encode(rudp::abort_packet{s.client->local_cid(), s.server->local_cid(),
+                                              ec::dropped});
+  s.client->handle_datagram(late.data(), late.size(), s.now);
+  CAF_CHECK(s.established());
+}
+
 CAF_TEST(a silent peer times out) {
   sim s;
   CAF_REQUIRE(s.run([&] { return s.established(); }));
@@ -467,6 +527,18 @@ CAF_TEST(malformed datagrams are refused by the codecs) {
     CAF_CHECK_EQUAL(rudp::decode(enc.data(), n, hp), ec::malformed_frame);
     CAF_CHECK_EQUAL(rudp::decode(enc.data(), n, rp), ec::malformed_frame);
   }
+  rudp::abort_packet ap{{1, 2, 3, 4, 5, 6, 7, 8}, {8, 7, 6, 5, 4, 3, 2, 1}, ec::dropped};
+  auto abort = rudp::encode(ap);
+  CAF_CHECK_EQUAL(abort.size(), 18u);
+  rudp::abort_packet ap_back;
+  CAF_CHECK_EQUAL(rudp::decode(abort.data(), abort.size(), ap_back), ec::none);
+  CAF_CHECK(ap_back.dcid == ap.dcid && ap_back.scid == ap.scid && ap_back.reason == ap.reason);
+  auto peeked = rudp::peek(abort.data(), abort.size());
+  CAF_CHECK(peeked && peeked->type == rudp::packet_type::abort && peeked->dcid == ap.dcid);
+  for (size_t n = 0; n < abort.size(); ++n)
+    CAF_CHECK_EQUAL(rudp::decode(abort.data(), n, ap_back), ec::malformed_frame); // truncated
+  abort.push_back(0);
+  CAF_CHECK_EQUAL(rudp::decode(abort.data(), abort.size(), ap_back), ec::malformed_frame);
   rudp::frames f;
   uint8_t bad_kind[] = {0x09};
   CAF_CHECK_EQUAL(rudp::parse_frames(bad_kind, 1, f), ec::malformed_frame);

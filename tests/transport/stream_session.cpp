@@ -565,6 +565,69 @@ CAF_TEST(the stream ending mid-handshake is a failed handshake) {
   CAF_CHECK_EQUAL(b.closed->reason, ec::handshake_failed);
 }
 
+CAF_TEST(a handshake given up by either side ends the other half with its reason) {
+  // After message 1 (alice gives up) and after message 2 (bob gives up, and
+  // then alice); neither side takes it for a failed handshake.
+  for (int stage = 0; stage < 3; ++stage) {
+    a = {};
+    b = {};
+    start();
+    bytes m1;
+    alice->poll_transmit(m1, 1 << 20, now);
+    bob->handle_data(m1.data(), m1.size(), now);
+    if (stage >= 1) {
+      bytes m2;
+      bob->poll_transmit(m2, 1 << 20, now);
+      if (stage == 2)
+        alice->handle_data(m2.data(), m2.size(), now); // alice is done, bob waits for 3
+      else
+        m2.clear();
+    }
+    auto& quitter = stage == 1 ? *bob : *alice;
+    auto& other = stage == 1 ? *alice : *bob;
+    drain(*alice, a);
+    drain(*bob, b);
+    if (stage == 2) {
+      // alice is established, so her close is a transport CLOSE, which bob
+      // cannot read yet: bob gives up instead.
+      CAF_REQUIRE(a.established && !b.established);
+      bob->close(ec::shutting_down);
+      bytes abort;
+      bob->poll_transmit(abort, 1 << 20, now);
+      CAF_CHECK(abort == bytes({0, 2, 0xfe, static_cast<uint8_t>(ec::shutting_down)}));
+      alice->handle_data(abort.data(), abort.size(), now);
+      drain(*alice, a);
+      CAF_REQUIRE(a.closed.has_value()); // established, but the handshake was not over
+      CAF_CHECK_EQUAL(a.closed->reason, ec::shutting_down);
+      continue;
+    }
+    quitter.close(ec::duplicate_connection);
+    bytes abort;
+    quitter.poll_transmit(abort, 1 << 20, now);
+    CAF_CHECK(abort == bytes({0, 2, 0xfe, static_cast<uint8_t>(ec::duplicate_connection)}));
+    other.handle_data(abort.data(), abort.size(), now);
+    drain(*alice, a);
+    drain(*bob, b);
+    auto& other_state = stage == 1 ? a : b;
+    CAF_REQUIRE(other_state.closed.has_value());
+    CAF_CHECK_EQUAL(other_state.closed->reason, ec::duplicate_connection);
+    CAF_CHECK(other_state.closed->by_peer);
+    CAF_CHECK(other.current_state() == stream_session::state::closed);
+  }
+}
+
+CAF_TEST(an abort without a reason is a close by the peer) {
+  start();
+  bytes m1;
+  alice->poll_transmit(m1, 1 << 20, now);
+  bob->handle_data(m1.data(), m1.size(), now);
+  bytes abort{0, 2, 0xfe, 0};
+  alice->handle_data(abort.data(), abort.size(), now);
+  drain(*alice, a);
+  CAF_REQUIRE(a.closed.has_value());
+  CAF_CHECK_EQUAL(a.closed->reason, ec::closed_by_peer);
+}
+
 CAF_TEST(a simultaneous open settles the roles and connects) {
   // Both sides dial (TCP simultaneous open): each sends message 1. The side
   // with the smaller ephemeral key turns responder, whatever the order of

@@ -41,7 +41,7 @@ std::optional<peek_result> peek(const uint8_t* data, size_t len) {
     return std::nullopt;
   auto type = data[0];
   size_t at = type == static_cast<uint8_t>(packet_type::initial) ? 2 : 1;
-  if (type < 1 || type > 4 || len < at + 8)
+  if (type < 1 || type > 5 || len < at + 8)
     return std::nullopt;
   peek_result r{static_cast<packet_type>(type), {}};
   std::copy(data + at, data + at + 8, r.dcid.begin());
@@ -122,6 +122,30 @@ ec decode(const uint8_t* data, size_t len, retry_packet& out) {
     return ec::malformed_frame;
   x.token.assign(t, t + tl);
   out = std::move(x);
+  return ec::none;
+}
+
+bytes encode(const abort_packet& x) {
+  bytes out;
+  wire::put_u8(out, static_cast<uint8_t>(packet_type::abort));
+  put_cid(out, x.dcid);
+  put_cid(out, x.scid);
+  wire::put_u8(out, static_cast<uint8_t>(x.reason));
+  return out;
+}
+
+ec decode(const uint8_t* data, size_t len, abort_packet& out) {
+  wire::reader in{data, len};
+  if (in.u8() != static_cast<uint8_t>(packet_type::abort))
+    return ec::malformed_frame;
+  abort_packet x;
+  if (!get_cid(in, x.dcid) || !get_cid(in, x.scid))
+    return ec::malformed_frame;
+  auto reason = in.u8();
+  if (!in.ok() || in.left() != 0)
+    return ec::malformed_frame;
+  x.reason = static_cast<ec>(reason);
+  out = x;
   return ec::none;
 }
 

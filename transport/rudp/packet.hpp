@@ -10,6 +10,8 @@
 //                  | token_len u8 | token
 //   HANDSHAKE 0x03 | dcid[8] | scid[8] | noise_len u16 | Noise message 2 or 3
 //   DATA      0x04 | dcid[8] | packet number u64 | AEAD(frames) (tag 16)
+//   ABORT     0x05 | dcid[8] | scid[8] | reason u8
+//                  (a handshake given up: the peer drops its half at once)
 //
 // DATA frames (inside the AEAD, the 17 header bytes are its associated data):
 //   PADDING 0x00
@@ -30,7 +32,7 @@ namespace crust::rudp {
 
 using cid = std::array<uint8_t, 8>;
 
-enum class packet_type : uint8_t { initial = 1, retry = 2, handshake = 3, data = 4 };
+enum class packet_type : uint8_t { initial = 1, retry = 2, handshake = 3, data = 4, abort = 5 };
 
 constexpr uint8_t version = 1;
 constexpr size_t min_initial_size = 1200;  ///< clients pad INITIALs to this
@@ -58,6 +60,17 @@ struct handshake_packet {
   bytes noise;
 };
 
+/// A handshake one side gives up (its link lost a race, was refused, the
+/// node is stopping): the other side closes its half now instead of
+/// waiting out its handshake timeout. Unauthenticated, like the handshake
+/// packets: it counts only with both connection ids right, which only the
+/// two ends (and whoever sees the path) know.
+struct abort_packet {
+  cid dcid{};
+  cid scid{};
+  ec reason = ec::none;
+};
+
 /// The type and destination connection id of any datagram, or nothing for
 /// one too short or of an unknown type.
 struct peek_result {
@@ -69,12 +82,14 @@ std::optional<peek_result> peek(const uint8_t* data, size_t len);
 bytes encode(const initial_packet& x);
 bytes encode(const retry_packet& x);
 bytes encode(const handshake_packet& x);
+bytes encode(const abort_packet& x);
 
 /// Decoders fail with `malformed_frame` (or `protocol_version_mismatch` for
 /// an INITIAL of another version).
 ec decode(const uint8_t* data, size_t len, initial_packet& out);
 ec decode(const uint8_t* data, size_t len, retry_packet& out);
 ec decode(const uint8_t* data, size_t len, handshake_packet& out);
+ec decode(const uint8_t* data, size_t len, abort_packet& out);
 
 // -- frames ------------------------------------------------------------------
 

@@ -231,7 +231,29 @@ void session::handle_datagram(const uint8_t* data, size_t len, time_point now) {
     case packet_type::data:
       handle_data(data, len, now);
       return;
+    case packet_type::abort: {
+      abort_packet p;
+      if (decode(data, len, p) == ec::none)
+        handle_abort(p);
+      return;
+    }
   }
+}
+
+void session::handle_abort(const abort_packet& p) {
+  // Only a handshake can be aborted; once both ends hold the keys, closing
+  // takes an authenticated CLOSE.
+  bool ours = false;
+  if (initiator_)
+    ours = p.dcid == local_cid_
+           && (state_ == state::handshaking
+               || (state_ == state::established && !confirmed_ && p.scid == remote_cid_));
+  else
+    ours = state_ == state::handshaking && p.dcid == initial_dcid_ && p.scid == remote_cid_;
+  if (!ours)
+    return;
+  hs_packet_.clear();
+  finish(p.reason == ec::none ? ec::closed_by_peer : p.reason, true);
 }
 
 void session::handle_data(const uint8_t* data, size_t len, time_point now) {
@@ -701,6 +723,14 @@ void session::close(ec reason) {
   if (state_ == state::closed || closing_)
     return;
   if (state_ == state::handshaking) {
+    // Tell the peer, if it may hold a half of this handshake: a responder
+    // always does (it answered an INITIAL), an initiator once its INITIAL
+    // went out (before message 2 it knows only the responder's first dcid,
+    // which the responder's node routes like a repeated INITIAL).
+    if (!initiator_)
+      abort_ = encode(abort_packet{remote_cid_, local_cid_, reason});
+    else if (hs_resend_at_ != time_point::max())
+      abort_ = encode(abort_packet{initial_.dcid, local_cid_, reason});
     finish(reason, false);
     return;
   }
@@ -839,6 +869,11 @@ bool session::build_data(bytes& out, time_point now, bool ack_only, size_t probe
 
 bool session::poll_datagram(bytes& out, time_point now) {
   if (state_ == state::closed) {
+    if (!abort_.empty()) {
+      out = std::move(abort_);
+      abort_.clear();
+      return true;
+    }
     if (final_ack_) {
       final_ack_ = false;
       state_ = state::established; // just for this one ACK

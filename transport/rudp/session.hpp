@@ -80,6 +80,8 @@ public:
   /// `windowed`: as for stream_session. Here every service message joins
   /// the send stream, whose queued bytes count against data sends' bound.
   ec send_service(uint8_t service, bytes body, bool windowed = false);
+  /// Established: a CLOSE item, then done once both CLOSEs are through.
+  /// Handshaking: done at once, owing the peer one ABORT (`poll_datagram`).
   void close(ec reason);
   /// When on, the peer's CLOSE is not answered by itself: the application
   /// still sends (and the peer still reads) until it calls `close` — so
@@ -139,6 +141,7 @@ private:
 
   void handle_handshake(const handshake_packet& p, time_point now);
   void handle_retry(const retry_packet& p, time_point now);
+  void handle_abort(const abort_packet& p);
   void handle_data(const uint8_t* data, size_t len, time_point now);
   ec read_noise(const bytes& msg);
   void write_noise(bytes& out);
@@ -271,6 +274,7 @@ private:
   uint64_t close_end_ = 0;         ///< our CLOSE item ends here
   time_point close_deadline_ = time_point::max();
   bool final_ack_ = false;
+  bytes abort_;                    ///< an ABORT owed the peer (closed mid-handshake)
 
   // Scratch space reused packet after packet (no allocation per datagram).
   bytes tx_plain_;
