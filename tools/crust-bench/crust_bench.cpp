@@ -288,9 +288,6 @@ window pump_to_b(const options& opt, endpoint_pair& p, std::vector<crust::node_a
 void throughput(const options& opt, endpoint_pair& p, size_t size, results& out) {
   auto w = pump_to_b(opt, p, {p.a}, size);
   add_throughput(out, p.impl, size, w);
-  if (w.bytes > 0)
-    out.push_back({"cpu_per_gb", size, p.impl, w.cpu_seconds / (static_cast<double>(w.bytes) / 1e9),
-                   "CPU s/GB"});
 }
 
 /// Many connections: `opt.many_connections` nodes (a and more), one
