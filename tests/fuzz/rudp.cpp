@@ -1,5 +1,5 @@
 // Fuzzes reliable UDP's parsers: the datagram headers (INITIAL, RETRY,
-// HANDSHAKE), DATA frames, and a client session handed arbitrary datagrams
+// HANDSHAKE, ABORT), DATA frames, and a client session handed arbitrary datagrams
 // (the RETRY and HANDSHAKE paths an attacker can reach).
 #include "transport/rudp/packet.hpp"
 #include "transport/rudp/session.hpp"
@@ -16,9 +16,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   initial_packet i;
   retry_packet r;
   handshake_packet h;
+  abort_packet a;
   (void) decode(data, size, i);
   (void) decode(data, size, r);
   (void) decode(data, size, h);
+  (void) decode(data, size, a);
   frames f;
   (void) parse_frames(data, size, f);
   crust::session_config cfg;
