@@ -34,6 +34,18 @@ uint32_t get_u32(wire::reader& in) {
          | static_cast<uint32_t>(p[2]) << 8 | p[3];
 }
 
+/// The type byte and the two connection ids that start RETRY, HANDSHAKE
+/// and ABORT packets.
+bool get_ids(wire::reader& in, packet_type type, cid& dcid, cid& scid) {
+  return in.u8() == static_cast<uint8_t>(type) && get_cid(in, dcid) && get_cid(in, scid);
+}
+
+void put_ids(bytes& out, packet_type type, const cid& dcid, const cid& scid) {
+  wire::put_u8(out, static_cast<uint8_t>(type));
+  put_cid(out, dcid);
+  put_cid(out, scid);
+}
+
 } // namespace
 
 std::optional<peek_result> peek(const uint8_t* data, size_t len) {
@@ -65,9 +77,7 @@ bytes encode(const initial_packet& x) {
 
 bytes encode(const retry_packet& x) {
   bytes out;
-  wire::put_u8(out, static_cast<uint8_t>(packet_type::retry));
-  put_cid(out, x.dcid);
-  put_cid(out, x.scid);
+  put_ids(out, packet_type::retry, x.dcid, x.scid);
   wire::put_u8(out, static_cast<uint8_t>(x.token.size()));
   out.insert(out.end(), x.token.begin(), x.token.end());
   return out;
@@ -75,9 +85,7 @@ bytes encode(const retry_packet& x) {
 
 bytes encode(const handshake_packet& x) {
   bytes out;
-  wire::put_u8(out, static_cast<uint8_t>(packet_type::handshake));
-  put_cid(out, x.dcid);
-  put_cid(out, x.scid);
+  put_ids(out, packet_type::handshake, x.dcid, x.scid);
   wire::put_u16(out, static_cast<uint16_t>(x.noise.size()));
   out.insert(out.end(), x.noise.begin(), x.noise.end());
   return out;
@@ -111,10 +119,8 @@ ec decode(const uint8_t* data, size_t len, initial_packet& out) {
 
 ec decode(const uint8_t* data, size_t len, retry_packet& out) {
   wire::reader in{data, len};
-  if (in.u8() != static_cast<uint8_t>(packet_type::retry))
-    return ec::malformed_frame;
   retry_packet x;
-  if (!get_cid(in, x.dcid) || !get_cid(in, x.scid))
+  if (!get_ids(in, packet_type::retry, x.dcid, x.scid))
     return ec::malformed_frame;
   auto tl = in.u8();
   auto t = in.take(tl);
@@ -127,19 +133,15 @@ ec decode(const uint8_t* data, size_t len, retry_packet& out) {
 
 bytes encode(const abort_packet& x) {
   bytes out;
-  wire::put_u8(out, static_cast<uint8_t>(packet_type::abort));
-  put_cid(out, x.dcid);
-  put_cid(out, x.scid);
+  put_ids(out, packet_type::abort, x.dcid, x.scid);
   wire::put_u8(out, static_cast<uint8_t>(x.reason));
   return out;
 }
 
 ec decode(const uint8_t* data, size_t len, abort_packet& out) {
   wire::reader in{data, len};
-  if (in.u8() != static_cast<uint8_t>(packet_type::abort))
-    return ec::malformed_frame;
   abort_packet x;
-  if (!get_cid(in, x.dcid) || !get_cid(in, x.scid))
+  if (!get_ids(in, packet_type::abort, x.dcid, x.scid))
     return ec::malformed_frame;
   auto reason = in.u8();
   if (!in.ok() || in.left() != 0)
@@ -151,10 +153,8 @@ ec decode(const uint8_t* data, size_t len, abort_packet& out) {
 
 ec decode(const uint8_t* data, size_t len, handshake_packet& out) {
   wire::reader in{data, len};
-  if (in.u8() != static_cast<uint8_t>(packet_type::handshake))
-    return ec::malformed_frame;
   handshake_packet x;
-  if (!get_cid(in, x.dcid) || !get_cid(in, x.scid))
+  if (!get_ids(in, packet_type::handshake, x.dcid, x.scid))
     return ec::malformed_frame;
   auto nl = in.u16();
   auto n = in.take(nl);
