@@ -55,6 +55,10 @@ struct probe_config {
   caf::actor listener;   ///< gets acks / events; set while quiescent
   crust::node_actor node; ///< the node this probe serves (for echoes)
   std::shared_ptr<ping_series> pings; ///< mode::ping; set while quiescent
+  /// Sent to a peer the moment it is up, by this routing actor itself, as a
+  /// routing layer would; set while quiescent.
+  std::shared_ptr<const crust::bytes> send_on_up;
+  std::atomic<double> got_at{0}; ///< mode::forward: when the last message came (now_s)
 };
 
 crust::routing_actor::behavior_type probe(crust::routing_actor::pointer self,
@@ -78,6 +82,7 @@ crust::routing_actor::behavior_type probe(crust::routing_actor::pointer self,
           crust::post(self, cfg->node, crust::send{x.peer, std::move(x.payload), 0});
           break;
         case mode::forward:
+          cfg->got_at.store(now_s());
           if (cfg->listener)
             caf::anon_send(cfg->listener, got_atom::value, x.payload.size());
           break;
@@ -97,6 +102,8 @@ crust::routing_actor::behavior_type probe(crust::routing_actor::pointer self,
       }
     },
     [=](crust::connection_up& x) {
+      if (auto payload = cfg->send_on_up)
+        crust::post(self, cfg->node, crust::send{x.peer, *payload, 0});
       if (cfg->listener)
         caf::anon_send(cfg->listener, up_atom::value, x.peer);
     },
@@ -396,49 +403,42 @@ void round_trips(const options& opt, endpoint_pair& p, results& out,
   add_round_trips(out, prefix, p.impl, samples, cpu, rounds);
 }
 
-void setup_latency(const options& opt, endpoint_pair& p, results& out) {
+/// Connect to first message delivered: a's routing actor sends the moment
+/// b is up (its own handler, as a routing layer would), and b's routing
+/// actor notes when the message arrives; the clock stops there, not when
+/// this thread hears of it.
+void setup_latency(const options& opt, endpoint_pair& p, results& out,
+                   const std::string& prefix = "setup") {
   caf::scoped_actor self{*p.sys};
   auto me = caf::actor_cast<caf::actor>(self);
+  p.a_probe->send_on_up = std::make_shared<const crust::bytes>(64, 2);
   p.a_probe->listener = me;
   p.b_probe->listener = me;
   p.b_probe->on_message = static_cast<int>(mode::forward);
   std::vector<double> samples;
-  crust::bytes payload(64, 2);
-  auto wait = [&](auto&& handler, const char* what) {
-    self->receive(handler, caf::after(std::chrono::seconds(10)) >> [what] {
+  auto timeout = [](const char* what) {
+    return caf::after(std::chrono::seconds(10)) >> [what] {
       throw std::runtime_error(std::string("crust setup: no ") + what);
-    });
+    };
   };
+  auto ignore_up = [](up_atom, const crust::peer_id&) {}; // only news here
   for (size_t i = 0; i < opt.setup_rounds; ++i) {
     auto t0 = now_s();
     self->send(p.a, crust::connect{p.b_ep});
-    // a hears connection_up first (as initiator), sends at once.
-    bool sent = false;
-    bool delivered = false;
-    while (!delivered) {
-      self->receive(
-        [&](up_atom, const crust::peer_id& peer) {
-          if (!sent && peer == p.b_id.id()) {
-            sent = true;
-            self->send(p.a, crust::send{p.b_id.id(), payload, 0});
-          }
-        },
-        [&](got_atom, size_t) { delivered = true; },
-        [](down_atom, const crust::peer_id&) {},
-        caf::after(std::chrono::seconds(10)) >> [] {
-          throw std::runtime_error("crust setup: first message not delivered");
-        });
-    }
-    samples.push_back((now_s() - t0) * 1e3);
+    for (bool got = false; !got;)
+      self->receive([&](got_atom, size_t) { got = true; }, ignore_up,
+                    timeout("first message delivered"));
+    samples.push_back((p.b_probe->got_at.load() - t0) * 1e3);
     self->send(p.a, crust::drop{p.b_id.id()});
-    int downs = 0;
-    while (downs < 2)
-      wait([&](down_atom, const crust::peer_id&) { ++downs; }, "connection_down");
+    for (int downs = 0; downs < 2;)
+      self->receive([&](down_atom, const crust::peer_id&) { ++downs; }, ignore_up,
+                    timeout("connection_down"));
   }
+  p.a_probe->send_on_up = nullptr;
   p.a_probe->listener = nullptr;
   p.b_probe->listener = nullptr;
   p.b_probe->on_message = static_cast<int>(mode::count);
-  out.push_back({"setup_p50_ms", 0, p.impl, percentile(samples, 50), "ms"});
+  out.push_back({prefix + "_p50_ms", 0, p.impl, percentile(samples, 50), "ms"});
 }
 
 } // namespace
@@ -461,6 +461,10 @@ void run_crust_over(crust::protocol transport, const options& opt, results& out)
     p.connect();
     round_trips(opt, p, out, "rtt_spin");
     sparse_messages(opt, p, out, "sparse_spin");
+  }
+  if (opt.spin_attempts > 0 && transport == crust::protocol::tcp) {
+    endpoint_pair p{transport, true, opt.spin_attempts};
+    setup_latency(opt, p, out, "setup_spin");
   }
   {
     endpoint_pair p{transport};
