@@ -83,6 +83,7 @@ void stream_session::handle_data(bytes&& chunk, time_point now) {
 
 void stream_session::take_frames(time_point now) {
   last_received_ = now;
+  heard_ = true;
   while (state_ != state::closed) {
     uint8_t* body = nullptr;
     size_t n = 0;
@@ -108,9 +109,12 @@ void stream_session::handle_stream_end(ec reason) {
     return;
   }
   wire_.clear();
-  finish(state_ == state::handshaking && reason == ec::closed_by_peer ? ec::handshake_failed
-                                                                      : reason,
-         true);
+  // A stream that ends part-way through a handshake failed it. One that
+  // ends before its initiator sent a byte never began one (a dial given up
+  // as it connected, a port check): closed, not failed.
+  bool failed = state_ == state::handshaking && reason == ec::closed_by_peer
+                && (heard_ || initiator_);
+  finish(failed ? ec::handshake_failed : reason, true);
 }
 
 void stream_session::handle_timeout(time_point now) {

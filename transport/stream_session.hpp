@@ -185,6 +185,7 @@ private:
   std::shared_ptr<const static_credential> credential_; ///< our Noise static key, signed
   std::optional<noise::public_key> sent_ephemeral_; ///< in our message 1, while it may meet theirs
   bool abort_possible_ = false; ///< initiator: established, no transport frame from the peer yet
+  bool heard_ = false;          ///< any bytes from the peer so far
   handshake_payload remote_;
   noise::digest handshake_hash_{};
   noise::cipher_kind cipher_ = noise::cipher_kind::chachapoly;

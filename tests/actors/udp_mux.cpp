@@ -119,12 +119,18 @@ struct fixture {
       runtime->context(),
       datagram_socket::udp::endpoint(boost::asio::ip::address_v4::loopback(), 0), {});
     mux_port = socket->local_endpoint().port();
-    fake_manager = sys.spawn([q = to_manager]() -> caf::behavior {
-      return {[q](incoming_udp& x) { q->push(std::move(x)); }};
-    });
-    fake_conn = sys.spawn([q = to_conn]() -> caf::behavior {
-      return {[q](datagram_in& x) { q->push(std::move(x.data)); }};
-    });
+    // (The inboxes go in as arguments: CAF 0.17 trips UBSan on a spawned
+    // function without any.)
+    fake_manager = sys.spawn(
+      [](std::shared_ptr<inbox<incoming_udp>> q) -> caf::behavior {
+        return {[q](incoming_udp& x) { q->push(std::move(x)); }};
+      },
+      to_manager);
+    fake_conn = sys.spawn(
+      [](std::shared_ptr<inbox<bytes>> q) -> caf::behavior {
+        return {[q](datagram_in& x) { q->push(std::move(x.data)); }};
+      },
+      to_conn);
     mux = sys.spawn(udp_mux, runtime, socket, caf::actor_cast<manager_actor>(fake_manager),
                     nat_actor{}, logger_ptr{});
   }

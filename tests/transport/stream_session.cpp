@@ -628,6 +628,21 @@ CAF_TEST(an abort without a reason is a close by the peer) {
   CAF_CHECK_EQUAL(a.closed->reason, ec::closed_by_peer);
 }
 
+CAF_TEST(a stream that ends before its first byte is closed not failed) {
+  // A dial given up as it connected: the responder heard nothing.
+  start();
+  bob->handle_stream_end(ec::closed_by_peer);
+  drain(*bob, b);
+  CAF_REQUIRE(b.closed.has_value());
+  CAF_CHECK_EQUAL(b.closed->reason, ec::closed_by_peer);
+  // An initiator whose responder hung up without a word was refused: a
+  // failed handshake, as before.
+  alice->handle_stream_end(ec::closed_by_peer);
+  drain(*alice, a);
+  CAF_REQUIRE(a.closed.has_value());
+  CAF_CHECK_EQUAL(a.closed->reason, ec::handshake_failed);
+}
+
 CAF_TEST(a simultaneous open settles the roles and connects) {
   // Both sides dial (TCP simultaneous open): each sends message 1. The side
   // with the smaller ephemeral key turns responder, whatever the order of
