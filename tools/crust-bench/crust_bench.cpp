@@ -457,13 +457,13 @@ void run_crust_over(crust::protocol transport, const options& opt, results& out)
   if (opt.spin_attempts > 0 && transport == crust::protocol::tcp) {
     // The latency a user buys with CPU: idle workers poll longer before
     // they sleep, so a message from an I/O thread finds one awake.
-    endpoint_pair p{transport, true, opt.spin_attempts};
-    p.connect();
-    round_trips(opt, p, out, "rtt_spin");
-    sparse_messages(opt, p, out, "sparse_spin");
-  }
-  if (opt.spin_attempts > 0 && transport == crust::protocol::tcp) {
-    endpoint_pair p{transport, true, opt.spin_attempts};
+    {
+      endpoint_pair p{transport, true, opt.spin_attempts};
+      p.connect();
+      round_trips(opt, p, out, "rtt_spin");
+      sparse_messages(opt, p, out, "sparse_spin");
+    }
+    endpoint_pair p{transport, true, opt.spin_attempts}; // set-ups start unconnected
     setup_latency(opt, p, out, "setup_spin");
   }
   {
