@@ -147,14 +147,60 @@ void request_flush(connection_pointer self) {
 /// taken here and dropped on the routing actor's thread, one more cache
 /// line between the two cores per message, and routing layers answer to the
 /// node, not to a link.
-void deliver(connection_pointer self, message&& x) {
-  enqueue_anonymous(self, self->state.params.routing, std::move(x));
+template <class T>
+void deliver(connection_pointer self, T&& x) {
+  enqueue_anonymous(self, self->state.params.routing, std::forward<T>(x));
 }
 
+/// The messages one pass over the session's events collects for a
+/// `batch_routing_actor`. It goes up, with one receipt, when it is full,
+/// before any other event is handled (so batches keep their place among
+/// what the link reports), and when the pass ends, however it ends.
+class pending_batch {
+public:
+  pending_batch(connection_pointer self, stream_session::time_point now)
+    : self_(self), now_(now) {
+  }
+
+  pending_batch(const pending_batch&) = delete;
+  pending_batch& operator=(const pending_batch&) = delete;
+
+  ~pending_batch() {
+    flush();
+  }
+
+  void add(const peer_id& from, bytes&& payload) {
+    if (batch_.payloads.empty())
+      batch_.peer = from;
+    bytes_ += payload.size();
+    batch_.payloads.push_back(std::move(payload));
+    if (batch_.payloads.size() >= max_batch_messages || bytes_ >= max_batch_bytes)
+      flush();
+  }
+
+  void flush() {
+    if (batch_.payloads.empty())
+      return;
+    batch_.receipt = self_->state.budget->deliver(bytes_, now_);
+    deliver(self_, std::move(batch_));
+    batch_ = message_batch{};
+    bytes_ = 0;
+  }
+
+private:
+  connection_pointer self_;
+  stream_session::time_point now_;
+  message_batch batch_;
+  size_t bytes_ = 0;
+};
+
 /// Hands the session's events up. Returns false once the actor finished.
+/// A batch's bytes count against the receive budget once it goes up: the
+/// link may take up to one batch beyond its budget.
 bool drain_events(connection_pointer self) {
   auto& st = self->state;
   auto now = self->clock().now(); // one reading for the whole batch
+  pending_batch batch{self, now};
   while (!st.awaiting_admission) {
     if (st.gated && st.admitted && !st.rejected)
       return true; // a duplicate link of this peer delivers first
@@ -174,6 +220,13 @@ bool drain_events(connection_pointer self) {
     if (!ev)
       return true;
     auto remote = st.visit([](auto& s) { return s.remote(); });
+    auto m = std::get_if<session_message>(&*ev);
+    if (m && st.params.delivery_mode == delivery::batched) {
+      if (!st.rejected)
+        batch.add(remote, std::move(m->payload));
+      continue;
+    }
+    batch.flush(); // what came before this event goes first
     if (std::holds_alternative<session_established>(*ev)) {
       // Hold everything that follows until the manager admits the link, so
       // the routing layer hears `connection_up` before any message.
@@ -197,7 +250,7 @@ bool drain_events(connection_pointer self) {
         hd.observed.proto = st.transport; // the handshake carries address and port only
       }
       self->send(st.params.manager, std::move(hd));
-    } else if (auto m = std::get_if<session_message>(&*ev)) {
+    } else if (m) {
       if (!st.rejected) {
         auto receipt = st.budget->deliver(m->payload.size(), now);
         deliver(self, message{remote, std::move(m->payload), std::move(receipt)});

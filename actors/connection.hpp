@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/delivery.hpp"
 #include "actors/internal_messages.hpp"
 #include "actors/receive_budget.hpp"
 #include "transport/datagram_socket.hpp"
@@ -46,6 +47,8 @@ struct connection_params {
     std::chrono::milliseconds window{3000};
   };
   std::optional<tcp_punch> punch = std::nullopt;
+  /// `message`s to the routing layer, or `message_batch`es.
+  delivery delivery_mode = delivery::each;
 };
 
 /// The state of one connection actor: a thin owner of one link — a TCP

@@ -114,6 +114,7 @@ connection_params params_for(manager_pointer self) {
   p.session.credential = st.credential;
   p.receive_queue = st.cfg.limits.receive_queue;
   p.receive_rate = st.cfg.limits.receive_rate;
+  p.delivery_mode = st.routing_delivery;
   return p;
 }
 
@@ -620,13 +621,14 @@ void begin_shutdown(manager_pointer self) {
 
 manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_runtime> runtime,
                                      node_config cfg, std::shared_ptr<const identity> id,
-                                     routing_actor routing) {
+                                     routing_actor routing, delivery mode) {
   auto& st = self->state;
   st.runtime = std::move(runtime);
   st.cfg = std::move(cfg);
   st.id = std::move(id);
   st.credential = static_credential::make(*st.id);
   st.routing = routing;
+  st.routing_delivery = mode;
   st.table = connection_table{st.id->id()};
   st.log = std::make_shared<logger>(st.cfg.log, st.id->id(), st.cfg.log_sink);
   st.admission = admission_control{st.cfg.limits};

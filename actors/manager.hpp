@@ -4,6 +4,7 @@
 #include "actors/alert_limiter.hpp"
 #include "actors/blacklist.hpp"
 #include "actors/connection_table.hpp"
+#include "actors/delivery.hpp"
 #include "actors/internal_messages.hpp"
 #include "actors/relay_stream.hpp"
 #include "actors/node_config.hpp"
@@ -32,6 +33,7 @@ struct manager_state {
   /// Our Noise static key and its signature, made once for all sessions.
   std::shared_ptr<const static_credential> credential;
   routing_actor routing;
+  delivery routing_delivery = delivery::each; ///< how links hand messages to it
   acceptor_actor acceptor;
   std::vector<endpoint> listening;
   connection_table table;
@@ -138,6 +140,6 @@ using manager_pointer = manager_actor::stateful_pointer<manager_state>;
 /// The manager actor of one node.
 manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_runtime> runtime,
                                      node_config cfg, std::shared_ptr<const identity> id,
-                                     routing_actor routing);
+                                     routing_actor routing, delivery mode);
 
 } // namespace crust

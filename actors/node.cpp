@@ -14,13 +14,28 @@
 
 namespace crust {
 
-node_actor spawn_node(caf::actor_system& sys, const node_config& cfg, const identity& id,
-                      routing_actor routing) {
+namespace {
+
+node_actor spawn_manager(caf::actor_system& sys, const node_config& cfg, const identity& id,
+                         routing_actor routing, delivery mode) {
   if (sodium_init() < 0)
     throw std::runtime_error("libsodium failed to initialise");
   auto runtime = std::make_shared<io_runtime>(cfg.io_threads);
   auto self_id = std::make_shared<const identity>(id);
-  return sys.spawn(manager, std::move(runtime), cfg, std::move(self_id), std::move(routing));
+  return sys.spawn(manager, std::move(runtime), cfg, std::move(self_id), std::move(routing),
+                   mode);
+}
+
+} // namespace
+
+node_actor spawn_node(caf::actor_system& sys, const node_config& cfg, const identity& id,
+                      routing_actor routing) {
+  return spawn_manager(sys, cfg, id, std::move(routing), delivery::each);
+}
+
+node_actor spawn_batching_node(caf::actor_system& sys, const node_config& cfg,
+                               const identity& id, batch_routing_actor routing) {
+  return spawn_manager(sys, cfg, id, routing_actor{std::move(routing)}, delivery::batched);
 }
 
 void add_crust_types(caf::actor_system_config& cfg) {

@@ -27,6 +27,13 @@ namespace crust {
 node_actor spawn_node(caf::actor_system& sys, const node_config& cfg, const identity& id,
                       routing_actor routing);
 
+/// The same, for a routing layer that takes messages in batches: the node
+/// delivers each peer's messages as `message_batch`es (see there), never as
+/// single `message`s. (A name of its own: an actor whose interface is wider
+/// than both would make an overload of `spawn_node` ambiguous.)
+node_actor spawn_batching_node(caf::actor_system& sys, const node_config& cfg,
+                               const identity& id, batch_routing_actor routing);
+
 /// Registers crust's error category (so errors print as "crust.peer_timeout"
 /// and the like) with a CAF configuration. Optional.
 void add_crust_types(caf::actor_system_config& cfg);

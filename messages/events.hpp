@@ -67,6 +67,28 @@ struct message {
   std::shared_ptr<void> receipt{};
 };
 
+/// Messages from one connected peer, in the order it sent them: what a
+/// `batch_routing_actor` given to `spawn_batching_node` gets instead of one
+/// `message` each. crust hands over together what it took from the peer in
+/// one go (one socket read, one batch of datagrams), up to
+/// `max_batch_messages` messages or about `max_batch_bytes`: one actor
+/// message for many small ones. Like `message`, it has no CAF sender, and
+/// batches and `connection_up`/`connection_down` keep the order a `message`
+/// would.
+struct message_batch {
+  peer_id peer;
+  std::vector<bytes> payloads;
+  /// As `message::receipt`, for all the payloads together: their bytes count
+  /// as unprocessed until the last copy of this batch is gone (or this is
+  /// reset), whatever was moved out of it. Local only: never serialized.
+  std::shared_ptr<void> receipt{};
+};
+
+/// A batch is handed over once it holds this many messages...
+constexpr size_t max_batch_messages = 1024;
+/// ... or this many payload bytes, even while more are waiting.
+constexpr size_t max_batch_bytes = 256 * 1024;
+
 /// The node accepts connections on these endpoints (empty: it stopped).
 struct listening {
   std::vector<endpoint> endpoints;
@@ -141,6 +163,11 @@ typename Inspector::result_type inspect(Inspector& f, connection_down& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, message& x) {
   return f(caf::meta::type_name("message"), x.peer, x.payload);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, message_batch& x) {
+  return f(caf::meta::type_name("message_batch"), x.peer, x.payloads);
 }
 
 template <class Inspector>

@@ -23,6 +23,7 @@ struct connection_up;
 struct connection_down;
 struct path_changed;
 struct message;
+struct message_batch;
 struct listening;
 struct alert;
 struct connect_failed;

@@ -35,6 +35,13 @@ using routing_actor = caf::typed_actor<
   caf::reacts_to<connection_info_prepared>,
   caf::reacts_to<traversal_failed>>;
 
+/// A routing layer that takes each peer's messages in batches: hand one to
+/// `spawn_batching_node` and the node delivers `message_batch`es instead of
+/// `message`s (every other event as before). For a layer that receives many
+/// small messages: one actor message per batch instead of one each. The
+/// same actor handed to `spawn_node` gets `message`s.
+using batch_routing_actor = routing_actor::extend<caf::reacts_to<message_batch>>;
+
 /// A node: what the routing layer may ask of it.
 using node_actor = caf::typed_actor<
   caf::reacts_to<connect>,

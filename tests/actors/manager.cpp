@@ -91,7 +91,7 @@ struct fixture : test_coordinator_fixture<> {
     cfg.udp = false; // fake connections only: no socket
     cfg.duplicate_grace = 3s;
     mgr = sys.spawn(manager, std::make_shared<io_runtime>(1), cfg,
-                    std::make_shared<const identity>(self_id), routing);
+                    std::make_shared<const identity>(self_id), routing, delivery::each);
     c1 = sys.spawn(fake_connection, log, "c1");
     c2 = sys.spawn(fake_connection, log, "c2");
     c3 = sys.spawn(fake_connection, log, "c3");

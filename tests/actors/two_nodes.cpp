@@ -14,6 +14,7 @@
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -25,9 +26,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-using event = std::variant<connection_up, connection_down, path_changed, message, listening, alert,
-                           connect_failed, send_failed, peer_discovered, bootstrap_status,
-                           connection_info_prepared, traversal_failed>;
+using event = std::variant<connection_up, connection_down, path_changed, message, message_batch,
+                           listening, alert, connect_failed, send_failed, peer_discovered,
+                           bootstrap_status, connection_info_prepared, traversal_failed>;
 
 /// Events from a routing actor, waited for by the test thread.
 class event_queue {
@@ -56,31 +57,68 @@ public:
     }
   }
 
-  /// Waits until `n` messages arrived, then returns them all.
-  std::vector<message> messages(size_t n, std::chrono::milliseconds timeout) {
-    std::vector<message> result;
+  /// Takes events of type T, handing each to `f` (which says how many
+  /// messages it held), until `n` messages came or `timeout` passed; how
+  /// many came.
+  template <class T, class F>
+  size_t take(size_t n, std::chrono::milliseconds timeout, F f) {
+    size_t got = 0;
     auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (result.size() < n) {
+    while (got < n) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0)
         break;
-      auto m = next<message>(left);
-      if (!m)
+      auto x = next<T>(left);
+      if (!x)
         break;
-      m->receipt.reset(); // processed: the payload is ours now, crust may read on
-      result.push_back(std::move(*m));
+      got += f(*x);
     }
+    return got;
+  }
+
+  /// Waits until `n` messages arrived, then returns them all.
+  std::vector<message> messages(size_t n, std::chrono::milliseconds timeout) {
+    std::vector<message> result;
+    take<message>(n, timeout, [&](message& m) {
+      m.receipt.reset(); // processed: the payload is ours now, crust may read on
+      result.push_back(std::move(m));
+      return size_t{1};
+    });
+    return result;
+  }
+
+  /// Waits until batches from `from` brought `n` messages, then returns
+  /// their payloads in order; each batch's size goes to `sizes`.
+  std::vector<bytes> batched(size_t n, const peer_id& from, std::vector<size_t>& sizes,
+                             std::chrono::milliseconds timeout) {
+    std::vector<bytes> result;
+    take<message_batch>(n, timeout, [&](message_batch& b) {
+      if (b.peer != from)
+        CAF_FAIL("a batch names the wrong peer");
+      b.receipt.reset();
+      sizes.push_back(b.payloads.size());
+      for (auto& p : b.payloads)
+        result.push_back(std::move(p));
+      return b.payloads.size();
+    });
     return result;
   }
 
   /// Events of type T held now (not yet taken by the test).
   template <class T>
   size_t held() {
+    return sum_held<T>([](const T&) { return size_t{1}; });
+  }
+
+  /// `weight` summed over the events of type T held now.
+  template <class T, class F>
+  size_t sum_held(F weight) {
     std::lock_guard<std::mutex> guard{mtx_};
     size_t n = 0;
     for (auto& e : events_)
-      n += std::holds_alternative<T>(e) ? 1 : 0;
+      if (auto x = std::get_if<T>(&e))
+        n += weight(*x);
     return n;
   }
 
@@ -90,9 +128,12 @@ private:
   std::deque<event> events_;
 };
 
-routing_actor::behavior_type queue_routing(routing_actor::pointer,
-                                           std::shared_ptr<event_queue> q) {
+/// A routing layer's behaviour that queues every event for the test:
+/// `Behavior` is the interface's, `extra` its handlers beyond `routing_actor`.
+template <class Behavior, class... Extra>
+Behavior queue_behavior(std::shared_ptr<event_queue> q, Extra... extra) {
   return {
+    extra...,
     [q](connection_up& x) { q->push(std::move(x)); },
     [q](connection_down& x) { q->push(std::move(x)); },
     [q](path_changed& x) { q->push(std::move(x)); },
@@ -108,6 +149,17 @@ routing_actor::behavior_type queue_routing(routing_actor::pointer,
   };
 }
 
+routing_actor::behavior_type queue_routing(routing_actor::pointer,
+                                           std::shared_ptr<event_queue> q) {
+  return queue_behavior<routing_actor::behavior_type>(q);
+}
+
+batch_routing_actor::behavior_type batch_queue_routing(batch_routing_actor::pointer,
+                                                       std::shared_ptr<event_queue> q) {
+  return queue_behavior<batch_routing_actor::behavior_type>(
+    q, [q](message_batch& x) { q->push(std::move(x)); });
+}
+
 struct test_node {
   identity id = identity::generate();
   std::shared_ptr<event_queue> events = std::make_shared<event_queue>();
@@ -115,15 +167,22 @@ struct test_node {
   node_actor node;
   endpoint listen_ep;
 
-  void start(caf::actor_system& sys, node_config cfg) {
+  /// `batches`: the routing layer takes messages as `message_batch`es.
+  void start(caf::actor_system& sys, node_config cfg, bool batches = false) {
     cfg.listen_address = "127.0.0.1";
     // No reachability checks: their dial-backs are inbound connections too,
     // and these tests count connections exactly (nat.puncher_actor and the
     // NAT lab test the checks).
     cfg.nat.reachability_peers = 0;
     cfg.nat.serve_reachability = false;
-    routing = sys.spawn(queue_routing, events);
-    node = spawn_node(sys, cfg, id, routing);
+    if (batches) {
+      auto batching = sys.spawn(batch_queue_routing, events);
+      routing = batching;
+      node = spawn_batching_node(sys, cfg, id, batching);
+    } else {
+      routing = sys.spawn(queue_routing, events);
+      node = spawn_node(sys, cfg, id, routing);
+    }
     auto l = events->next<listening>();
     if (!l || l->endpoints.empty())
       CAF_FAIL("node did not report listening");
@@ -649,6 +708,103 @@ CAF_TEST(a routing layer that falls behind stops the peer instead of growing mem
     }
     CAF_CHECK(ordered);
     got.clear();
+    a.stop();
+    b.stop();
+  }
+}
+
+// A routing layer spawned with spawn_batching_node gets each peer's messages
+// as message_batches: all of them, once, in order, several to a batch when
+// they come in a burst; a plain routing layer on the other end still gets
+// single messages.
+CAF_TEST(a batching routing layer gets every message once and in order in batches) {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{tuned(cfg)};
+  test_node a, b;
+  a.start(sys, node_config{});
+  b.start(sys, node_config{}, true);
+  caf::anon_send(a.node, crust::connect{b.listen_ep});
+  CAF_REQUIRE(a.events->next<connection_up>() && b.events->next<connection_up>());
+  constexpr size_t n = 10000;
+  for (size_t i = 0; i < n; ++i)
+    caf::anon_send(a.node, crust::send{b.id.id(), text("m" + std::to_string(i)), 0});
+  std::vector<size_t> sizes;
+  auto got = b.events->batched(n, a.id.id(), sizes, 30000ms);
+  CAF_REQUIRE_EQUAL(got.size(), n);
+  for (size_t i = 0; i < n; ++i)
+    if (got[i] != text("m" + std::to_string(i)))
+      CAF_FAIL("message " << i << " out of order or corrupted");
+  CAF_CHECK(!b.events->next<message_batch>(200ms)); // and nothing more
+  CAF_CHECK_EQUAL(b.events->held<message>(), 0u);   // never one by one
+  CAF_MESSAGE(n << " messages came in " << sizes.size() << " batches");
+  CAF_CHECK_LESS(sizes.size(), n);
+  CAF_CHECK_LESS_OR_EQUAL(*std::max_element(sizes.begin(), sizes.end()), max_batch_messages);
+  caf::anon_send(b.node, crust::send{a.id.id(), text("back"), 0});
+  auto back = a.events->next<message>();
+  CAF_REQUIRE(back);
+  CAF_CHECK(back->payload == text("back"));
+  a.stop();
+  b.stop();
+}
+
+// The receive budget holds for batches as for single messages: a batching
+// routing layer that keeps its batches stops the peer within a batch of
+// `receive_queue`, and gets the rest, in order, once it lets them go.
+CAF_TEST(a batching routing layer that holds its batches stops the peer) {
+  for (auto mode : {node_config::transport_mode::tcp_only, node_config::transport_mode::udp_only}) {
+    bool udp = mode == node_config::transport_mode::udp_only;
+    CAF_MESSAGE((udp ? "reliable UDP" : "TCP"));
+    caf::actor_system_config cfg;
+    caf::actor_system sys{cfg};
+    test_node a, b;
+    node_config ca, cb;
+    ca.transport = mode;
+    ca.send_queue_limit = 4 * 1024 * 1024;
+    cb.limits.receive_queue = 1024 * 1024;
+    a.start(sys, ca);
+    b.start(sys, cb, true);
+    auto target = b.listen_ep;
+    if (udp)
+      target.proto = protocol::udp;
+    caf::anon_send(a.node, crust::connect{target});
+    CAF_REQUIRE(a.events->next<connection_up>() && b.events->next<connection_up>());
+    constexpr size_t n = 384;
+    constexpr size_t size = 64 * 1024;
+    for (size_t i = 0; i < n; ++i) {
+      bytes m(size, 0);
+      m[0] = static_cast<uint8_t>(i >> 8);
+      m[1] = static_cast<uint8_t>(i);
+      caf::anon_send(a.node, crust::send{b.id.id(), std::move(m), 2});
+    }
+    std::this_thread::sleep_for(1500ms);
+    auto held = b.events->sum_held<message_batch>([](const message_batch& x) {
+      size_t bytes = 0;
+      for (auto& p : x.payloads)
+        bytes += p.size();
+      return bytes;
+    });
+    CAF_MESSAGE("receiver holds " << held << " bytes in batches");
+    CAF_CHECK_GREATER_OR_EQUAL(held, cb.limits.receive_queue);
+    CAF_CHECK_LESS_OR_EQUAL(held, cb.limits.receive_queue + max_batch_bytes + size);
+    size_t failed = 0;
+    while (auto f = a.events->next<send_failed>(100ms)) {
+      CAF_CHECK_EQUAL(f->reason, ec::send_queue_full);
+      ++failed;
+    }
+    CAF_CHECK_GREATER(failed, 0u);
+    std::vector<size_t> sizes;
+    auto got = b.events->batched(n - failed, a.id.id(), sizes, 30000ms);
+    CAF_CHECK_EQUAL(got.size(), n - failed);
+    bool ordered = true;
+    size_t last = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+      size_t index = size_t{got[i][0]} << 8 | got[i][1];
+      if (got[i].size() != size || (i > 0 && index <= last))
+        ordered = false;
+      last = index;
+    }
+    CAF_CHECK(ordered);
+    CAF_CHECK_EQUAL(b.events->held<message>(), 0u);
     a.stop();
     b.stop();
   }
