@@ -61,45 +61,56 @@ struct probe_config {
   std::atomic<double> got_at{0}; ///< mode::forward: when the last message came (now_s)
 };
 
-crust::routing_actor::behavior_type probe(crust::routing_actor::pointer self,
-                                          std::shared_ptr<probe_config> cfg) {
+/// What a probe does with one message (alone, or one of a batch).
+void on_message(caf::scheduled_actor* self, probe_config& cfg, uint64_t& last_ack,
+                const crust::peer_id& from, crust::bytes&& payload) {
+  switch (static_cast<mode>(cfg.on_message.load())) {
+    case mode::count: {
+      auto total = cfg.bytes.fetch_add(payload.size()) + payload.size();
+      cfg.msgs.fetch_add(1);
+      if (total - last_ack >= cfg.ack_every_bytes && cfg.listener) {
+        last_ack = total;
+        caf::anon_send(cfg.listener, ack_atom::value);
+      }
+      break;
+    }
+    case mode::echo:
+      crust::post(self, cfg.node, crust::send{from, std::move(payload), 0});
+      break;
+    case mode::forward:
+      cfg.got_at.store(now_s());
+      if (cfg.listener)
+        caf::anon_send(cfg.listener, got_atom::value, payload.size());
+      break;
+    case mode::ping: {
+      auto& s = *cfg.pings;
+      if (s.samples.size() >= s.rounds)
+        break;
+      s.samples.push_back((now_s() - s.started) * 1e6);
+      if (s.samples.size() == s.rounds) {
+        s.done.set_value(s.samples);
+        break;
+      }
+      s.started = now_s();
+      crust::post(self, cfg.node, crust::send{s.peer, std::move(payload), 0});
+      break;
+    }
+  }
+}
+
+/// A routing layer for the benchmark. Handed to `spawn_node` it gets one
+/// `message` each; to `spawn_batching_node`, `message_batch`es, whose
+/// messages it handles one by one just the same.
+crust::batch_routing_actor::behavior_type probe(crust::batch_routing_actor::pointer self,
+                                                std::shared_ptr<probe_config> cfg) {
   auto last_ack = std::make_shared<uint64_t>(0);
   return {
     // First: CAF tries the handlers in order, and this one takes nearly
-    // every message.
-    [=](crust::message& x) {
-      switch (static_cast<mode>(cfg->on_message.load())) {
-        case mode::count: {
-          auto total = cfg->bytes.fetch_add(x.payload.size()) + x.payload.size();
-          cfg->msgs.fetch_add(1);
-          if (total - *last_ack >= cfg->ack_every_bytes && cfg->listener) {
-            *last_ack = total;
-            caf::anon_send(cfg->listener, ack_atom::value);
-          }
-          break;
-        }
-        case mode::echo:
-          crust::post(self, cfg->node, crust::send{x.peer, std::move(x.payload), 0});
-          break;
-        case mode::forward:
-          cfg->got_at.store(now_s());
-          if (cfg->listener)
-            caf::anon_send(cfg->listener, got_atom::value, x.payload.size());
-          break;
-        case mode::ping: {
-          auto& s = *cfg->pings;
-          if (s.samples.size() >= s.rounds)
-            break;
-          s.samples.push_back((now_s() - s.started) * 1e6);
-          if (s.samples.size() == s.rounds) {
-            s.done.set_value(s.samples);
-            break;
-          }
-          s.started = now_s();
-          crust::post(self, cfg->node, crust::send{s.peer, std::move(x.payload), 0});
-          break;
-        }
-      }
+    // every message (the batch handler, every batch).
+    [=](crust::message& x) { on_message(self, *cfg, *last_ack, x.peer, std::move(x.payload)); },
+    [=](crust::message_batch& x) {
+      for (auto& payload : x.payloads)
+        on_message(self, *cfg, *last_ack, x.peer, std::move(payload));
     },
     [=](crust::connection_up& x) {
       if (auto payload = cfg->send_on_up)
@@ -158,9 +169,10 @@ struct endpoint_pair {
   crust::node_config node_cfg; ///< every node's of this run
 
   /// `aesgcm`: offer AES-256-GCM (the default); off, ChaCha20-Poly1305 only.
-  /// `spin_attempts`: see `configure_scheduler`.
+  /// `spin_attempts`: see `configure_scheduler`. `batches`: the nodes hand
+  /// their routing actors `message_batch`es (`spawn_batching_node`).
   explicit endpoint_pair(crust::protocol transport = crust::protocol::tcp, bool aesgcm = true,
-                         size_t spin_attempts = 0)
+                         size_t spin_attempts = 0, bool batches = false)
     : impl(transport == crust::protocol::udp ? "crust-udp" : aesgcm ? "crust" : "crust-chacha") {
     configure_scheduler(cfg, spin_attempts);
     sys = std::make_unique<caf::actor_system>(cfg);
@@ -178,10 +190,17 @@ struct endpoint_pair {
     nc.discovery.gossip = false;
     nc.nat.enabled = false;
     nc.aesgcm = aesgcm;
-    a_routing = sys->spawn(probe, a_probe);
-    b_routing = sys->spawn(probe, b_probe);
-    a = crust::spawn_node(*sys, nc, a_id, a_routing);
-    b = crust::spawn_node(*sys, nc, b_id, b_routing);
+    auto a_probe_actor = sys->spawn(probe, a_probe);
+    auto b_probe_actor = sys->spawn(probe, b_probe);
+    a_routing = a_probe_actor;
+    b_routing = b_probe_actor;
+    if (batches) {
+      a = crust::spawn_batching_node(*sys, nc, a_id, a_probe_actor);
+      b = crust::spawn_batching_node(*sys, nc, b_id, b_probe_actor);
+    } else {
+      a = crust::spawn_node(*sys, nc, a_id, a_routing);
+      b = crust::spawn_node(*sys, nc, b_id, b_routing);
+    }
     a_probe->node = a;
     b_probe->node = b;
     b_ep = wait_listening(*sys, b, transport);
@@ -292,9 +311,11 @@ window pump_to_b(const options& opt, endpoint_pair& p, std::vector<crust::node_a
   return w;
 }
 
-void throughput(const options& opt, endpoint_pair& p, size_t size, results& out) {
+/// `prefix`: "throughput", or "batched" for nodes that deliver batches.
+void throughput(const options& opt, endpoint_pair& p, size_t size, results& out,
+                const std::string& prefix = "throughput") {
   auto w = pump_to_b(opt, p, {p.a}, size);
-  add_throughput(out, p.impl, size, w);
+  add_throughput(out, p.impl, size, w, prefix);
 }
 
 /// Many connections: `opt.many_connections` nodes (a and more), one
@@ -443,6 +464,10 @@ void setup_latency(const options& opt, endpoint_pair& p, results& out,
 
 } // namespace
 
+/// The largest message size measured with batched delivery: batches are
+/// for small messages (a batch holds at most `crust::max_batch_bytes`).
+constexpr size_t max_batched_size = 1024;
+
 void run_crust_over(crust::protocol transport, const options& opt, results& out) {
   {
     endpoint_pair p{transport};
@@ -453,6 +478,15 @@ void run_crust_over(crust::protocol transport, const options& opt, results& out)
     if (transport == crust::protocol::tcp)
       sparse_messages(opt, p, out, "sparse");
     throughput_many(opt, p, many_sizes(opt), out);
+  }
+  if (transport == crust::protocol::tcp) {
+    // Small messages to a routing layer that takes them in batches (one
+    // actor message per batch instead of one each), handled one by one.
+    endpoint_pair p{transport, true, 0, true};
+    p.connect();
+    for (auto size : opt.sizes)
+      if (size <= max_batched_size)
+        throughput(opt, p, size, out, "batched");
   }
   if (opt.spin_attempts > 0 && transport == crust::protocol::tcp) {
     // The latency a user buys with CPU: idle workers poll longer before

@@ -135,6 +135,8 @@ std::vector<target> targets(const bench::results& rs) {
      scaled(f("throughput_mb", 65536, "zmq-curve"), 2), true, chacha_ceiling},
     {"64 B messages/s >= 4x ZeroMQ CURVE", f("throughput_msgs", 64, "crust"),
      scaled(f("throughput_msgs", 64, "zmq-curve"), 4), true},
+    {"  the same, delivered in batches (spawn_batching_node)", f("batched_msgs", 64, "crust"),
+     scaled(f("throughput_msgs", 64, "zmq-curve"), 4), true},
     {"64 B round trip p50 <= 0.6x ZeroMQ CURVE (us)", f("rtt_p50_us", 64, "crust"),
      scaled(f("rtt_p50_us", 64, "zmq-curve"), 0.6), false, f("rtt_p50_us", 64, "bound")},
     {"  the same, idle workers polling longer (--spin)", f("rtt_spin_p50_us", 64, "crust"),

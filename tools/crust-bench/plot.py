@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Draws crust-bench's JSON results as an SVG bar chart (no dependencies):
-throughput in MB/s per message size for crust, raw TCP and ZeroMQ CURVE, with
+throughput in MB/s per message size for crust (also with batched delivery to
+its routing layer: the `batched_mb` rows), raw TCP and ZeroMQ CURVE, with
 one-core ChaCha20-Poly1305 as the dashed line every encrypted transport is
 bounded by.   usage: plot.py RESULTS.json OUT.svg"""
 import json
 import sys
 
-SYSTEMS = [("crust", "#d9534f"), ("crust-chacha", "#a94442"), ("crust-udp", "#f0ad4e"),
-           ("tcp", "#999999"), ("zmq-curve", "#337ab7")]
-LABELS = {"crust": "crust (AES-GCM)", "crust-chacha": "crust ChaCha only", "crust-udp": "crust UDP",
+SYSTEMS = [("crust", "#d9534f"), ("crust-batched", "#5cb85c"), ("crust-chacha", "#a94442"),
+           ("crust-udp", "#f0ad4e"), ("tcp", "#999999"), ("zmq-curve", "#337ab7")]
+LABELS = {"crust": "crust (AES-GCM)", "crust-batched": "crust, batches",
+          "crust-chacha": "crust ChaCha only", "crust-udp": "crust UDP",
           "tcp": "raw TCP (no crypto)", "zmq-curve": "ZeroMQ CURVE"}
 
 
@@ -21,10 +23,12 @@ def main():
     rows = [r for r in data["results"] if r["metric"] == "throughput_mb"]
     sizes = sorted({r["size"] for r in rows})
     value = {(r["system"], r["size"]): r["value"] for r in rows}
+    value.update({("crust-batched", r["size"]): r["value"] for r in data["results"]
+                  if r["metric"] == "batched_mb" and r["system"] == "crust"})
     aead = next((r["value"] for r in data["results"]
                  if r["metric"] == "aead_rate" and r["size"] == 65536), None)
     top = max([v for v in value.values()] + [aead or 0]) * 1.1
-    w, h, left, bottom, top_pad = 760, 380, 70, 50, 40
+    w, h, left, bottom, top_pad = 900, 380, 70, 50, 40
     plot_w, plot_h = w - left - 20, h - bottom - top_pad
     group = plot_w / len(sizes)
     bar = group / (len(SYSTEMS) + 1)
@@ -56,7 +60,7 @@ def main():
         out.append('<text x="%d" y="%.1f" text-anchor="end" font-size="11">ChaCha20-Poly1305, one core: '
                    '%.0f MB/s</text>' % (w - 24, y(aead) - 5, aead))
     for si, (system, colour) in enumerate(SYSTEMS):
-        lx = left + si * 135
+        lx = left + si * 138
         out.append('<rect x="%d" y="%d" width="12" height="12" fill="%s"/>' % (lx, h - 22, colour))
         out.append('<text x="%d" y="%d">%s</text>' % (lx + 16, h - 12, LABELS[system]))
     out.append("</svg>")

@@ -114,9 +114,10 @@ inline void add_throughput(results& out, const std::string& system, size_t size,
   out.push_back({prefix + "_sent_msgs", size, system, rate(w.sent_msgs, 1), "msgs/s"});
   out.push_back({prefix + "_sent_mb", size, system, rate(w.sent_bytes, 1e6), "MB/s"});
   // The process's CPU time per GB received (both ends: every system runs
-  // its sender and receiver in this process), over one connection.
-  if (prefix == "throughput" && w.bytes > 0)
-    out.push_back({"cpu_per_gb", size, system,
+  // its sender and receiver in this process), over one connection:
+  // `cpu_per_gb`, and `batched_cpu_per_gb` for batched delivery.
+  if (prefix != "many" && w.bytes > 0)
+    out.push_back({prefix == "throughput" ? "cpu_per_gb" : prefix + "_cpu_per_gb", size, system,
                    w.cpu_seconds / (static_cast<double>(w.bytes) / 1e9), "CPU s/GB"});
   if (w.total_msgs == 0 && w.total_sent_msgs == 0)
     throw std::runtime_error(prefix + " " + std::to_string(size) + " B " + system
