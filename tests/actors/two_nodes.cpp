@@ -88,6 +88,14 @@ public:
     return result;
   }
 
+  /// `messages`, their payloads only.
+  std::vector<bytes> payloads(size_t n, std::chrono::milliseconds timeout) {
+    std::vector<bytes> result;
+    for (auto& m : messages(n, timeout))
+      result.push_back(std::move(m.payload));
+    return result;
+  }
+
   /// Waits until batches from `from` brought `n` messages, then returns
   /// their payloads in order; each batch's size goes to `sizes`.
   std::vector<bytes> batched(size_t n, const peer_id& from, std::vector<size_t>& sizes,
@@ -236,12 +244,16 @@ struct fixture {
 } // namespace
 
 /// "m0" ... "m<n-1>" arrive in order at `events`, and nothing more.
-void expect_numbered(event_queue& events, size_t n) {
-  auto got = events.messages(n, 30000ms);
+/// `got` is exactly "m0" ... "m<n-1>", in order.
+void check_numbered(const std::vector<bytes>& got, size_t n) {
   CAF_REQUIRE_EQUAL(got.size(), n);
   for (size_t i = 0; i < n; ++i)
-    if (got[i].payload != text("m" + std::to_string(i)))
+    if (got[i] != text("m" + std::to_string(i)))
       CAF_FAIL("message " << i << " out of order or corrupted");
+}
+
+void expect_numbered(event_queue& events, size_t n) {
+  check_numbered(events.payloads(n, 30000ms), n);
   CAF_CHECK(!events.next<message>(200ms)); // and nothing more
 }
 
@@ -709,8 +721,7 @@ void check_receive_budget(bool batches) {
       got = b.events->batched(n - failed, a.id.id(), sizes, 30000ms);
       CAF_CHECK_EQUAL(b.events->held<message>(), 0u);
     } else {
-      for (auto& m : b.events->messages(n - failed, 30000ms))
-        got.push_back(std::move(m.payload));
+      got = b.events->payloads(n - failed, 30000ms);
       CAF_CHECK_EQUAL(b.events->held<message_batch>(), 0u);
     }
     CAF_CHECK_EQUAL(got.size(), n - failed);
@@ -749,11 +760,7 @@ CAF_TEST(a batching routing layer gets every message once and in order in batche
   for (size_t i = 0; i < n; ++i)
     caf::anon_send(a.node, crust::send{b.id.id(), text("m" + std::to_string(i)), 0});
   std::vector<size_t> sizes;
-  auto got = b.events->batched(n, a.id.id(), sizes, 30000ms);
-  CAF_REQUIRE_EQUAL(got.size(), n);
-  for (size_t i = 0; i < n; ++i)
-    if (got[i] != text("m" + std::to_string(i)))
-      CAF_FAIL("message " << i << " out of order or corrupted");
+  check_numbered(b.events->batched(n, a.id.id(), sizes, 30000ms), n);
   CAF_CHECK(!b.events->next<message_batch>(200ms)); // and nothing more
   CAF_CHECK_EQUAL(b.events->held<message>(), 0u);   // never one by one
   CAF_MESSAGE(n << " messages came in " << sizes.size() << " batches");
