@@ -69,6 +69,45 @@ void admission_control::handshake_over(const std::string& address) {
     half_open_by_address_.erase(i);
 }
 
+std::chrono::milliseconds admission_control::retry_after(verdict v, const std::string& address,
+                                                         time_point now) {
+  using namespace std::chrono_literals;
+  using std::chrono::milliseconds;
+  switch (v) {
+    case verdict::admit: return 0ms;
+    case verdict::not_allowed: return 600000ms;
+    case verdict::too_many_connections: return 30000ms;
+    case verdict::too_many_half_open:
+    case verdict::too_many_half_open_from_address: return 1000ms; // handshakes take milliseconds
+    case verdict::rate_exceeded: break;
+  }
+  auto i = buckets_.find(address);
+  if (i == buckets_.end() || cfg_.connection_rate <= 0)
+    return 1000ms;
+  auto& b = i->second;
+  if (now - b.window_start >= 1s) {
+    b.window_start = now;
+    b.refused_in_window = 0;
+  }
+  ++b.refused_in_window;
+  auto per_token = std::chrono::duration_cast<clock::duration>(
+    std::chrono::duration<double>(1.0 / cfg_.connection_rate));
+  // When this address next has a whole token, or the next free slot after
+  // those already handed out, whichever is later.
+  auto refill = std::chrono::duration_cast<clock::duration>(
+    std::chrono::duration<double>(std::max(0.0, 1.0 - b.tokens) / cfg_.connection_rate));
+  auto slot = std::max(b.next_slot, now + refill);
+  b.next_slot = slot + per_token;
+  auto wait = std::chrono::duration_cast<milliseconds>(slot - now);
+  return std::clamp<milliseconds>(wait, 100ms, 60000ms);
+}
+
+bool admission_control::rate_flood(const std::string& address) const {
+  auto i = buckets_.find(address);
+  return i != buckets_.end()
+         && i->second.refused_in_window > std::max<size_t>(1, cfg_.connection_burst);
+}
+
 size_t admission_control::half_open_from(const std::string& address) const {
   auto i = half_open_by_address_.find(address);
   return i == half_open_by_address_.end() ? 0 : i->second;

@@ -41,6 +41,18 @@ public:
   /// `admit`, counts one handshake under way from the address.
   verdict admit_inbound(const std::string& address, size_t links, time_point now);
 
+  /// How long a dialer refused with `v` (just now, from `address`) should
+  /// wait before it comes back. For the rate limit it is the dialer's own
+  /// slot: refused dialers from one address are told times `1/rate` apart,
+  /// so a crowd behind one address (a carrier-grade NAT) returns spread
+  /// out instead of in step, and each finds a token.
+  std::chrono::milliseconds retry_after(verdict v, const std::string& address, time_point now);
+
+  /// True when the address's rate refusals in the current one-second
+  /// window exceed `connection_burst`: more than honest dialers that wait
+  /// out their retry-after produce, so worth an alert.
+  bool rate_flood(const std::string& address) const;
+
   /// An admitted inbound connection finished its handshake, or ended
   /// before it did: either way it no longer counts as half-open.
   void handshake_over(const std::string& address);
@@ -61,6 +73,9 @@ private:
     double tokens = 0;
     time_point last;
     std::list<std::string>::iterator age; ///< position in `lru_`
+    time_point next_slot{};    ///< the next retry-after slot to hand out
+    time_point window_start{}; ///< refusals are counted per second
+    size_t refused_in_window = 0;
   };
 
   limits_config cfg_;

@@ -55,9 +55,10 @@ void set_route(connection_pointer self, bool on) {
   self->send(st.params.mux, std::move(r));
 }
 
-void report_closed(connection_pointer self, ec reason, bool by_peer) {
+void report_closed(connection_pointer self, ec reason, bool by_peer, uint32_t retry_after_ms) {
   auto& st = self->state;
   connection_closed msg;
+  msg.retry_after_ms = retry_after_ms;
   msg.conn = self;
   msg.authenticated = st.authenticated;
   if (msg.authenticated)
@@ -100,7 +101,7 @@ void send_datagrams(connection_pointer self) {
 
 /// Ends the connection: flushes what the session still has to say, closes
 /// the socket gracefully and tells the manager.
-void finish(connection_pointer self, ec reason, bool by_peer) {
+void finish(connection_pointer self, ec reason, bool by_peer, uint32_t retry_after_ms = 0) {
   auto& st = self->state;
   if (st.done)
     return;
@@ -116,7 +117,7 @@ void finish(connection_pointer self, ec reason, bool by_peer) {
   send_datagrams(self); // a final ACK, if the session owes one
   set_route(self, false);
   // Linger until the manager's `stop`, handing late sends back to it.
-  report_closed(self, reason, by_peer);
+  report_closed(self, reason, by_peer, retry_after_ms);
 }
 
 void schedule_tick(connection_pointer self) {
@@ -261,7 +262,7 @@ bool drain_events(connection_pointer self) {
                    service_in{remote, static_cast<service_id>(s->service), std::move(s->body)});
     } else {
       auto& closed = std::get<session_closed>(*ev);
-      finish(self, closed.reason, closed.by_peer);
+      finish(self, closed.reason, closed.by_peer, closed.retry_after_ms);
       return false;
     }
   }

@@ -257,6 +257,7 @@ struct connection_closed {
   uint64_t messages_received = 0;
   uint64_t bytes_sent = 0;
   uint64_t bytes_received = 0;
+  uint32_t retry_after_ms = 0;    ///< refused before the handshake: the peer's retry-after
 };
 
 template <class Inspector>
@@ -269,7 +270,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, connection_closed& x) {
   return f(caf::meta::type_name("connection_closed"), x.conn, x.peer, x.authenticated,
            x.reason, x.by_peer, x.remote, x.dir, x.messages_sent, x.messages_received,
-           x.bytes_sent, x.bytes_received);
+           x.bytes_sent, x.bytes_received, x.retry_after_ms);
 }
 
 // -- acceptor and manager ------------------------------------------------------

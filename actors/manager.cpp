@@ -11,6 +11,7 @@
 #include "nat/puncher.hpp"
 #include "nat/relay_codec.hpp"
 #include "transport/handshake_payload.hpp"
+#include "transport/rudp/packet.hpp"
 #include "transport/tcp_stream.hpp"
 
 #include <caf/send.hpp>
@@ -214,35 +215,46 @@ void flush_alerts(manager_pointer self) {
   }
 }
 
+/// Why an inbound connection was refused, and when the dialer may come back.
+struct refusal {
+  ec reason = ec::none;
+  uint32_t retry_after_ms = 0;
+};
+
 /// Cheap checks of an inbound connection before any cryptography: the
-/// blacklist, then the limits. True when its handshake may start (and it is
-/// then counted as half-open).
-bool admit_inbound(manager_pointer self, const endpoint& remote) {
+/// blacklist, then the limits. Nothing when its handshake may start (it is
+/// then counted as half-open); else why not, to tell the dialer.
+std::optional<refusal> admit_inbound(manager_pointer self, const endpoint& remote) {
   auto& st = self->state;
   if (st.shutting_down || st.blacklist.blocks_address(remote.address)) {
     ++st.counters.refused;
     CRUST_LOG(st.log, debug, nullptr, "manager",
               "refused " << to_string(remote)
                          << (st.shutting_down ? " (shutting down)" : " (blacklisted)"));
-    return false;
+    if (st.shutting_down)
+      return refusal{ec::shutting_down, 10000};
+    return refusal{ec::blacklisted, 600000};
   }
   using v = admission_control::verdict;
-  auto verdict = st.admission.admit_inbound(remote.address, st.connections.size(),
-                                            std::chrono::steady_clock::now());
+  auto now = std::chrono::steady_clock::now();
+  auto verdict = st.admission.admit_inbound(remote.address, st.connections.size(), now);
   if (verdict == v::admit) {
     ++st.counters.accepted;
     st.counters.half_open_peak = std::max<uint64_t>(st.counters.half_open_peak,
                                                      st.admission.half_open());
-    return true;
+    return std::nullopt;
   }
   ++st.counters.refused;
+  auto wait = static_cast<uint32_t>(st.admission.retry_after(verdict, remote.address, now).count());
   CRUST_LOG(st.log, debug, nullptr, "manager",
-            "refused " << to_string(remote) << " (" << to_string(verdict) << ")");
+            "refused " << to_string(remote) << " (" << to_string(verdict) << "), retry after "
+                       << wait << " ms");
   if (verdict == v::not_allowed)
-    return false; // whitelist mode: refusing strangers is the normal case
+    return refusal{ec::not_allowed, wait}; // whitelist mode: refusing strangers is normal
   alert a;
   a.address = remote.address;
   a.detail = "inbound " + to_string(remote.proto) + " connection refused: " + to_string(verdict);
+  refusal r{ec::too_many_connections, wait};
   switch (verdict) {
     case v::too_many_connections:
       a.kind = alert_kind::connection_limit;
@@ -259,19 +271,27 @@ bool admit_inbound(manager_pointer self, const endpoint& remote) {
       a.reason = ec::too_many_connections;
       break;
     default:
+      r.reason = ec::rate_limited;
+      // Many honest peers behind one address (a carrier-grade NAT) meet the
+      // rate limit, are told when to come back and do: that is no attack.
+      // Only an address that keeps coming faster than that is alerted.
+      if (!st.admission.rate_flood(remote.address))
+        return r;
       a.kind = alert_kind::rate_exceeded;
       a.reason = ec::rate_limited;
       break;
   }
   raise_alert(self, std::move(a));
-  return false;
+  return r;
 }
 
-void schedule_redial(manager_pointer self, const peer_id& peer) {
+void schedule_redial(manager_pointer self, const peer_id& peer, uint32_t retry_after_ms = 0) {
   auto& st = self->state;
   if (st.shutting_down || !st.table.maintained(peer))
     return;
   auto delay = st.table.next_redial_delay(peer, st.cfg.redial_min, st.cfg.redial_max);
+  // A peer that refused us named when to come back.
+  delay = std::max<decltype(delay)>(delay, std::chrono::milliseconds(retry_after_ms));
   self->delayed_send(self, delay, redial_atom::value, peer);
 }
 
@@ -724,6 +744,14 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
     [self](start_listening_atom) { start_listening(self); },
     [self](stop_listening_atom) { stop_listening(self); },
     [self](shutdown_atom) { begin_shutdown(self); },
+    [self](start_bootstrap_atom x) {
+      if (self->state.store)
+        self->send(self->state.store, x);
+    },
+    [self](stop_bootstrap_atom x) {
+      if (self->state.store)
+        self->send(self->state.store, x);
+    },
     [self](peers_atom) -> caf::result<std::vector<peer_info>> {
       auto rp = self->make_response_promise<std::vector<peer_info>>();
       collect_peers(self, [rp](std::vector<peer_info> xs) mutable { rp.deliver(std::move(xs)); });
@@ -785,9 +813,9 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
     // -- from the acceptor ------------------------------------------------------
     [self](incoming_stream& x) {
       auto& st = self->state;
-      // Cheap rejection before any cryptography.
-      if (!admit_inbound(self, x.remote)) {
-        x.stream->close();
+      // Cheap rejection before any cryptography; the dialer hears why.
+      if (auto no = admit_inbound(self, x.remote)) {
+        x.stream->reject(handshake_abort_frame(no->reason, no->retry_after_ms));
         return;
       }
       auto conn = self->spawn<caf::linked>(connection, params_for(self), direction::inbound,
@@ -1032,13 +1060,16 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
         if (i != st.dialing.end()) {
           auto& d = i->second;
           (x.remote.proto == protocol::udp ? d.udp_live : d.tcp_live) = false;
-          if (!d.first_failure)
+          // A refusal (it names a retry-after) says most: it is the one reported.
+          if (!d.first_failure || x.retry_after_ms > 0)
             d.first_failure = x.reason;
+          d.retry_after_ms = std::max(d.retry_after_ms, x.retry_after_ms);
           // A TCP refusal before the fallback timer ends the dial: the host
           // answered, nothing listens there. Otherwise wait for the other.
           if (d.tcp_live || d.udp_live)
             return;
           x.reason = *d.first_failure;
+          x.retry_after_ms = d.retry_after_ms;
           redial_of = d.redial_of;
           traversal = d.expected.has_value();
           st.dialing.erase(i);
@@ -1064,10 +1095,10 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
           CRUST_LOG(st.log, info, nullptr, "manager",
                     "dial " << to_string(x.remote) << " failed: " << to_string(x.reason));
           if (st.store)
-            self->send(st.store, connect_failed{x.remote, x.reason});
-          self->send(st.routing, connect_failed{x.remote, x.reason});
+            self->send(st.store, connect_failed{x.remote, x.reason, x.retry_after_ms});
+          self->send(st.routing, connect_failed{x.remote, x.reason, x.retry_after_ms});
           if (redial_of)
-            schedule_redial(self, *redial_of);
+            schedule_redial(self, *redial_of, x.retry_after_ms);
         } else if (is_handshake_failure(x.reason)) {
           alert a;
           a.kind = alert_kind::handshake_failure;
@@ -1118,9 +1149,15 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
     [self](incoming_udp& x) {
       auto& st = self->state;
       // The source proved it receives at its address (the retry round trip);
-      // the same checks as TCP follow, still before any cryptography.
-      if (!admit_inbound(self, x.remote))
+      // the same checks as TCP follow, still before any cryptography. A
+      // refusal is one ABORT, far smaller than the INITIAL it answers.
+      if (auto no = admit_inbound(self, x.remote)) {
+        if (st.mux && x.initial) {
+          rudp::abort_packet p{x.initial->scid, x.initial->dcid, no->reason, no->retry_after_ms};
+          self->send(st.mux, raw_datagram{x.remote, rudp::encode(p)});
+        }
         return;
+      }
       auto conn = self->spawn<caf::linked>(udp_connection, params_for(self), direction::inbound,
                                            x.remote, std::move(x.initial));
       manager_state::live_connection c{conn, x.remote, {}, {}, {}, {}};

@@ -80,6 +80,7 @@ struct manager_state {
     bool udp_live = false;
     bool udp_tried = false;
     std::optional<ec> first_failure; ///< reported when every attempt failed
+    uint32_t retry_after_ms = 0;     ///< the longest a refusing peer asked us to wait
     /// A traversal's dial (nat/): who must answer, how the link is
     /// labelled, and failures go to the puncher's own timeout, not the
     /// routing layer.

@@ -6,6 +6,7 @@
 #include <caf/send.hpp>
 
 #include <ctime>
+#include <random>
 
 namespace crust {
 
@@ -24,7 +25,7 @@ void report(bootstrap_store_pointer self, bool always) {
   auto& st = self->state;
   if (!st.plan)
     return;
-  auto status = st.plan->status();
+  auto status = st.plan->status(std::chrono::steady_clock::now());
   if (!always && st.reported == status.state)
     return;
   st.reported = status.state;
@@ -66,8 +67,17 @@ void save_now(bootstrap_store_pointer self) {
 
 void start_plan(bootstrap_store_pointer self) {
   auto& st = self->state;
-  st.plan.emplace(st.cfg.bootstrap_target, st.cfg.bootstrap_parallel,
-                  st.cfg.bootstrap_attempt_timeout);
+  bootstrap_plan::config pc;
+  pc.target = st.cfg.bootstrap_target;
+  pc.parallel = st.cfg.bootstrap_parallel;
+  pc.attempt_timeout = st.cfg.bootstrap_attempt_timeout;
+  pc.backoff_min = st.cfg.bootstrap_backoff_min;
+  pc.backoff_max = st.cfg.bootstrap_backoff_max;
+  std::random_device rd;
+  st.plan.emplace(pc, std::chrono::steady_clock::now(),
+                  (static_cast<uint64_t>(rd()) << 32) ^ rd());
+  if (st.stopped)
+    st.plan->stop();
   std::vector<bootstrap_plan::candidate> xs;
   for (auto& e : st.cache.entries())
     if (e.peer != st.self_id)
@@ -77,7 +87,7 @@ void start_plan(bootstrap_store_pointer self) {
   st.early.clear();
   st.plan->add_fallbacks(st.cfg.fallback_contacts);
   for (auto& p : st.connected)
-    st.plan->on_up(p, endpoint{});
+    st.plan->on_up(p, endpoint{}, std::chrono::steady_clock::now());
   report(self, true);
   pump(self);
 }
@@ -192,7 +202,7 @@ bootstrap_store(bootstrap_store_pointer self, discovery_config cfg, std::string 
         schedule_save(self);
       }
       if (st.plan) {
-        st.plan->on_up(x.peer, at);
+        st.plan->on_up(x.peer, at, std::chrono::steady_clock::now());
         report(self, true);
         pump(self);
       }
@@ -205,13 +215,16 @@ bootstrap_store(bootstrap_store_pointer self, discovery_config cfg, std::string 
       auto& st = self->state;
       st.connected.erase(x.peer);
       st.asked.erase(x.peer);
-      if (st.plan)
-        st.plan->on_down(x.peer);
+      if (st.plan) {
+        st.plan->on_down(x.peer, std::chrono::steady_clock::now());
+        report(self, false);
+      }
     },
     [self](const connect_failed& x) {
       auto& st = self->state;
       if (st.plan) {
-        st.plan->on_failed(x.remote);
+        st.plan->on_failed(x.remote, std::chrono::steady_clock::now(),
+                           std::chrono::milliseconds(x.retry_after_ms));
         pump(self); // reports a change of state
       }
     },
@@ -275,9 +288,8 @@ bootstrap_store(bootstrap_store_pointer self, discovery_config cfg, std::string 
         st.early.insert(st.early.end(), xs.begin(), xs.end());
         return;
       }
-      // Only while bootstrapping: afterwards the routing layer decides.
-      if (st.plan->state() == bootstrap_state::done)
-        return;
+      // Remembered for later rounds; dialled only while a round runs (at
+      // the target, the routing layer decides whom to connect to).
       st.plan->add(xs);
       pump(self);
     },
@@ -291,6 +303,23 @@ bootstrap_store(bootstrap_store_pointer self, discovery_config cfg, std::string 
       self->delayed_send(self, tick_interval, store_tick_atom::value);
     },
     [self](store_save_atom) { save_now(self); },
+    [self](start_bootstrap_atom) {
+      auto& st = self->state;
+      st.stopped = false;
+      if (st.plan) {
+        st.plan->start(std::chrono::steady_clock::now());
+        pump(self);
+        report(self, true);
+      }
+    },
+    [self](stop_bootstrap_atom) {
+      auto& st = self->state;
+      st.stopped = true;
+      if (st.plan) {
+        st.plan->stop();
+        report(self, true);
+      }
+    },
   };
 }
 

@@ -54,6 +54,7 @@ struct bootstrap_store_state {
   std::optional<bootstrap_plan> plan;  ///< once the cache is loaded
   std::optional<bootstrap_state> reported;
   bool save_scheduled = false;
+  bool stopped = false;                ///< the routing layer stopped bootstrapping
   bool dirty = false;
   std::set<peer_id> connected;
   std::set<peer_id> asked;             ///< peers whose list we await

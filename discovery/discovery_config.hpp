@@ -21,9 +21,13 @@ struct discovery_config {
   std::string cache_path;          ///< empty: keep the cache in memory only
   size_t cache_capacity = 64;      ///< entries kept
   std::chrono::milliseconds cache_write_delay{1000}; ///< coalesce writes this long
-  size_t bootstrap_target = 4;     ///< stop bootstrapping at this many connections
+  size_t bootstrap_target = 4;     ///< bootstrap while fewer connections than this
   size_t bootstrap_parallel = 4;   ///< dials at once
   std::chrono::milliseconds bootstrap_attempt_timeout{10000};
+  /// After a round that ended below the target, the next starts after this
+  /// (jittered), doubling each round up to `bootstrap_backoff_max`.
+  std::chrono::milliseconds bootstrap_backoff_min{1000};
+  std::chrono::milliseconds bootstrap_backoff_max{30000};
   std::vector<endpoint> fallback_contacts; ///< tried when the cache does not suffice
   bool serve_bootstrap_list = true; ///< answer peers that ask for our list
   bool ask_bootstrap_list = true;   ///< ask each new peer for its list

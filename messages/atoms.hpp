@@ -34,4 +34,11 @@ using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 /// Asks the node for its `nat_status`.
 using nat_atom = caf::atom_constant<caf::atom("nat")>;
 
+/// Bootstrapping runs by default whenever the node has fewer connections
+/// than its target. The routing layer may stop it (nothing more is dialled
+/// on its own; attempts under way finish) and start it again (a round at
+/// once, the backoff reset).
+using start_bootstrap_atom = caf::atom_constant<caf::atom("bsstart")>;
+using stop_bootstrap_atom = caf::atom_constant<caf::atom("bsstop")>;
+
 } // namespace crust

@@ -40,6 +40,7 @@ enum class bootstrap_state : uint8_t {
   done = 1,    ///< the target number of connections is reached
   exhausted = 2, ///< every candidate was tried; some connected, fewer than the target
   failed = 3,  ///< every candidate was tried and none connected
+  stopped = 4, ///< the routing layer stopped bootstrapping
 };
 
 inline std::string to_string(bootstrap_state x) {
@@ -48,18 +49,23 @@ inline std::string to_string(bootstrap_state x) {
     case bootstrap_state::done: return "done";
     case bootstrap_state::exhausted: return "exhausted";
     case bootstrap_state::failed: return "failed";
+    case bootstrap_state::stopped: return "stopped";
   }
   return "unknown";
 }
 
-/// Bootstrap progress: sent when it starts, after each attempt while it
-/// runs, and when it ends.
+/// Bootstrap progress: sent when a round starts, after each attempt while
+/// it runs, and when it ends. A round that ends `exhausted` or `failed` is
+/// followed by another after `retry_in_ms` (jittered exponential backoff):
+/// below its target, a node never stops trying unless told to.
 struct bootstrap_status {
   bootstrap_state state = bootstrap_state::running;
   uint32_t connected = 0;  ///< connections now
-  uint32_t tried = 0;      ///< candidates dialled so far
-  uint32_t remaining = 0;  ///< candidates not yet dialled
+  uint32_t tried = 0;      ///< dials made so far, all rounds
+  uint32_t remaining = 0;  ///< candidates of this round not yet dialled
   uint32_t cached = 0;     ///< candidates that came from the cache file
+  uint32_t round = 0;      ///< rounds started so far
+  uint32_t retry_in_ms = 0; ///< after an exhausted or failed round: the next one's start
 };
 
 template <class Inspector>
@@ -70,7 +76,7 @@ typename Inspector::result_type inspect(Inspector& f, peer_discovered& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, bootstrap_status& x) {
   return f(caf::meta::type_name("bootstrap_status"), x.state, x.connected, x.tried, x.remaining,
-           x.cached);
+           x.cached, x.round, x.retry_in_ms);
 }
 
 } // namespace crust

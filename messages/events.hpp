@@ -134,6 +134,10 @@ struct alert {
 struct connect_failed {
   endpoint remote;
   ec reason = ec::none;
+  /// When the peer refused us before the handshake (a limit, its rate,
+  /// blacklisted, shutting down), how long it asked us to wait before
+  /// dialling again, in milliseconds; 0 when it named no time.
+  uint32_t retry_after_ms = 0;
 };
 
 /// A `send` could not be queued; the payload comes back to its sender.
@@ -183,7 +187,7 @@ typename Inspector::result_type inspect(Inspector& f, alert& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, connect_failed& x) {
-  return f(caf::meta::type_name("connect_failed"), x.remote, x.reason);
+  return f(caf::meta::type_name("connect_failed"), x.remote, x.reason, x.retry_after_ms);
 }
 
 template <class Inspector>

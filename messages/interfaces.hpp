@@ -55,6 +55,8 @@ using node_actor = caf::typed_actor<
   caf::reacts_to<start_listening_atom>,
   caf::reacts_to<stop_listening_atom>,
   caf::reacts_to<shutdown_atom>,
+  caf::reacts_to<start_bootstrap_atom>,
+  caf::reacts_to<stop_bootstrap_atom>,
   caf::replies_to<peers_atom>::with<std::vector<peer_info>>,
   caf::replies_to<info_atom>::with<node_info>,
   caf::replies_to<stats_atom>::with<node_stats>,
@@ -72,6 +74,8 @@ using bootstrap_store_actor = caf::typed_actor<
   caf::reacts_to<connect_failed>,
   caf::reacts_to<service_in>,
   caf::reacts_to<peer_discovered>,
+  caf::reacts_to<start_bootstrap_atom>,
+  caf::reacts_to<stop_bootstrap_atom>,
   caf::replies_to<bootstrap_list_atom>::with<std::vector<bootstrap_entry>>>;
 
 /// The LAN beacon: announces our listening endpoints, hears others'.

@@ -60,6 +60,27 @@ constexpr size_t fixed_size = 2 + peer_id::size + identity::signature_size;
 
 } // namespace
 
+bytes handshake_abort_frame(ec reason, uint32_t retry_after_ms) {
+  auto body = retry_after_ms > 0 ? handshake_refusal_size : handshake_abort_size;
+  bytes out{0, static_cast<uint8_t>(body), handshake_abort_marker, static_cast<uint8_t>(reason)};
+  if (retry_after_ms > 0)
+    for (int shift = 24; shift >= 0; shift -= 8)
+      out.push_back(static_cast<uint8_t>(retry_after_ms >> shift));
+  return out;
+}
+
+bool read_handshake_abort(const uint8_t* body, size_t len, ec& reason, uint32_t& retry_after_ms) {
+  if ((len != handshake_abort_size && len != handshake_refusal_size)
+      || body[0] != handshake_abort_marker)
+    return false;
+  reason = static_cast<ec>(body[1]);
+  retry_after_ms = 0;
+  if (len == handshake_refusal_size)
+    retry_after_ms = (uint32_t{body[2]} << 24) | (uint32_t{body[3]} << 16)
+                     | (uint32_t{body[4]} << 8) | uint32_t{body[5]};
+  return true;
+}
+
 bytes make_prologue(const std::string& network) {
   bytes out{'c', 'r', 'u', 's', 't', protocol_version};
   auto len = std::min<size_t>(network.size(), 255);

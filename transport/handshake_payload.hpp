@@ -29,9 +29,21 @@ constexpr size_t version_reject_size = 2;
 /// stops, the routing layer dropped the peer) says so with a 2-byte frame in
 /// the clear, `handshake_abort_marker | reason (ec)`, and closes: the other
 /// side ends its half with that reason at once instead of taking the closed
-/// stream for a failed handshake.
+/// stream for a failed handshake. A responder that refuses a connection
+/// before any cryptography (a limit, the rate, the blacklist, shutting down)
+/// sends the same frame first, with `| retry_after_ms u32` appended (6 bytes)
+/// when it can say when to come back.
 constexpr uint8_t handshake_abort_marker = 0xfe;
 constexpr size_t handshake_abort_size = 2;
+constexpr size_t handshake_refusal_size = 6;
+
+/// A handshake abort frame, length prefix included (docs/PROTOCOL.md §3.5):
+/// 2 bytes of body, or 6 with a retry-after.
+bytes handshake_abort_frame(ec reason, uint32_t retry_after_ms = 0);
+
+/// Reads a handshake abort body: true and the reason and retry-after
+/// (0: none) when `body` is one.
+bool read_handshake_abort(const uint8_t* body, size_t len, ec& reason, uint32_t& retry_after_ms);
 
 /// The largest handshake message we accept: far below Noise's 65535, so an
 /// unauthenticated peer cannot make us buffer much.

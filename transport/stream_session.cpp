@@ -175,7 +175,7 @@ void stream_session::close(ec reason) {
   if (state_ == state::handshaking) {
     // Whatever of the handshake is still unsent goes unsaid; the peer hears
     // why instead (`handshake_abort_marker`).
-    wire_ = bytes{0, handshake_abort_size, handshake_abort_marker, static_cast<uint8_t>(reason)};
+    wire_ = handshake_abort_frame(reason);
     finish(reason, false);
     return;
   }
@@ -224,11 +224,12 @@ bool stream_session::settle_simultaneous_open(const uint8_t* body, size_t len) {
 }
 
 bool stream_session::take_handshake_abort(const uint8_t* body, size_t len) {
-  if (len != handshake_abort_size || body[0] != handshake_abort_marker)
+  ec reason = ec::none;
+  uint32_t retry_after_ms = 0;
+  if (!read_handshake_abort(body, len, reason, retry_after_ms))
     return false;
-  auto reason = static_cast<ec>(body[1]);
   wire_.clear();
-  finish(reason == ec::none ? ec::closed_by_peer : reason, true);
+  finish(reason == ec::none ? ec::closed_by_peer : reason, true, retry_after_ms);
   return true;
 }
 
@@ -401,7 +402,7 @@ void stream_session::fail(ec reason) {
   finish(reason, false);
 }
 
-void stream_session::finish(ec reason, bool by_peer) {
+void stream_session::finish(ec reason, bool by_peer, uint32_t retry_after_ms) {
   state_ = state::closed;
   for (auto& q : queues_)
     q.clear();
@@ -412,7 +413,7 @@ void stream_session::finish(ec reason, bool by_peer) {
   service_bytes_ = 0;
   best_effort_bytes_ = 0;
   ping_due_ = false;
-  events_.emplace_back(session_closed{reason, by_peer});
+  events_.emplace_back(session_closed{reason, by_peer, retry_after_ms});
 }
 
 // -- output --------------------------------------------------------------------

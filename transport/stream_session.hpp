@@ -33,6 +33,8 @@ struct session_message {
 struct session_closed {
   ec reason;
   bool by_peer; ///< the peer closed it (or the stream ended), rather than us
+  /// A peer that refused us before the handshake: when to come back (ms; 0: it did not say).
+  uint32_t retry_after_ms = 0;
 };
 
 /// A service message (crust's own: bootstrap lists, gossip), not for the
@@ -170,7 +172,7 @@ private:
   void take_frames(time_point now);
   /// The plaintext all that is queued needs as frame items, at most.
   size_t pending_plaintext() const;
-  void finish(ec reason, bool by_peer);
+  void finish(ec reason, bool by_peer, uint32_t retry_after_ms = 0);
   bool has_data() const;
   bool has_control() const;
   void build_frame(bytes& out, time_point now);

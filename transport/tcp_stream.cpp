@@ -18,6 +18,9 @@ namespace {
 /// Buffers gathered into one writev(), at most.
 constexpr size_t max_gather = 64;
 
+/// Refused streams lingering now (see `tcp_stream::reject`).
+std::atomic<int> lingering{0};
+
 } // namespace
 
 tcp_stream::tcp_stream(tcp::socket socket)
@@ -337,6 +340,60 @@ void tcp_stream::close() {
     if (self->writing_count_ == 0)
       self->write_some();
   });
+}
+
+void tcp_stream::reject(bytes last, std::chrono::milliseconds linger) {
+  asio::post(strand_, [self = shared_from_this(), last = std::move(last), linger]() mutable {
+    if (self->closing_ || self->ended_)
+      return;
+    self->closing_ = true;
+    boost::system::error_code err;
+    // A few bytes into an empty socket buffer: sent at once or not at all.
+    self->socket_.non_blocking(true, err);
+    if (!err)
+      asio::write(self->socket_, asio::buffer(last), err);
+    if (err || lingering.fetch_add(1) >= max_lingering) {
+      if (!err)
+        --lingering;
+      self->shutdown_now();
+      return;
+    }
+    self->socket_.shutdown(tcp::socket::shutdown_send, err);
+    self->timer_.expires_after(linger);
+    self->timer_.async_wait(asio::bind_executor(self->strand_, [self](auto) {
+      if (!self->ended_) {
+        self->ended_ = true;
+        --lingering;
+        self->shutdown_now();
+      }
+    }));
+    self->discard_until_end(4096);
+  });
+}
+
+void tcp_stream::discard_until_end(size_t budget) {
+  socket_.async_wait(
+    tcp::socket::wait_read,
+    asio::bind_executor(strand_, [self = shared_from_this(), budget](auto err) {
+      if (self->ended_)
+        return;
+      uint8_t sink[1024];
+      boost::system::error_code read_err;
+      size_t n = 0;
+      if (!err)
+        n = self->socket_.read_some(asio::buffer(sink), read_err);
+      bool again = !err && (!read_err || read_err == asio::error::would_block
+                            || read_err == asio::error::try_again);
+      if (again && n < budget) {
+        self->discard_until_end(budget - n);
+        return;
+      }
+      // The dialer closed (or sent too much, or the socket failed): done.
+      self->ended_ = true;
+      --lingering;
+      self->timer_.cancel();
+      self->shutdown_now();
+    }));
 }
 
 void tcp_stream::shutdown_now() {

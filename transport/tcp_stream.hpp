@@ -70,6 +70,16 @@ public:
   /// dropped: no report follows.
   void close() override;
 
+  /// Refuses an accepted stream that was never started: writes `last` (a
+  /// handshake abort frame naming why, docs/PROTOCOL.md §3.5), ends our
+  /// sending side, and reads and discards what the dialer sends (at most
+  /// 4 KiB) until it closes or `linger` passes, so the kernel does not
+  /// answer the dialer's unread handshake message with a reset that could
+  /// overtake `last`. At most `max_lingering` refused streams linger at
+  /// once in the process; beyond that one is closed straight after `last`.
+  void reject(bytes last, std::chrono::milliseconds linger = std::chrono::milliseconds(1000));
+  static constexpr int max_lingering = 64;
+
   /// The endpoints, as known when the socket was accepted or connected.
   endpoint remote_endpoint() const { return remote_; }
   endpoint local_endpoint() const { return local_; }
@@ -84,6 +94,7 @@ private:
   void write_some();
   void end(ec reason, const std::string& what);
   void shutdown_now();
+  void discard_until_end(size_t budget);
   void set_direct();  ///< on the strand: direct writes while nothing is queued
   void stop_direct(); ///< before the socket closes
 

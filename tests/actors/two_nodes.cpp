@@ -663,6 +663,53 @@ CAF_TEST(log lines name the node and the peer and honour the level) {
     CAF_CHECK(line.find("DEBUG") == std::string::npos); // below the level
 }
 
+/// A node over its per-address rate refuses before any cryptography and
+/// says so: the dialer reports `rate_limited` with a retry-after (not a
+/// failed handshake), and the refusing node raises no alert about an
+/// address whose dialers stay within what honest ones do. Over TCP and
+/// reliable UDP (a refused INITIAL gets an ABORT).
+CAF_TEST(a refusal before the handshake reaches the dialer with its retry after) {
+  for (auto mode : {node_config::transport_mode::tcp_only, node_config::transport_mode::udp_only}) {
+    bool udp = mode == node_config::transport_mode::udp_only;
+    CAF_MESSAGE((udp ? "reliable UDP" : "TCP"));
+    caf::actor_system_config cfg;
+    caf::actor_system sys{cfg};
+    test_node a, b;
+    node_config ca, cb;
+    ca.transport = mode;
+    cb.limits.connection_rate = 0.5; // one per two seconds
+    cb.limits.connection_burst = 1;
+    a.start(sys, ca);
+    b.start(sys, cb);
+    auto target = b.listen_ep;
+    if (udp)
+      target.proto = protocol::udp;
+    caf::anon_send(a.node, crust::connect{target});
+    CAF_REQUIRE(a.events->next<connection_up>() && b.events->next<connection_up>());
+    caf::anon_send(a.node, crust::drop{b.id.id()});
+    CAF_REQUIRE(a.events->next<connection_down>());
+    auto started = std::chrono::steady_clock::now();
+    caf::anon_send(a.node, crust::connect{target});
+    auto failed = a.events->next<connect_failed>(3s);
+    CAF_REQUIRE(failed);
+    CAF_CHECK_EQUAL(failed->reason, ec::rate_limited);
+    CAF_MESSAGE("retry after " << failed->retry_after_ms << " ms, told in "
+                << std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - started).count() << " ms");
+    CAF_CHECK_GREATER_OR_EQUAL(failed->retry_after_ms, 1000u);
+    CAF_CHECK_LESS_OR_EQUAL(failed->retry_after_ms, 2000u);
+    CAF_CHECK_LESS(std::chrono::steady_clock::now() - started, 1s); // not a timeout
+    CAF_CHECK(!b.events->next<alert>(300ms));
+    CAF_CHECK(!b.events->next<connection_up>(10ms));
+    // Back after the retry-after, it gets in.
+    std::this_thread::sleep_for(std::chrono::milliseconds(failed->retry_after_ms));
+    caf::anon_send(a.node, crust::connect{target});
+    CAF_CHECK(a.events->next<connection_up>(3s));
+    a.stop();
+    b.stop();
+  }
+}
+
 /// A routing layer that holds on to what it gets (here: the test's queue,
 /// which nobody empties for a while) makes crust stop reading from that peer
 /// once `receive_queue` bytes are unprocessed — within a batch of it, when

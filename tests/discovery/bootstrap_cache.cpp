@@ -172,10 +172,26 @@ CAF_TEST(writes are atomic and leave no debris) {
   std::system(("rm -rf " + dir).c_str());
 }
 
+namespace {
+
+bootstrap_plan make_plan(size_t target, size_t parallel, bootstrap_plan::time_point now,
+                         std::chrono::milliseconds backoff_min = std::chrono::seconds(1),
+                         std::chrono::milliseconds backoff_max = std::chrono::seconds(30)) {
+  bootstrap_plan::config cfg;
+  cfg.target = target;
+  cfg.parallel = parallel;
+  cfg.attempt_timeout = std::chrono::seconds(10);
+  cfg.backoff_min = backoff_min;
+  cfg.backoff_max = backoff_max;
+  return bootstrap_plan{cfg, now, 42};
+}
+
+} // namespace
+
 CAF_TEST(the plan tries the cache first in parallel and then fallbacks) {
   using namespace std::chrono_literals;
-  bootstrap_plan p{2, 2, 10s};
   auto t0 = bootstrap_plan::clock::now();
+  auto p = make_plan(2, 2, t0);
   p.add({{ep(1), pid(1)}, {ep(2), pid(2)}, {ep(3), pid(3)}}, true);
   p.add_fallbacks({ep(9)});
   CAF_CHECK(p.state() == bootstrap_state::running);
@@ -184,30 +200,156 @@ CAF_TEST(the plan tries the cache first in parallel and then fallbacks) {
   CAF_CHECK_EQUAL(first[0], ep(1));
   CAF_CHECK_EQUAL(first[1], ep(2));
   CAF_CHECK(p.next_dials(t0).empty());
-  p.on_failed(ep(1));
+  p.on_failed(ep(1), t0);
   CAF_CHECK_EQUAL(p.next_dials(t0), std::vector<endpoint>{ep(3)});
   // Fallbacks wait until the cache candidates are all done.
-  p.on_failed(ep(2));
+  p.on_failed(ep(2), t0);
   CAF_CHECK(p.next_dials(t0).empty());
   p.on_timeout(t0 + 11s); // ep(3) never answered
   CAF_CHECK_EQUAL(p.next_dials(t0 + 11s), std::vector<endpoint>{ep(9)});
-  p.on_up(pid(9), ep(9));
+  p.on_up(pid(9), ep(9), t0 + 11s);
   CAF_CHECK(p.state() == bootstrap_state::exhausted);
-  CAF_CHECK_EQUAL(p.status().tried, 4u);
-  CAF_CHECK_EQUAL(p.status().cached, 3u);
-  // A discovery later lets it reach the target; then it stops dialling.
+  CAF_CHECK_EQUAL(p.status(t0 + 11s).tried, 4u);
+  CAF_CHECK_EQUAL(p.status(t0 + 11s).cached, 3u);
+  CAF_CHECK_EQUAL(p.status(t0 + 11s).round, 1u);
+  // A discovery between rounds is dialled at once; at the target, nothing more.
   p.add({{ep(5), pid(5)}, {ep(6), pid(6)}});
-  CAF_CHECK_EQUAL(p.next_dials(t0 + 12s), (std::vector<endpoint>{ep(5), ep(6)}));
-  p.on_up(pid(5), ep(5));
+  CAF_CHECK_EQUAL(p.next_dials(t0 + 11s), (std::vector<endpoint>{ep(5), ep(6)}));
+  p.on_up(pid(5), ep(5), t0 + 11s);
   CAF_CHECK(p.state() == bootstrap_state::done);
   p.add({{ep(7), pid(7)}});
   CAF_CHECK(p.next_dials(t0 + 13s).empty());
+  CAF_CHECK(p.next_dials(t0 + 600s).empty());
   // Already connected peers are skipped.
-  bootstrap_plan q{4, 4, 10s};
-  q.on_up(pid(1), ep(1));
+  auto q = make_plan(4, 4, t0);
+  q.on_up(pid(1), ep(1), t0);
   q.add({{ep(1), pid(1)}});
   CAF_CHECK(q.next_dials(t0).empty());
   CAF_CHECK(q.state() == bootstrap_state::exhausted);
-  bootstrap_plan none{4, 4, 10s};
+  auto none = make_plan(4, 4, t0);
+  CAF_CHECK(none.next_dials(t0).empty());
   CAF_CHECK(none.state() == bootstrap_state::failed);
+}
+
+CAF_TEST(bootstrapping never gives up and backs off within bounds) {
+  using namespace std::chrono_literals;
+  auto t0 = bootstrap_plan::clock::now();
+  auto p = make_plan(4, 4, t0, 1s, 30s);
+  p.add_fallbacks({ep(9)});
+  // The only contact is offline for ten minutes: every dial fails at once.
+  std::vector<bootstrap_plan::time_point> dials;
+  auto now = t0;
+  for (; now < t0 + 600s; now += 100ms) {
+    for (auto& x : p.next_dials(now)) {
+      CAF_CHECK_EQUAL(x, ep(9));
+      dials.push_back(now);
+      p.on_failed(x, now);
+    }
+  }
+  CAF_CHECK(p.state() == bootstrap_state::failed);
+  CAF_CHECK(p.status(now).retry_in_ms <= 30000u);
+  // Waits double from 1 s (each drawn from its upper half) up to 30 s.
+  CAF_REQUIRE(dials.size() >= 6u);
+  auto gap = [&](size_t i) { return dials[i + 1] - dials[i]; };
+  CAF_CHECK(gap(0) >= 500ms && gap(0) <= 1100ms);
+  CAF_CHECK(gap(1) >= 1000ms && gap(1) <= 2100ms);
+  CAF_CHECK(gap(2) >= 2000ms && gap(2) <= 4100ms);
+  for (size_t i = 0; i + 1 < dials.size(); ++i)
+    CAF_CHECK(gap(i) <= 30100ms);
+  // Bounded: about 600 / (0.75 * 30) + the ramp, never a spin.
+  CAF_MESSAGE(dials.size() << " dials in ten minutes");
+  CAF_CHECK(dials.size() <= 40u);
+  CAF_CHECK_EQUAL(p.status(now).round, static_cast<uint32_t>(dials.size()));
+  // It comes back: joined at the next round, within the longest wait.
+  auto back = now;
+  bool joined = false;
+  for (; now < back + 60s && !joined; now += 100ms)
+    for (auto& x : p.next_dials(now)) {
+      p.on_up(pid(9), x, now);
+      joined = true;
+    }
+  CAF_CHECK(joined);
+  CAF_CHECK(now - back <= 30100ms);
+}
+
+CAF_TEST(a refusal with a retry after holds that endpoint back and keeps the round) {
+  using namespace std::chrono_literals;
+  auto t0 = bootstrap_plan::clock::now();
+  auto p = make_plan(1, 4, t0);
+  p.add_fallbacks({ep(9)});
+  CAF_CHECK_EQUAL(p.next_dials(t0), std::vector<endpoint>{ep(9)});
+  p.on_failed(ep(9), t0, 2s);
+  CAF_CHECK(p.state() == bootstrap_state::running); // still this round's
+  CAF_CHECK(p.next_dials(t0 + 1900ms).empty());      // not before the retry-after
+  // Due between 2 s and 3 s (stretched by up to a half, so a refused crowd spreads).
+  CAF_CHECK_EQUAL(p.next_dials(t0 + 3000ms), std::vector<endpoint>{ep(9)});
+  // A peer that keeps saying "soon" gets at most 8 dials this round, then
+  // the round ends and the backoff applies.
+  auto now = t0 + 3000ms;
+  p.on_failed(ep(9), now, 100ms);
+  size_t dials = 2;
+  for (int i = 0; i < 100; ++i, now += 200ms)
+    for (auto& x : p.next_dials(now)) {
+      ++dials;
+      p.on_failed(x, now, 100ms);
+    }
+  CAF_MESSAGE(dials << " dials of a peer that always says 100 ms, over 20 s");
+  CAF_CHECK(dials <= 1u + 8u + 5u); // this round, then rounds 1, 2, 4, 8 s apart
+  CAF_CHECK(dials >= 9u);
+  CAF_CHECK(p.status(now).round >= 2u);
+}
+
+CAF_TEST(a lost connection below the target starts a round soon) {
+  using namespace std::chrono_literals;
+  auto t0 = bootstrap_plan::clock::now();
+  auto p = make_plan(2, 4, t0);
+  p.add({{ep(1), pid(1)}, {ep(2), pid(2)}}, true);
+  CAF_CHECK_EQUAL(p.next_dials(t0).size(), 2u);
+  p.on_up(pid(1), ep(1), t0);
+  p.on_up(pid(2), ep(2), t0);
+  CAF_CHECK(p.state() == bootstrap_state::done);
+  CAF_CHECK(p.next_dials(t0 + 60s).empty());
+  // Churn: peer 2 goes; within backoff_min the plan dials it (and others) again.
+  p.on_down(pid(2), t0 + 100s);
+  std::vector<endpoint> again;
+  auto now = t0 + 100s;
+  for (; now <= t0 + 101s && again.empty(); now += 50ms)
+    again = p.next_dials(now);
+  CAF_CHECK_EQUAL(again, std::vector<endpoint>{ep(2)});
+  CAF_CHECK_EQUAL(p.status(now).round, 2u);
+}
+
+CAF_TEST(the routing layer stops and starts bootstrapping) {
+  using namespace std::chrono_literals;
+  auto t0 = bootstrap_plan::clock::now();
+  auto p = make_plan(2, 4, t0);
+  p.add_fallbacks({ep(9)});
+  p.stop();
+  CAF_CHECK(p.next_dials(t0).empty());
+  CAF_CHECK(p.next_dials(t0 + 600s).empty());
+  CAF_CHECK(p.state() == bootstrap_state::stopped);
+  p.add({{ep(5), pid(5)}}); // remembered, not dialled
+  CAF_CHECK(p.next_dials(t0 + 601s).empty());
+  p.start(t0 + 602s);
+  auto dials = p.next_dials(t0 + 602s);
+  CAF_CHECK_EQUAL(dials, std::vector<endpoint>{ep(5)});
+  CAF_CHECK(p.state() == bootstrap_state::running);
+}
+
+CAF_TEST(discovered candidates are bounded) {
+  auto t0 = bootstrap_plan::clock::now();
+  bootstrap_plan::config cfg;
+  cfg.max_discovered = 10;
+  bootstrap_plan p{cfg, t0, 7};
+  for (int i = 1; i <= 200; ++i)
+    p.add({{ep(i), pid(i)}});
+  p.stop();
+  p.start(t0);
+  // A round queues only what is remembered: the 10 newest discoveries.
+  auto st = p.status(t0);
+  CAF_CHECK_EQUAL(st.remaining, 0u);
+  auto dials = p.next_dials(t0);
+  CAF_CHECK_EQUAL(dials.size(), 4u);
+  CAF_CHECK_EQUAL(p.status(t0).remaining, 6u);
+  CAF_CHECK_EQUAL(dials.front(), ep(191));
 }

@@ -40,6 +40,8 @@ bootstrap_store_actor::behavior_type fake_store(bootstrap_store_actor::pointer, 
     [](const connect_failed&) {},
     [](service_in&) {},
     [s](const peer_discovered& x) { s->store.push_back(x); },
+    [](start_bootstrap_atom) {},
+    [](stop_bootstrap_atom) {},
     [](bootstrap_list_atom) { return std::vector<bootstrap_entry>{}; },
   };
 }

@@ -318,6 +318,28 @@ CAF_TEST(a handshake the server gives up ends the clients half at once) {
   }
 }
 
+CAF_TEST(a server refusing a validated initial ends the clients half with its retry after) {
+  // The node refused the INITIAL before any cryptography (a limit, the rate):
+  // one ABORT with the client's id, the first dcid and a retry-after.
+  sim s;
+  bytes d;
+  CAF_REQUIRE(s.client->poll_datagram(d, s.now));
+  rudp::initial_packet p;
+  CAF_REQUIRE_EQUAL(rudp::decode(d.data(), d.size(), p), ec::none);
+  auto refusal = rudp::encode(rudp::abort_packet{p.scid, p.dcid, ec::rate_limited, 2500});
+  CAF_CHECK_EQUAL(refusal.size(), 22u); // against the 1200-byte INITIAL: no amplification
+  s.client->handle_datagram(refusal.data(), refusal.size(), s.now);
+  bool closed = false;
+  while (auto ev = s.client->poll_event())
+    if (auto c = std::get_if<session_closed>(&*ev)) {
+      closed = true;
+      CAF_CHECK_EQUAL(c->reason, ec::rate_limited);
+      CAF_CHECK(c->by_peer);
+      CAF_CHECK_EQUAL(c->retry_after_ms, 2500u);
+    }
+  CAF_CHECK(closed);
+}
+
 CAF_TEST(an abort with the wrong connection ids changes nothing) {
   sim s;
   CAF_REQUIRE(s.run([&] { return s.server != nullptr; }));
@@ -539,6 +561,15 @@ CAF_TEST(malformed datagrams are refused by the codecs) {
     CAF_CHECK_EQUAL(rudp::decode(abort.data(), n, ap_back), ec::malformed_frame); // truncated
   abort.push_back(0);
   CAF_CHECK_EQUAL(rudp::decode(abort.data(), abort.size(), ap_back), ec::malformed_frame);
+  // With a retry-after: exactly four more bytes, big-endian milliseconds.
+  ap.retry_after_ms = 0x01020304;
+  auto refusal = rudp::encode(ap);
+  CAF_CHECK_EQUAL(refusal.size(), 22u);
+  CAF_CHECK_EQUAL(rudp::decode(refusal.data(), refusal.size(), ap_back), ec::none);
+  CAF_CHECK_EQUAL(ap_back.retry_after_ms, 0x01020304u);
+  CAF_CHECK_EQUAL(ap_back.reason, ec::dropped);
+  for (size_t n = 19; n < refusal.size(); ++n)
+    CAF_CHECK_EQUAL(rudp::decode(refusal.data(), n, ap_back), ec::malformed_frame);
   rudp::frames f;
   uint8_t bad_kind[] = {0x09};
   CAF_CHECK_EQUAL(rudp::parse_frames(bad_kind, 1, f), ec::malformed_frame);

@@ -628,6 +628,37 @@ CAF_TEST(an abort without a reason is a close by the peer) {
   CAF_CHECK_EQUAL(a.closed->reason, ec::closed_by_peer);
 }
 
+CAF_TEST(a refusal before the handshake names its reason and retry after) {
+  // A responder refused the connection before any cryptography: the frame
+  // comes in place of message 2, with a retry-after (docs/PROTOCOL.md §3.5).
+  auto refusal = handshake_abort_frame(ec::rate_limited, 1500);
+  CAF_CHECK(refusal == bytes({0, 6, 0xfe, static_cast<uint8_t>(ec::rate_limited), 0, 0, 0x05, 0xdc}));
+  CAF_CHECK(handshake_abort_frame(ec::blacklisted) == bytes({0, 2, 0xfe, 37}));
+  start();
+  bytes m1;
+  alice->poll_transmit(m1, 1 << 20, now);
+  alice->handle_data(refusal.data(), refusal.size(), now);
+  drain(*alice, a);
+  CAF_REQUIRE(a.closed.has_value());
+  CAF_CHECK_EQUAL(a.closed->reason, ec::rate_limited);
+  CAF_CHECK(a.closed->by_peer);
+  CAF_CHECK_EQUAL(a.closed->retry_after_ms, 1500u);
+  // A body of 3 to 5 or 7 bytes starting 0xfe is no abort: a failed handshake.
+  for (size_t len : {3u, 5u, 7u}) {
+    a = {};
+    start();
+    alice->poll_transmit(m1, 1 << 20, now);
+    bytes odd{0, static_cast<uint8_t>(len), 0xfe};
+    odd.resize(2 + len, 0);
+    odd[3] = static_cast<uint8_t>(ec::rate_limited);
+    alice->handle_data(odd.data(), odd.size(), now);
+    drain(*alice, a);
+    CAF_REQUIRE(a.closed.has_value());
+    CAF_CHECK_NOT_EQUAL(a.closed->reason, ec::rate_limited);
+    CAF_CHECK_EQUAL(a.closed->retry_after_ms, 0u);
+  }
+}
+
 CAF_TEST(a stream that ends before its first byte is closed not failed) {
   // A dial given up as it connected: the responder heard nothing.
   start();

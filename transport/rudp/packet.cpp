@@ -135,6 +135,8 @@ bytes encode(const abort_packet& x) {
   bytes out;
   put_ids(out, packet_type::abort, x.dcid, x.scid);
   wire::put_u8(out, static_cast<uint8_t>(x.reason));
+  if (x.retry_after_ms > 0)
+    put_u32(out, x.retry_after_ms);
   return out;
 }
 
@@ -144,6 +146,8 @@ ec decode(const uint8_t* data, size_t len, abort_packet& out) {
   if (!get_ids(in, packet_type::abort, x.dcid, x.scid))
     return ec::malformed_frame;
   auto reason = in.u8();
+  if (in.ok() && in.left() == 4)
+    x.retry_after_ms = get_u32(in);
   if (!in.ok() || in.left() != 0)
     return ec::malformed_frame;
   x.reason = static_cast<ec>(reason);

@@ -10,8 +10,9 @@
 //                  | token_len u8 | token
 //   HANDSHAKE 0x03 | dcid[8] | scid[8] | noise_len u16 | Noise message 2 or 3
 //   DATA      0x04 | dcid[8] | packet number u64 | AEAD(frames) (tag 16)
-//   ABORT     0x05 | dcid[8] | scid[8] | reason u8
-//                  (a handshake given up: the peer drops its half at once)
+//   ABORT     0x05 | dcid[8] | scid[8] | reason u8 [| retry_after_ms u32]
+//                  (a handshake given up: the peer drops its half at once;
+//                  a server refusing a validated INITIAL names a retry-after)
 //
 // DATA frames (inside the AEAD, the 17 header bytes are its associated data):
 //   PADDING 0x00
@@ -69,6 +70,7 @@ struct abort_packet {
   cid dcid{};
   cid scid{};
   ec reason = ec::none;
+  uint32_t retry_after_ms = 0; ///< 0: not said (and not sent)
 };
 
 /// The type and destination connection id of any datagram, or nothing for

@@ -253,7 +253,7 @@ void session::handle_abort(const abort_packet& p) {
   if (!ours)
     return;
   hs_packet_.clear();
-  finish(p.reason == ec::none ? ec::closed_by_peer : p.reason, true);
+  finish(p.reason == ec::none ? ec::closed_by_peer : p.reason, true, p.retry_after_ms);
 }
 
 void session::handle_data(const uint8_t* data, size_t len, time_point now) {
@@ -754,7 +754,7 @@ void session::fail(ec reason) {
   finish(reason, false);
 }
 
-void session::finish(ec reason, bool by_peer) {
+void session::finish(ec reason, bool by_peer, uint32_t retry_after_ms) {
   state_ = state::closed;
   final_ack_ = ack_pending_ && send_key_.has_key();
   for (auto& [pn, p] : sent_)
@@ -763,7 +763,7 @@ void session::finish(ec reason, bool by_peer) {
   declared_lost_.clear();
   retransmit_.clear();
   hs_packet_.clear();
-  events_.emplace_back(session_closed{reason, by_peer});
+  events_.emplace_back(session_closed{reason, by_peer, retry_after_ms});
 }
 
 // -- output --------------------------------------------------------------------------

@@ -158,7 +158,7 @@ private:
   void mark_acked(uint64_t offset, uint64_t end);
   void check_closed();
   void fail(ec reason);
-  void finish(ec reason, bool by_peer);
+  void finish(ec reason, bool by_peer, uint32_t retry_after_ms = 0);
   /// One DATA packet: the ACK owed and, unless `ack_only`, what is due to
   /// send; or, with `probe` > 0, a PING padded to a datagram of that size.
   bool build_data(bytes& out, time_point now, bool ack_only, size_t probe = 0);
