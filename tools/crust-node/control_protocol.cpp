@@ -182,6 +182,10 @@ std::variant<command, std::string> parse_command(const std::string& line) {
     result.body = stats_request{};
   else if (cmd == "bootstrap")
     result.body = bootstrap_request{};
+  else if (cmd == "bootstrap_start")
+    result.body = bootstrap_start_request{};
+  else if (cmd == "bootstrap_stop")
+    result.body = bootstrap_stop_request{};
   else if (cmd == "listen")
     result.body = listen_request{};
   else if (cmd == "unlisten")
@@ -193,7 +197,8 @@ std::variant<command, std::string> parse_command(const std::string& line) {
   else
     return "unknown command \"" + cmd
            + "\" (connect, send, maintain, drop, blacklist, peers, info, stats, bootstrap, "
-             "connect_via, prepare_info, connect_info, nat, listen, unlisten, quit)";
+             "bootstrap_start, bootstrap_stop, connect_via, prepare_info, connect_info, nat, "
+             "listen, unlisten, quit)";
   return result;
 }
 
@@ -367,8 +372,11 @@ json to_json(const alert& x) {
 }
 
 json to_json(const connect_failed& x) {
-  return {{"event", "connect_failed"}, {"endpoint", to_string(x.remote)},
-          {"reason", to_string(x.reason)}};
+  json j = {{"event", "connect_failed"}, {"endpoint", to_string(x.remote)},
+            {"reason", to_string(x.reason)}};
+  if (x.retry_after_ms > 0)
+    j["retry_after_ms"] = x.retry_after_ms;
+  return j;
 }
 
 json to_json(const send_failed& x) {
@@ -454,7 +462,8 @@ json to_json(const peer_discovered& x) {
 json to_json(const bootstrap_status& x) {
   return {{"event", "bootstrap"},     {"state", to_string(x.state)},
           {"connected", x.connected}, {"tried", x.tried},
-          {"remaining", x.remaining}, {"cached", x.cached}};
+          {"remaining", x.remaining}, {"cached", x.cached},
+          {"round", x.round},         {"retry_in_ms", x.retry_in_ms}};
 }
 
 json to_json(const std::vector<bootstrap_entry>& xs) {

@@ -35,12 +35,15 @@ struct listen_request {};
 struct unlisten_request {};
 struct quit_request {};
 struct nat_request {};
+struct bootstrap_start_request {};
+struct bootstrap_stop_request {};
 
 using command_body = std::variant<crust::connect, send_request, crust::maintain, crust::drop,
                                   crust::blacklist, peers_request, info_request, stats_request,
                                   bootstrap_request, crust::connect_via,
                                   crust::prepare_connection_info, crust::connect_with_info,
-                                  nat_request, listen_request, unlisten_request, quit_request>;
+                                  nat_request, listen_request, unlisten_request, quit_request,
+                                  bootstrap_start_request, bootstrap_stop_request>;
 
 struct command {
   command_body body;

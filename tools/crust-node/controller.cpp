@@ -35,7 +35,11 @@ struct dispatcher {
   void operator()(crust::connect& x) { self->send(self->state.node, std::move(x)); }
   void operator()(crust::maintain& x) { self->send(self->state.node, std::move(x)); }
   void operator()(crust::drop& x) { self->send(self->state.node, std::move(x)); }
-  void operator()(crust::blacklist& x) { self->send(self->state.node, std::move(x)); }
+  void operator()(crust::blacklist& x) {
+    if (self->state.policy && x.entry.kind == blacklist_kind::peer)
+      self->state.policy->blacklisted(x.entry.peer);
+    self->send(self->state.node, std::move(x));
+  }
   void operator()(crust::connect_via& x) { self->send(self->state.node, std::move(x)); }
   void operator()(crust::prepare_connection_info& x) { self->send(self->state.node, x); }
   void operator()(crust::connect_with_info& x) { self->send(self->state.node, std::move(x)); }
@@ -72,13 +76,47 @@ struct dispatcher {
     self->send(self->state.node, stop_listening_atom::value);
   }
   void operator()(control::quit_request&) { stop(self); }
+  void operator()(control::bootstrap_start_request&) {
+    self->send(self->state.node, start_bootstrap_atom::value);
+  }
+  void operator()(control::bootstrap_stop_request&) {
+    self->send(self->state.node, stop_bootstrap_atom::value);
+  }
 };
+
+void run_policy(controller_pointer self) {
+  auto& st = self->state;
+  if (!st.policy || !st.node || st.stopping)
+    return;
+  for (auto& a : st.policy->settle(std::chrono::steady_clock::now())) {
+    switch (a.what) {
+      case xor_policy::action::kind::maintain: self->send(st.node, maintain{a.peer}); break;
+      case xor_policy::action::kind::connect: self->send(st.node, connect{a.remote}); break;
+      case xor_policy::action::kind::drop: self->send(st.node, drop{a.peer}); break;
+    }
+  }
+  size_t up = 0;
+  for (auto& p : st.policy->chosen())
+    up += st.policy->is_connected(p) ? 1 : 0;
+  if (up != st.last_chosen_up) {
+    st.last_chosen_up = up;
+    emit(self, json{{"event", "routing"},
+                    {"chosen", st.policy->chosen().size()},
+                    {"chosen_connected", up},
+                    {"connected", st.policy->connected()},
+                    {"known", st.policy->known()}});
+  }
+}
 
 } // namespace
 
 controller_actor::behavior_type controller(controller_pointer self,
-                                           std::function<void(const std::string&)> out) {
+                                           std::function<void(const std::string&)> out,
+                                           std::optional<xor_policy> policy) {
   self->state.emit = std::move(out);
+  self->state.policy = std::move(policy);
+  if (self->state.policy)
+    self->delayed_send(self, policy_interval, policy_tick_atom::value);
   self->set_down_handler([self](const caf::down_msg& x) {
     if (self->state.node && x.source == self->state.node.address()) {
       emit(self, json{{"event", "stopped"}});
@@ -86,15 +124,27 @@ controller_actor::behavior_type controller(controller_pointer self,
     }
   });
   return {
-    [self](connection_up& x) { emit(self, control::to_json(x)); },
-    [self](connection_down& x) { emit(self, control::to_json(x)); },
+    [self](connection_up& x) {
+      if (self->state.policy)
+        self->state.policy->up(x.peer, x.dir, x.dialled);
+      emit(self, control::to_json(x));
+    },
+    [self](connection_down& x) {
+      if (self->state.policy)
+        self->state.policy->down(x.peer);
+      emit(self, control::to_json(x));
+    },
     [self](path_changed& x) { emit(self, control::to_json(x)); },
     [self](message& x) { emit(self, control::to_json(x)); },
     [self](listening& x) { emit(self, control::to_json(x)); },
     [self](alert& x) { emit(self, control::to_json(x)); },
     [self](connect_failed& x) { emit(self, control::to_json(x)); },
     [self](send_failed& x) { emit(self, control::to_json(x)); },
-    [self](peer_discovered& x) { emit(self, control::to_json(x)); },
+    [self](peer_discovered& x) {
+      if (self->state.policy)
+        self->state.policy->learned(x.peer, x.endpoints);
+      emit(self, control::to_json(x));
+    },
     [self](bootstrap_status& x) { emit(self, control::to_json(x)); },
     [self](connection_info_prepared& x) { emit(self, control::to_json(x)); },
     [self](traversal_failed& x) { emit(self, control::to_json(x)); },
@@ -110,6 +160,11 @@ controller_actor::behavior_type controller(controller_pointer self,
       std::visit(dispatcher{self, cmd.id}, cmd.body);
     },
     [self](input_closed) { stop(self); },
+    [self](policy_tick_atom) {
+      run_policy(self);
+      if (!self->state.stopping)
+        self->delayed_send(self, policy_interval, policy_tick_atom::value);
+    },
     [self](node_actor& node) {
       self->state.node = node;
       self->monitor(node);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "messages/interfaces.hpp"
+#include "xor_policy.hpp"
 
 #include <caf/replies_to.hpp>
 #include <caf/stateful_actor.hpp>
@@ -9,6 +10,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace crust {
@@ -34,26 +36,37 @@ typename Inspector::result_type inspect(Inspector& f, input_closed&) {
   return f(caf::meta::type_name("input_closed"));
 }
 
+using policy_tick_atom = caf::atom_constant<caf::atom("ptick")>;
+
 /// crust-node's routing layer: prints every event as a JSON line and turns
-/// command lines into messages for the node. It never decides on its own
-/// which connections to keep; the script driving it does.
+/// command lines into messages for the node. By default it never decides on
+/// its own which connections to keep; the script driving it does. Given an
+/// `xor_policy` (`--routing=xor`), it also keeps the peers that policy
+/// chooses, deciding once per `policy_interval`.
 using controller_actor = routing_actor::extend<
   caf::reacts_to<control_line>,
   caf::reacts_to<input_closed>,
-  caf::reacts_to<node_actor>>;
+  caf::reacts_to<node_actor>,
+  caf::reacts_to<policy_tick_atom>>;
 
 struct controller_state {
   node_actor node;
   std::function<void(const std::string&)> emit; ///< writes one line out
   bool stopping = false;
+  std::optional<xor_policy> policy;
+  size_t last_chosen_up = SIZE_MAX; ///< reported in a "routing" event when it changes
   static inline const char* name = "crust.controller";
 };
+
+/// How often a routing policy decides.
+constexpr auto policy_interval = std::chrono::milliseconds(1000);
 
 using controller_pointer = controller_actor::stateful_pointer<controller_state>;
 
 /// The controller; it quits (after an `{"event":"stopped"}` line) once the
 /// node it is given has terminated.
 controller_actor::behavior_type controller(controller_pointer self,
-                                           std::function<void(const std::string&)> emit);
+                                           std::function<void(const std::string&)> emit,
+                                           std::optional<xor_policy> policy = std::nullopt);
 
 } // namespace crust

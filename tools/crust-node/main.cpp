@@ -25,6 +25,7 @@
 #include <cstdio>
 #include <iostream>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #ifndef CRUST_VERSION
@@ -193,7 +194,15 @@ int main(int argc, char** argv) {
   crust::tune_scheduler(opts);
   {
     caf::actor_system sys{opts};
-    auto ctrl = sys.spawn(crust::controller, emit);
+    std::optional<crust::xor_policy> policy;
+    if (opts.routing == "xor") {
+      crust::xor_policy_config pc;
+      pc.keep = static_cast<size_t>(opts.keep);
+      pc.random = static_cast<size_t>(opts.random_peers);
+      std::random_device rd;
+      policy.emplace(id.id(), pc, (static_cast<uint64_t>(rd()) << 32) ^ rd());
+    }
+    auto ctrl = sys.spawn(crust::controller, emit, std::move(policy));
     emit(nlohmann::json{{"event", "started"},
                         {"peer", to_string(id.id())},
                         {"network", cfg.network},

@@ -66,9 +66,12 @@ node_options::node_options() {
          "bootstrap cache file ('none': keep it in memory); default ~/.cache/crust/<network>.bootstrap")
     .add(bootstrap_cache_size, "bootstrap-cache-size", "entries the bootstrap cache keeps")
     .add(cache_write_delay, "cache-write-delay", "coalesce bootstrap cache writes this long")
-    .add(bootstrap_target, "bootstrap-target", "stop bootstrapping at this many connections")
+    .add(bootstrap_target, "bootstrap-target", "bootstrap while fewer connections than this")
     .add(bootstrap_parallel, "bootstrap-parallel", "bootstrap dials at once")
     .add(bootstrap_attempt_timeout, "bootstrap-attempt-timeout", "give up one bootstrap dial after this long")
+    .add(bootstrap_backoff_min, "bootstrap-backoff-min",
+         "wait after a bootstrap round that ended below the target (jittered, doubling)")
+    .add(bootstrap_backoff_max, "bootstrap-backoff-max", "longest wait between bootstrap rounds")
     .add(beacon, "beacon", "LAN beacon: off, ipv4 (broadcast), ipv6 (multicast ff02::5483) or both")
     .add(beacon_port, "beacon-port", "UDP port of the LAN beacon")
     .add(beacon_interval, "beacon-interval", "announce on the LAN this often")
@@ -105,6 +108,11 @@ node_options::node_options() {
     .add(alert_interval, "alert-interval", "alerts of one kind about one source at most this often")
     .add(log_level, "log-level", "off, error, warning, info, debug or trace (lines go to stderr)")
     .add(control, "control", "'stdio' (JSON lines on stdin/stdout) or 'none'")
+    .add(routing, "routing",
+         "'none' (the controlling script decides which peers to keep) or 'xor' (keep the "
+         "'keep' closest peers by XOR distance plus 'random-peers' random ones)")
+    .add(keep, "keep", "with routing=xor: closest peers maintained")
+    .add(random_peers, "random-peers", "with routing=xor: random peers maintained beside them")
     .add(version, "version", "print the version and protocol version, then exit");
 }
 
@@ -257,6 +265,10 @@ std::variant<node_config, std::vector<std::string>> node_options::to_node_config
   d.bootstrap_target = positive(bootstrap_target, "bootstrap-target", 10000);
   d.bootstrap_parallel = positive(bootstrap_parallel, "bootstrap-parallel", 256);
   d.bootstrap_attempt_timeout = duration(bootstrap_attempt_timeout, "bootstrap-attempt-timeout");
+  d.bootstrap_backoff_min = duration(bootstrap_backoff_min, "bootstrap-backoff-min");
+  d.bootstrap_backoff_max = duration(bootstrap_backoff_max, "bootstrap-backoff-max");
+  if (d.bootstrap_backoff_max < d.bootstrap_backoff_min)
+    problems.push_back("bootstrap-backoff-max: must not be below bootstrap-backoff-min");
   if (beacon == "off")
     d.beacon = beacon_mode::off;
   else if (beacon == "ipv4")
@@ -325,6 +337,12 @@ std::variant<node_config, std::vector<std::string>> node_options::to_node_config
                        + log_level + "'");
   if (control != "stdio" && control != "none")
     problems.push_back("control: must be 'stdio' or 'none'");
+  if (routing != "none" && routing != "xor")
+    problems.push_back("routing: must be 'none' or 'xor', not '" + routing + "'");
+  if (keep < 1 || keep > 1024)
+    problems.push_back("keep: must be 1 to 1024");
+  if (random_peers < 0 || random_peers > 1024)
+    problems.push_back("random-peers: must be 0 to 1024");
   if (!problems.empty())
     return problems;
   return cfg;

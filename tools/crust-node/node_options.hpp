@@ -52,6 +52,8 @@ public:
   int64_t bootstrap_target = 4;
   int64_t bootstrap_parallel = 4;
   caf::timespan bootstrap_attempt_timeout{std::chrono::seconds(10)};
+  caf::timespan bootstrap_backoff_min{std::chrono::seconds(1)};
+  caf::timespan bootstrap_backoff_max{std::chrono::seconds(30)};
   std::string beacon = "both";
   int64_t beacon_port = 5483;
   caf::timespan beacon_interval{std::chrono::seconds(10)};
@@ -84,6 +86,9 @@ public:
   caf::timespan alert_interval{std::chrono::seconds(1)};
   std::string log_level = "warning";
   std::string control = "stdio";
+  std::string routing = "none";
+  int64_t keep = 8;
+  int64_t random_peers = 2;
   bool version = false;
 
   /// Checks an ini file's text before CAF parses it: crust-node has no
