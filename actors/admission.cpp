@@ -1,6 +1,7 @@
 #include "actors/admission.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace crust {
 
@@ -86,6 +87,7 @@ std::chrono::milliseconds admission_control::retry_after(verdict v, const std::s
     return 1000ms;
   auto& b = i->second;
   if (now - b.window_start >= 1s) {
+    b.refused_prev_window = now - b.window_start < 2s ? b.refused_in_window : 0;
     b.window_start = now;
     b.refused_in_window = 0;
   }
@@ -104,8 +106,11 @@ std::chrono::milliseconds admission_control::retry_after(verdict v, const std::s
 
 bool admission_control::rate_flood(const std::string& address) const {
   auto i = buckets_.find(address);
-  return i != buckets_.end()
-         && i->second.refused_in_window > std::max<size_t>(1, cfg_.connection_burst);
+  if (i == buckets_.end())
+    return false;
+  auto limit = std::max<size_t>(std::max<size_t>(1, cfg_.connection_burst),
+                                static_cast<size_t>(std::ceil(2 * cfg_.connection_rate)));
+  return i->second.refused_in_window > limit && i->second.refused_prev_window > limit;
 }
 
 size_t admission_control::half_open_from(const std::string& address) const {

@@ -48,9 +48,11 @@ public:
   /// out instead of in step, and each finds a token.
   std::chrono::milliseconds retry_after(verdict v, const std::string& address, time_point now);
 
-  /// True when the address's rate refusals in the current one-second
-  /// window exceed `connection_burst`: more than honest dialers that wait
-  /// out their retry-after produce, so worth an alert.
+  /// True when the address's rate refusals exceeded `max(connection_burst,
+  /// 2 * connection_rate)` in this one-second window and in the one before:
+  /// a sustained stream of dials that ignore their retry-after. A crowd of
+  /// honest dialers behind the address is refused in one burst at first
+  /// and then returns in its slots, so it does not count.
   bool rate_flood(const std::string& address) const;
 
   /// An admitted inbound connection finished its handshake, or ended
@@ -76,6 +78,7 @@ private:
     time_point next_slot{};    ///< the next retry-after slot to hand out
     time_point window_start{}; ///< refusals are counted per second
     size_t refused_in_window = 0;
+    size_t refused_prev_window = 0;
   };
 
   limits_config cfg_;

@@ -89,6 +89,63 @@ CAF_TEST(connection rate per address is a token bucket) {
   CAF_CHECK(a.admit_inbound(x, 0, t0 + 1h) == verdict::rate_exceeded);
 }
 
+CAF_TEST(refused dialers from one address get retry after slots one token apart) {
+  // 100 honest dialers behind one address (a carrier-grade NAT) all dial
+  // at once: the burst gets in, every other one is told a slot of its own,
+  // and coming back at its slot, each finds a token.
+  limits_config cfg;
+  cfg.connection_rate = 10;
+  cfg.connection_burst = 20;
+  cfg.max_half_open_per_address = 1000;
+  admission_control a{cfg};
+  auto x = "100.64.0.1";
+  std::vector<std::chrono::milliseconds> slots;
+  for (int i = 0; i < 100; ++i) {
+    auto v = a.admit_inbound(x, 0, t0);
+    if (v == verdict::admit) {
+      a.handshake_over(x);
+      continue;
+    }
+    CAF_REQUIRE(v == verdict::rate_exceeded);
+    slots.push_back(a.retry_after(v, x, t0));
+  }
+  CAF_REQUIRE_EQUAL(slots.size(), 80u);
+  for (size_t i = 0; i < slots.size(); ++i)
+    CAF_CHECK_EQUAL(slots[i].count(), static_cast<int64_t>(100 * (i + 1)));
+  // Everyone back at their slot gets in; nobody in between is needed.
+  size_t admitted = 0;
+  for (auto& s : slots)
+    if (a.admit_inbound(x, 0, t0 + s) == verdict::admit) {
+      a.handshake_over(x);
+      ++admitted;
+    }
+  CAF_CHECK_EQUAL(admitted, slots.size());
+  // Such a crowd is no flood: refused in one burst, then back in its slots.
+  CAF_CHECK(!a.rate_flood(x));
+  // An address that keeps dialling regardless is, in its second second.
+  auto y = "198.51.100.66";
+  size_t flagged = 0;
+  for (int i = 0; i < 200; ++i) {
+    auto when = t0 + std::chrono::milliseconds(10 * i); // 100 dials a second
+    auto v = a.admit_inbound(y, 0, when);
+    if (v == verdict::admit) {
+      a.handshake_over(y);
+      continue;
+    }
+    a.retry_after(v, y, when);
+    if (a.rate_flood(y)) {
+      CAF_CHECK_GREATER_OR_EQUAL(i, 100); // never in its first second
+      ++flagged;
+    }
+  }
+  CAF_MESSAGE(flagged << " of its refusals in the second second are a flood");
+  CAF_CHECK_GREATER(flagged, 40u);
+  // Other refusals name fixed waits.
+  CAF_CHECK_EQUAL(a.retry_after(verdict::too_many_half_open_from_address, x, t0).count(), 1000);
+  CAF_CHECK_EQUAL(a.retry_after(verdict::too_many_connections, x, t0).count(), 30000);
+  CAF_CHECK_EQUAL(a.retry_after(verdict::not_allowed, x, t0).count(), 600000);
+}
+
 CAF_TEST(the rate table forgets the least recently seen address when full) {
   limits_config cfg;
   cfg.connection_rate = 1;
