@@ -501,8 +501,102 @@ def case_udp(binary, workdir):
               "one link, TCP; no UDP attempt was left behind")
 
 
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bootstrap_dials(node):
+    """connect_failed events and dials seen in a node's bootstrap events so far."""
+    tried = [e["tried"] for e in node.events if e.get("event") == "bootstrap"]
+    return max(tried) if tried else 0
+
+
+def case_bootstrap_retry(binary, workdir):
+    """A node whose only contact is offline keeps trying, with a bounded
+    backoff, and joins soon after the contact comes back."""
+    port = free_port()
+    contact = "tcp://127.0.0.1:%d" % port
+    with Swarm(binary, workdir, COMMON) as swarm:
+        a = swarm.add("a", args=['--contacts=["%s"]' % contact, "--bootstrap-backoff-min=500ms",
+                                 "--bootstrap-backoff-max=4s"])
+        step("the contact is offline for 20 s: rounds fail and back off")
+        a.wait_for("bootstrap", state="failed", timeout=10)
+        time.sleep(20)
+        failed = [e for e in a.events if e.get("event") == "bootstrap" and e["state"] == "failed"]
+        rounds = max(e["round"] for e in failed)
+        waits = [e["retry_in_ms"] for e in failed]
+        check(4 <= rounds <= 12,
+              "%d rounds in 20 s, waits %s ms (0.5 s doubling to 4 s, jittered)" % (rounds, waits))
+        check(max(waits) <= 4000, "no wait beyond bootstrap-backoff-max: %d ms" % max(waits))
+        check(bootstrap_dials(a) == rounds, "one dial per round: %d dials" % bootstrap_dials(a))
+        step("the contact comes up: a joins within one backoff")
+        t0 = time.monotonic()
+        b = swarm.add("b", args=["--port=%d" % port, "--no-port-fallback"])
+        a.wait_for("connection_up", peer=b.peer, timeout=10)
+        took = time.monotonic() - t0
+        check(took <= 5.5, "joined %.1f s after the contact came up" % took)
+        step("churn: the link goes; a starts a round again at once")
+        b.kill()
+        a.wait_for("connection_down", peer=b.peer, timeout=10)
+        mark = a.mark()
+        b.start()
+        a.wait_for("connection_up", peer=b.peer, timeout=10, since=mark)
+        check(True, "a is back with b")
+
+
+def case_refusing_seed(binary, workdir):
+    """A seed that refuses everyone says why and when to come back; its
+    dialers report that reason and do not spin."""
+    with Swarm(binary, workdir, COMMON) as swarm:
+        s = swarm.add("s", args=['--allow-only=["198.51.100.1"]'])
+        step("the seed whitelists another address: every dial is refused (not_allowed)")
+        a = swarm.add("a", args=['--contacts=["%s"]' % s.endpoint, "--bootstrap-backoff-min=200ms",
+                                 "--bootstrap-backoff-max=1s"])
+        failed = a.wait_for("connect_failed", timeout=10)
+        check(failed["reason"] == "not_allowed" and failed["retry_after_ms"] == 600000,
+              "connect_failed: %s, retry after %s ms" % (failed["reason"],
+                                                         failed.get("retry_after_ms")))
+        time.sleep(5)
+        dials = bootstrap_dials(a)
+        check(dials == 1, "%d dials in 5 s: the retry-after holds, no spin" % dials)
+        check(s.count("alert") == 0, "the seed raised no alert about a refused stranger")
+        step("a seed over its rate: dialers are refused with slots and all get in")
+        r = swarm.add("r", args=["--connection-rate=2", "--connection-burst=1",
+                                 "--max-half-open-per-address=8"])
+        crowd = [swarm.add("c%d" % i, args=['--contacts=["%s"]' % r.endpoint,
+                                           "--bootstrap-backoff-min=200ms"])
+                 for i in range(8)]
+        t0 = time.monotonic()
+        refusals = 0
+        for c in crowd:
+            c.wait_for("connection_up", peer=r.peer, timeout=20)
+        took = time.monotonic() - t0
+        for c in crowd:
+            for e in c.events:
+                if e.get("event") == "connect_failed":
+                    refusals += 1
+                    check(e["reason"] == "rate_limited" and e.get("retry_after_ms", 0) >= 100,
+                          "%s: %s, retry after %s ms" % (c.name, e["reason"],
+                                                         e.get("retry_after_ms")))
+        stats = r.request({"cmd": "stats"}, "stats")
+        check(took <= 15, "8 dialers at 2 per second (3.5 s at best): all in after %.1f s, %d refusals"
+              % (took, refusals))
+        # A dial is TCP, joined by reliable UDP when TCP is slow (loaded
+        # machine): at most two refusals at the seed per failed dial reported.
+        check(refusals <= stats["refused"] <= 2 * refusals,
+              "the seed refused %d attempts for %d failed dials: nobody came back "
+              "unannounced" % (stats["refused"], refusals))
+        alerts = [e for e in r.events if e.get("event") == "alert"]
+        check(not alerts, "dialers that wait out their retry-after raise no alert (%d)" % len(alerts))
+
+
 CASES = {
     "udp": case_udp,
+    "bootstrap_retry": case_bootstrap_retry,
+    "refusing_seed": case_refusing_seed,
     "bootstrap_cache": case_bootstrap_cache,
     "corrupt_cache": case_corrupt_cache,
     "cache_sigkill": case_cache_sigkill,
