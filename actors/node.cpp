@@ -3,6 +3,7 @@
 #include "actors/error.hpp"
 #include "actors/enqueue_anonymous.hpp"
 #include "actors/manager.hpp"
+#include "transport/io_runtime.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -20,7 +21,7 @@ node_actor spawn_manager(caf::actor_system& sys, const node_config& cfg, const i
                          routing_actor routing, delivery mode) {
   if (sodium_init() < 0)
     throw std::runtime_error("libsodium failed to initialise");
-  auto runtime = std::make_shared<io_runtime>(cfg.io_threads);
+  auto runtime = cfg.runtime ? cfg.runtime : std::make_shared<io_runtime>(cfg.io_threads);
   auto self_id = std::make_shared<const identity>(id);
   return sys.spawn(manager, std::move(runtime), cfg, std::move(self_id), std::move(routing),
                    mode);

@@ -10,11 +10,14 @@
 #include "transport/session_config.hpp"
 
 #include <chrono>
+#include <memory>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace crust {
+
+class io_runtime;
 
 /// Everything a node can be told. crust-node fills it from its ini file and
 /// command line; embedders fill it directly. Defaults are safe for the
@@ -65,6 +68,10 @@ struct node_config {
 
   // -- runtime ----------------------------------------------------------------
   size_t io_threads = 1; ///< threads running the node's Asio event loop
+  /// An event loop to share with the process's other nodes (many nodes in
+  /// one process: tests, simulations); empty = the node runs its own with
+  /// `io_threads` threads.
+  std::shared_ptr<io_runtime> runtime;
 
   // -- discovery: bootstrap cache, LAN beacon, gossip -------------------------
   discovery_config discovery;

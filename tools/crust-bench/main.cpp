@@ -238,15 +238,21 @@ std::vector<size_t> parse_list(const std::string& text) {
   return out;
 }
 
+constexpr const char* usage_text =
+  "usage: crust-bench [--quick] [--duration-ms N] [--only crypto,crust,tcp,zmq,memory]\n"
+  "                   [--json FILE] [--csv FILE] [--node PATH] [--connections N,N]\n"
+  "                   [--sizes N,N] [--many N] [--spin N] [--swarm-nodes N]\n"
+  "                   [--help] [--version]\n"
+  "  Measures crust (throughput, round trips, set-up, handshakes, memory) beside raw TCP,\n"
+  "  ZeroMQ CURVE and libsodium, and prints every target with its standing.\n"
+  "  --only also takes crust-tcp or crust-udp: crust over one transport; crust-chacha:\n"
+  "   TCP throughput with ChaCha20-Poly1305 only; swarm: --swarm-nodes nodes (1000) in\n"
+  "   one process bootstrapping from three seeds (formation time, memory per node).\n"
+  "  --spin N: the rtt_spin rows' idle workers poll N times before they sleep, 0 skips\n"
+  "   those rows. Exit code 0 when every case ran, 1 when one failed, 2 on bad usage.\n";
+
 [[noreturn]] void usage(const std::string& why) {
-  std::fprintf(stderr,
-               "crust-bench: %s\nusage: crust-bench [--quick] [--duration-ms N] "
-               "[--only crypto,crust,tcp,zmq,memory] [--json FILE] [--csv FILE] [--node PATH] "
-               "[--connections N,N] [--sizes N,N] [--many N] [--spin N]\n"
-               "  (--only also takes crust-tcp or crust-udp: crust over one transport; crust-chacha:\n"
-               "   TCP throughput with ChaCha20-Poly1305 only; --spin N: the rtt_spin rows' idle\n"
-               "   workers poll N times before they sleep, 0 skips those rows)\n",
-               why.c_str());
+  std::fprintf(stderr, "crust-bench: %s\n%s", why.c_str(), usage_text);
   std::exit(2);
 }
 
@@ -272,13 +278,22 @@ int main(int argc, char** argv) {
         usage(a + " needs a value");
       return argv[++i];
     };
-    if (a == "--quick") {
+    if (a == "--help" || a == "-h") {
+      std::fputs(usage_text, stdout);
+      return 0;
+    } else if (a == "--version") {
+      std::printf("crust-bench %s\n", CRUST_VERSION);
+      return 0;
+    } else if (a == "--swarm-nodes") {
+      opt.swarm_nodes = std::max<size_t>(4, std::stoul(next()));
+    } else if (a == "--quick") {
       opt.quick = true;
       opt.duration = std::chrono::milliseconds(150);
       opt.rtt_rounds = 200;
       opt.setup_rounds = 10;
       opt.idle_connections = {100};
       opt.many_connections = 4;
+      opt.swarm_nodes = 50;
     } else if (a == "--many") {
       opt.many_connections = std::max<size_t>(1, std::stoul(next()));
     } else if (a == "--duration-ms") {
@@ -311,7 +326,7 @@ int main(int argc, char** argv) {
            {"crust", bench::run_crust},   {"memory", bench::run_memory},
            {"crust-tcp", [](auto& o, auto& r) { bench::run_crust_over(crust::protocol::tcp, o, r); }},
            {"crust-udp", [](auto& o, auto& r) { bench::run_crust_over(crust::protocol::udp, o, r); }},
-           {"crust-chacha", bench::run_crust_chacha}};
+           {"crust-chacha", bench::run_crust_chacha}, {"swarm", bench::run_swarm}};
   // Every row runs in this process, so they all allocate alike.
   std::fprintf(stderr, "allocator: %s (crust-node's too)\n", CRUST_ALLOCATOR);
   int failures = 0;

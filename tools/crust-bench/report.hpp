@@ -42,6 +42,8 @@ struct options {
   /// (`work-stealing.aggressive-poll-attempts`; CAF's default is 100).
   /// 0 skips them.
   size_t spin_attempts = 10000;
+  /// The in-process swarm (`--only swarm`): nodes in one actor system.
+  size_t swarm_nodes = 1000;
 };
 
 /// Sets CAF's scheduler as crust-node does (`crust::tune_scheduler`), with
@@ -152,5 +154,6 @@ void run_crust_over(crust::protocol transport, const options& opt, results& out)
 void run_tcp(const options& opt, results& out);
 void run_zmq(const options& opt, results& out);
 void run_memory(const options& opt, results& out);
+void run_swarm(const options& opt, results& out);
 
 } // namespace bench
