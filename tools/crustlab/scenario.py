@@ -504,6 +504,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="crust-scenario",
                                      description="Run a crust scenario file with real crust-node processes.")
     parser.add_argument("scenario")
+    from . import __version__
+    parser.add_argument("--version", action="version", version="crust-scenario " + __version__)
     parser.add_argument("--node", default=os.environ.get("CRUST_NODE", "build/tools/crust-node"),
                         help="path to crust-node (default: build/tools/crust-node or $CRUST_NODE)")
     parser.add_argument("--keep", action="store_true", help="keep the logs even when it passes")

@@ -85,15 +85,29 @@ void release_due(nfq_q_handle* qh, state& st, bool all) {
   }
 }
 
+constexpr const char* usage_text =
+  "usage: netem-lite --queue N --delay-ms D [--jitter-ms J] [--loss-percent P] [--seed S]\n"
+  "  Delays (and drops) the packets an nftables rule hands to NFQUEUE N: the NAT lab's\n"
+  "  link delay on kernels without sch_netem. Needs root. --help, --version.\n";
+
 [[noreturn]] void usage(const char* why) {
-  std::fprintf(stderr, "netem-lite: %s\nusage: netem-lite --queue N --delay-ms D "
-                       "[--jitter-ms J] [--loss-percent P] [--seed S]\n", why);
+  std::fprintf(stderr, "netem-lite: %s\n%s", why, usage_text);
   std::exit(2);
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
+      std::fputs(usage_text, stdout);
+      return 0;
+    }
+    if (std::string(argv[i]) == "--version") {
+      std::printf("netem-lite %s\n", CRUST_VERSION);
+      return 0;
+    }
+  }
   state st;
   int queue = -1;
   for (int i = 1; i + 1 < argc; i += 2) {
