@@ -442,6 +442,36 @@ CAF_TEST(a wrong protocol version is named) {
   CAF_CHECK(reply == bytes({0, 2, 0xff, protocol_version}));
 }
 
+CAF_TEST(a message 1 whose payload is not exactly one byte is a version mismatch) {
+  // PROTOCOL.md 3.2: the clear payload is the version, one byte.
+  bob.emplace(cfg, bob_id, false, now);
+  bytes msg{0, 34};
+  msg.resize(2 + 32, 0x09);
+  msg.push_back(protocol_version);
+  msg.push_back(0); // one byte too many
+  bob->handle_data(msg.data(), msg.size(), now);
+  drain(*bob, b);
+  CAF_REQUIRE(b.closed.has_value());
+  CAF_CHECK_EQUAL(b.closed->reason, ec::protocol_version_mismatch);
+  bytes reply;
+  bob->poll_transmit(reply, 1 << 20, now);
+  CAF_CHECK(reply == bytes({0, 2, 0xff, protocol_version}));
+}
+
+CAF_TEST(a short handshake body that is no reject or abort is a truncated frame) {
+  // PROTOCOL.md 2: 2 to 31 bytes, neither 0xFF nor an 0xFE abort.
+  for (size_t len : {2u, 5u, 31u}) {
+    b = {};
+    bob.emplace(cfg, bob_id, false, now);
+    bytes msg{0, static_cast<uint8_t>(len)};
+    msg.resize(2 + len, 0x41);
+    bob->handle_data(msg.data(), msg.size(), now);
+    drain(*bob, b);
+    CAF_REQUIRE(b.closed.has_value());
+    CAF_CHECK_EQUAL(b.closed->reason, ec::truncated_frame);
+  }
+}
+
 CAF_TEST(an initiator refused for its version says so) {
   alice.emplace(cfg, alice_id, true, now);
   bytes first;

@@ -41,23 +41,25 @@ struct side {
   session_config cfg;
 };
 
-side make_side(uint8_t base, uint16_t port, endpoint observed) {
+side make_side(uint8_t base, uint16_t port, endpoint observed, bool aesgcm = false) {
   side s{identity::from_seed(counting<identity::seed_type>(base)),
          noise::keypair::from_secret(counting<noise::key>(base + 0x40)),
          noise::keypair::from_secret(counting<noise::key>(base + 0x60)), session_config{}};
   s.cfg.network = "crust";
   s.cfg.listen_port = port;
   s.cfg.observed = observed;
-  // The published conversation is ChaCha20-Poly1305 throughout, whatever
-  // this CPU offers (AES-256-GCM would set feature bit 0x4).
-  s.cfg.aesgcm = false;
+  // The first published conversation is ChaCha20-Poly1305 throughout,
+  // whatever this CPU offers; the second has both sides offer AES-256-GCM
+  // (feature bit 0x4), so its transport frames use it.
+  s.cfg.aesgcm = aesgcm;
   return s;
 }
 
 /// Runs the fixed conversation and records every byte that crosses.
-json conversation() {
-  auto init = make_side(0x01, 5483, endpoint{protocol::tcp, "198.51.100.2", 5484});
-  auto resp = make_side(0x81, 5484, endpoint{protocol::tcp, "203.0.113.9", 40001});
+json conversation(bool aesgcm = false) {
+  auto init = make_side(0x01, 5483, endpoint{protocol::tcp, "198.51.100.2", 5484}, aesgcm);
+  auto resp = make_side(0x81, 5484, endpoint{protocol::tcp, "203.0.113.9", 40001}, aesgcm);
+  auto features = our_features(false, aesgcm);
   auto t = stream_session::time_point{} + std::chrono::hours(1);
   stream_session a(init.cfg, init.id, true, t, {init.static_keys, init.ephemeral, {}, {}});
   stream_session b(resp.cfg, resp.id, false, t, {resp.static_keys, resp.ephemeral, {}, {}});
@@ -77,9 +79,10 @@ json conversation() {
                {"role", "node"},
                {"listen_port", s->cfg.listen_port},
                {"observed", to_string(*s->cfg.observed)},
+               {"features", features},
                {"identity_payload", hex(encode_payload(make_payload(
                                       s->id, s->static_keys.pub, node_role::node,
-                                      s->cfg.listen_port, s->cfg.observed)))}};
+                                      s->cfg.listen_port, s->cfg.observed, features)))}};
   }
   auto step = [&](stream_session& from, stream_session& to) {
     bytes wire;
@@ -113,6 +116,90 @@ json conversation() {
       got_a.emplace_back(m->payload.begin(), m->payload.end());
   CAF_CHECK_EQUAL(got_b, std::vector<std::string>({"hello"}));
   CAF_CHECK_EQUAL(got_a, std::vector<std::string>({"a", "bc"}));
+  j["transport_cipher"] = aesgcm ? "AESGCM" : "ChaChaPoly";
+  return j;
+}
+
+/// The frame of one message "hello" at priority 2 (one `data, last` item on
+/// channel 2), sealed by `c` at its current nonce, length prefix included.
+bytes hello_frame(noise::cipher_state& c) {
+  bytes plain{0x02, 2, 0, 5, 'h', 'e', 'l', 'l', 'o'};
+  bytes sealed;
+  if (c.encrypt_with_ad(nullptr, 0, plain.data(), plain.size(), sealed) != ec::none)
+    CAF_FAIL("sealing failed");
+  bytes out{static_cast<uint8_t>(sealed.size() >> 8), static_cast<uint8_t>(sealed.size())};
+  out.insert(out.end(), sealed.begin(), sealed.end());
+  return out;
+}
+
+/// Rekey (docs/PROTOCOL.md §4.1) for each cipher: a fixed key, the key after
+/// Noise's Rekey(), and the frames on either side of it — frame 2^20 - 1,
+/// the last under the old key, and frame 2^20, the first under the new one
+/// (the nonce keeps counting).
+json rekey_vectors() {
+  json out = json::array();
+  auto before = counting<noise::key>(0xa0);
+  for (auto c : {noise::cipher_kind::chachapoly, noise::cipher_kind::aesgcm}) {
+    if (c == noise::cipher_kind::aesgcm && !noise::aesgcm_available())
+      continue;
+    noise::cipher_state cs;
+    cs.initialize_key(before);
+    cs.use(c);
+    cs.set_nonce((uint64_t{1} << 20) - 1);
+    auto last_old = hello_frame(cs);
+    CAF_CHECK_EQUAL(cs.nonce(), uint64_t{1} << 20);
+    cs.rekey();
+    auto first_new = hello_frame(cs);
+    out.push_back({{"cipher", c == noise::cipher_kind::aesgcm ? "AESGCM" : "ChaChaPoly"},
+                   {"key", to_hex(before)},
+                   {"frames", {{{"nonce", (uint64_t{1} << 20) - 1}, {"frame", to_hex(last_old)}},
+                               {{"nonce", uint64_t{1} << 20}, {"frame", to_hex(first_new)}}}},
+                   {"plaintext", "0202000568656c6c6f"}});
+  }
+  return out;
+}
+
+/// Noise's Rekey() done with libsodium alone: the first 32 bytes of
+/// ENCRYPT(k, 2^64 - 1, "", 32 zero bytes), the nonce encoded as the cipher
+/// encodes it (ChaChaPoly little-endian, AESGCM big-endian; for 2^64 - 1
+/// both are 4 zero bytes and 8 bytes of 0xff).
+noise::key libsodium_rekey(const noise::key& k, bool aes) {
+  uint8_t nonce[12] = {0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  uint8_t zeros[32] = {};
+  uint8_t out[32 + 16];
+  if (aes)
+    crypto_aead_aes256gcm_encrypt(out, nullptr, zeros, 32, nullptr, 0, nullptr, nonce, k.data());
+  else
+    crypto_aead_chacha20poly1305_ietf_encrypt(out, nullptr, zeros, 32, nullptr, 0, nullptr, nonce,
+                                              k.data());
+  noise::key result;
+  std::copy(out, out + 32, result.begin());
+  return result;
+}
+
+/// Opens a published frame with libsodium alone: `n` encoded per cipher.
+bytes libsodium_open(const noise::key& k, bool aes, uint64_t n, const bytes& frame) {
+  uint8_t nonce[12] = {};
+  for (int i = 0; i < 8; ++i)
+    nonce[aes ? 11 - i : 4 + i] = static_cast<uint8_t>(n >> (8 * i));
+  bytes body(frame.begin() + 2, frame.end());
+  bytes plain(body.size() - 16);
+  unsigned long long len = 0;
+  int rc = aes ? crypto_aead_aes256gcm_decrypt(plain.data(), &len, nullptr, body.data(),
+                                               body.size(), nullptr, 0, nonce, k.data())
+               : crypto_aead_chacha20poly1305_ietf_decrypt(plain.data(), &len, nullptr,
+                                                           body.data(), body.size(), nullptr, 0,
+                                                           nonce, k.data());
+  if (rc != 0)
+    return {};
+  return plain;
+}
+
+json all_vectors() {
+  auto j = conversation(false);
+  if (noise::aesgcm_available())
+    j["aesgcm_conversation"] = conversation(true);
+  j["rekey"] = rekey_vectors();
   return j;
 }
 
@@ -121,8 +208,10 @@ json conversation() {
 CAF_TEST(a fixed handshake and its first frames match the published bytes) {
   if (sodium_init() < 0)
     CAF_FAIL("libsodium failed to initialise");
-  auto ours = conversation();
+  auto ours = all_vectors();
   if (std::getenv("CRUST_WRITE_VECTORS")) {
+    if (!noise::aesgcm_available())
+      CAF_FAIL("writing the vectors needs a CPU with AES instructions (the AES-256-GCM ones)");
     std::ofstream(vector_path) << ours.dump(2) << "\n";
     CAF_MESSAGE("wrote " << vector_path);
     return;
@@ -137,6 +226,62 @@ CAF_TEST(a fixed handshake and its first frames match the published bytes) {
   CAF_CHECK_EQUAL(published["initiator"], ours["initiator"]);
   CAF_CHECK_EQUAL(published["responder"], ours["responder"]);
   CAF_CHECK_EQUAL(published["prologue"], ours["prologue"]);
+  CAF_REQUIRE(published.contains("aesgcm_conversation") && published.contains("rekey"));
+  if (noise::aesgcm_available()) {
+    CAF_CHECK_EQUAL(published["aesgcm_conversation"], ours["aesgcm_conversation"]);
+    CAF_CHECK_EQUAL(published["rekey"], ours["rekey"]);
+  } else {
+    CAF_MESSAGE("no AES instructions here: the AES-256-GCM vectors are checked on ChaChaPoly "
+                "only");
+    CAF_CHECK_EQUAL(published["rekey"][0], ours["rekey"][0]);
+  }
+}
+
+CAF_TEST(the published rekey frames open with libsodium alone) {
+  // An independent reading: Rekey() computed with libsodium's AEADs
+  // directly, and both published frames opened with the key of their side.
+  std::ifstream in(vector_path);
+  if (!in)
+    CAF_FAIL("missing wire vectors: " << vector_path);
+  auto v = json::parse(in);
+  CAF_REQUIRE_EQUAL(v["rekey"].size(), 2u);
+  for (auto& r : v["rekey"]) {
+    bool aes = r["cipher"] == "AESGCM";
+    if (aes && !crypto_aead_aes256gcm_is_available()) {
+      CAF_MESSAGE("no AES instructions here: AESGCM rekey vector not opened");
+      continue;
+    }
+    noise::key before{};
+    auto b = *from_hex(r["key"].get<std::string>());
+    std::copy(b.begin(), b.end(), before.begin());
+    auto after = libsodium_rekey(before, aes);
+    auto plain = *from_hex(r["plaintext"].get<std::string>());
+    auto last_old = *from_hex(r["frames"][0]["frame"].get<std::string>());
+    auto first_new = *from_hex(r["frames"][1]["frame"].get<std::string>());
+    CAF_CHECK(libsodium_open(before, aes, (uint64_t{1} << 20) - 1, last_old) == plain);
+    CAF_CHECK(libsodium_open(after, aes, uint64_t{1} << 20, first_new) == plain);
+    // And not the other way round: the new key begins exactly at 2^20.
+    CAF_CHECK(libsodium_open(before, aes, uint64_t{1} << 20, first_new).empty());
+    CAF_CHECK(libsodium_open(after, aes, (uint64_t{1} << 20) - 1, last_old).empty());
+  }
+}
+
+CAF_TEST(the published aes-256-gcm conversation uses aes-256-gcm) {
+  std::ifstream in(vector_path);
+  if (!in)
+    CAF_FAIL("missing wire vectors: " << vector_path);
+  auto v = json::parse(in);
+  auto& a = v["aesgcm_conversation"];
+  CAF_CHECK_EQUAL(a["transport_cipher"], "AESGCM");
+  CAF_CHECK_EQUAL(a["initiator"]["features"], 5);
+  CAF_CHECK_EQUAL(a["responder"]["features"], 5);
+  CAF_CHECK_EQUAL(v["initiator"]["features"], 1);
+  // The payloads end with extension 3 (features) = 5 and = 1.
+  auto ends_with = [](const std::string& s, const std::string& tail) {
+    return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  CAF_CHECK(ends_with(a["initiator"]["identity_payload"].get<std::string>(), "03000400000005"));
+  CAF_CHECK(ends_with(v["initiator"]["identity_payload"].get<std::string>(), "03000400000001"));
 }
 
 CAF_TEST(the published handshake decodes with the generic Noise core) {
