@@ -20,11 +20,11 @@ struct limits_config {
   /// Inbound handshakes under way at once, from all sources and from one
   /// address.
   size_t max_half_open = 256;
-  size_t max_half_open_per_address = 8;
+  size_t max_half_open_per_address = 8;  ///< inbound handshakes under way at once from one address
   /// Inbound connections one address may open: `connection_rate` per second
   /// on average, `connection_burst` at once (a token bucket). 0 = unlimited.
   double connection_rate = 10.0;
-  size_t connection_burst = 20;
+  size_t connection_burst = 20;  ///< inbound connections one address may open at once
   /// Addresses whose rate the node remembers; the least recently seen is
   /// forgotten first, so the table itself cannot be exhausted.
   size_t tracked_addresses = 4096;

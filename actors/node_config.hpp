@@ -37,22 +37,22 @@ struct node_config {
   /// Which transport `connect` uses: TCP with reliable UDP started in parallel
   /// after `udp_fallback_delay` (first authenticated link wins), or one only.
   enum class transport_mode : uint8_t { automatic, tcp_only, udp_only };
-  transport_mode transport = transport_mode::automatic;
+  transport_mode transport = transport_mode::automatic;  ///< TCP, reliable UDP or both (happy eyeballs)
   bool udp = true;                 ///< open the node's UDP socket
   uint16_t udp_port = 0;           ///< 0: the TCP listening port's number (random when not listening)
-  std::chrono::milliseconds udp_fallback_delay{250};
-  rudp::config rudp;
+  std::chrono::milliseconds udp_fallback_delay{250};  ///< reliable UDP joins a TCP dial not connected by then
+  rudp::config rudp;  ///< reliable UDP's settings
 
   // -- connections ------------------------------------------------------------
   /// Fallback contacts: dialled at start when the bootstrap cache yields
   /// too few connections (see `discovery`).
   std::vector<endpoint> contacts;
-  size_t max_message_size = 2 * 1024 * 1024;
+  size_t max_message_size = 2 * 1024 * 1024;  ///< largest message either way (bytes)
   size_t send_queue_limit = 16 * 1024 * 1024; ///< per connection, bytes
-  std::chrono::milliseconds connect_timeout{5000};
-  std::chrono::milliseconds handshake_timeout{5000};
-  std::chrono::milliseconds keepalive_interval{2500};
-  std::chrono::milliseconds peer_timeout{10000};
+  std::chrono::milliseconds connect_timeout{5000};  ///< give up a TCP connect after this long
+  std::chrono::milliseconds handshake_timeout{5000};  ///< give up a handshake after this long
+  std::chrono::milliseconds keepalive_interval{2500};  ///< ping after this long without sending
+  std::chrono::milliseconds peer_timeout{10000};  ///< report a silent peer down after this long
   /// How long a peer whose connection the other side closed as a duplicate
   /// may take to complete its replacement before we report it down.
   std::chrono::milliseconds duplicate_grace{3000};
@@ -64,7 +64,7 @@ struct node_config {
   bool aesgcm = true;
 
   // -- DoS limits: admission, half-open handshakes, rates, receive budget ------
-  limits_config limits;
+  limits_config limits;  ///< DoS limits
 
   // -- runtime ----------------------------------------------------------------
   size_t io_threads = 1; ///< threads running the node's Asio event loop
@@ -74,13 +74,13 @@ struct node_config {
   std::shared_ptr<io_runtime> runtime;
 
   // -- discovery: bootstrap cache, LAN beacon, gossip -------------------------
-  discovery_config discovery;
+  discovery_config discovery;  ///< bootstrap cache, beacon, gossip
 
   // -- NAT traversal: STUN, rendezvous, hole punching -------------------------
-  nat_config nat;
+  nat_config nat;  ///< STUN, UPnP, punching, rendezvous, relays
 
   // -- logging ----------------------------------------------------------------
-  log_level log = log_level::warning;
+  log_level log = log_level::warning;  ///< the lowest level logged
   logger::sink log_sink;  ///< where lines go; empty = stderr
 
   /// The part of this config one stream session needs.

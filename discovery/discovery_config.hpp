@@ -23,27 +23,27 @@ struct discovery_config {
   std::chrono::milliseconds cache_write_delay{1000}; ///< coalesce writes this long
   size_t bootstrap_target = 4;     ///< bootstrap while fewer connections than this
   size_t bootstrap_parallel = 4;   ///< dials at once
-  std::chrono::milliseconds bootstrap_attempt_timeout{10000};
+  std::chrono::milliseconds bootstrap_attempt_timeout{10000};  ///< one bootstrap dial is given up after this long
   /// After a round that ended below the target, the next starts after this
   /// (jittered), doubling each round up to `bootstrap_backoff_max`.
   std::chrono::milliseconds bootstrap_backoff_min{1000};
-  std::chrono::milliseconds bootstrap_backoff_max{30000};
+  std::chrono::milliseconds bootstrap_backoff_max{30000};  ///< the longest wait between rounds
   std::vector<endpoint> fallback_contacts; ///< tried when the cache does not suffice
   bool serve_bootstrap_list = true; ///< answer peers that ask for our list
   bool ask_bootstrap_list = true;   ///< ask each new peer for its list
 
   // -- LAN beacon ----------------------------------------------------------------
-  beacon_mode beacon = beacon_mode::off;
-  uint16_t beacon_port = 5483;
-  std::chrono::milliseconds beacon_interval{10000};
+  beacon_mode beacon = beacon_mode::off;  ///< which beacon to run (crust-node: both)
+  uint16_t beacon_port = 5483;  ///< the beacon's UDP port
+  std::chrono::milliseconds beacon_interval{10000};  ///< announce this often
 
   // -- gossip ----------------------------------------------------------------------
-  bool gossip = true;
+  bool gossip = true;  ///< exchange signed peer records
   std::chrono::milliseconds gossip_interval{30000}; ///< re-announce our record
   uint8_t gossip_ttl = 4;          ///< hops a record travels
   size_t gossip_fanout = 4;        ///< peers a new record is forwarded to
   size_t gossip_records = 1024;    ///< records remembered
-  std::chrono::seconds record_lifetime{3600};
+  std::chrono::seconds record_lifetime{3600};  ///< our record's lifetime
 };
 
 inline std::string to_string(beacon_mode x) {

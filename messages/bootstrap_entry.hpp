@@ -11,7 +11,7 @@ namespace crust {
 
 /// One entry of the bootstrap cache.
 struct bootstrap_entry {
-  endpoint remote;
+  endpoint remote;  ///< where the peer was (or is said to be) reachable
   peer_id peer;              ///< all zero when unknown
   int64_t last_success = 0;  ///< Unix seconds of the last direct connection; 0: never
   bool direct = false;       ///< we connected to it ourselves (else: learned from a peer)

@@ -33,10 +33,10 @@ inline std::string to_string(nat_class x) {
 /// (TCP and UDP), those seen from outside (STUN-mapped, router-mapped), and
 /// our NAT class.
 struct connection_info {
-  peer_id peer;
-  std::vector<endpoint> local;
-  std::vector<endpoint> external;
-  nat_class nat = nat_class::unknown;
+  peer_id peer;  ///< whose info this is
+  std::vector<endpoint> local;  ///< its local (LAN) endpoints
+  std::vector<endpoint> external;  ///< its external endpoints (STUN, UPnP)
+  nat_class nat = nat_class::unknown;  ///< its NAT class
 };
 
 template <class Inspector>

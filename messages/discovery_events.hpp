@@ -29,9 +29,9 @@ inline std::string to_string(discovery_source x) {
 /// signed record, or for bootstrap lists an unsigned hint). The routing layer
 /// decides whether to `connect`; while bootstrapping, the node dials it itself.
 struct peer_discovered {
-  peer_id peer;
-  std::vector<endpoint> endpoints;
-  discovery_source source = discovery_source::gossip;
+  peer_id peer;  ///< the peer found
+  std::vector<endpoint> endpoints;  ///< where it says it listens
+  discovery_source source = discovery_source::gossip;  ///< how we heard of it
 };
 
 /// Where bootstrapping stands.
@@ -59,7 +59,7 @@ inline std::string to_string(bootstrap_state x) {
 /// followed by another after `retry_in_ms` (jittered exponential backoff):
 /// below its target, a node never stops trying unless told to.
 struct bootstrap_status {
-  bootstrap_state state = bootstrap_state::running;
+  bootstrap_state state = bootstrap_state::running;  ///< where bootstrapping stands
   uint32_t connected = 0;  ///< connections now
   uint32_t tried = 0;      ///< dials made so far, all rounds
   uint32_t remaining = 0;  ///< candidates of this round not yet dialled

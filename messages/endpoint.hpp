@@ -16,14 +16,16 @@ inline std::string to_string(protocol x) {
 /// Where a node can be reached: protocol, numeric IPv4/IPv6 address, port.
 /// Printed as `tcp://127.0.0.1:5000` or `udp://[::1]:5000`.
 struct endpoint {
-  protocol proto = protocol::tcp;
+  protocol proto = protocol::tcp;  ///< TCP or UDP
   std::string address; ///< numeric IPv4 or IPv6 address, no brackets
-  uint16_t port = 0;
+  uint16_t port = 0;  ///< the port number
 
+  /// Same protocol, address and port.
   friend bool operator==(const endpoint& a, const endpoint& b) {
     return std::tie(a.proto, a.address, a.port) == std::tie(b.proto, b.address, b.port);
   }
-  friend bool operator!=(const endpoint& a, const endpoint& b) { return !(a == b); }
+  friend bool operator!=(const endpoint& a, const endpoint& b) { return !(a == b); }  ///< not equal
+  /// An order for maps and sets.
   friend bool operator<(const endpoint& a, const endpoint& b) {
     return std::tie(a.proto, a.address, a.port) < std::tie(b.proto, b.address, b.port);
   }

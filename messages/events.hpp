@@ -22,11 +22,11 @@ namespace crust {
 /// A peer is connected and authenticated. Sent once per peer, however many
 /// sockets were tried: a later duplicate is resolved silently.
 struct connection_up {
-  peer_id peer;
+  peer_id peer;  ///< the peer's identity (its Ed25519 public key)
   endpoint remote;      ///< the address of the socket's other end
-  direction dir = direction::outbound;
-  protocol transport = protocol::tcp;
-  node_role role = node_role::node;
+  direction dir = direction::outbound;  ///< who dialled: us (outbound) or the peer (inbound)
+  protocol transport = protocol::tcp;  ///< TCP or reliable UDP
+  node_role role = node_role::node;  ///< `node` (accepts connections) or `client`
   path_kind path = path_kind::direct; ///< how the connection got through
   /// Outbound: the endpoint the dial asked for. It differs from `remote` when
   /// reliable UDP won a happy-eyeballs race to a TCP endpoint; the address to
@@ -42,24 +42,24 @@ struct connection_up {
 /// throughout: no `connection_down` came before, and messages keep their
 /// order across the move.
 struct path_changed {
-  peer_id peer;
+  peer_id peer;  ///< the peer, connected throughout
   endpoint remote;      ///< the new link's other end
-  protocol transport = protocol::tcp;
-  path_kind from = path_kind::relayed;
-  path_kind to = path_kind::direct;
+  protocol transport = protocol::tcp;  ///< the new link's transport
+  path_kind from = path_kind::relayed;  ///< the path it left
+  path_kind to = path_kind::direct;  ///< the path it took
 };
 
 /// A peer is no longer connected, and why.
 struct connection_down {
-  peer_id peer;
-  ec reason = ec::none;
+  peer_id peer;  ///< the peer that went
+  ec reason = ec::none;  ///< why: the peer closed, timed out, was dropped, ... (an `ec` code)
 };
 
 /// A message from a connected peer. It arrives without a CAF sender
 /// (`current_sender()` is null): answer the peer through the node.
 struct message {
-  peer_id peer;
-  bytes payload;
+  peer_id peer;  ///< who sent it
+  bytes payload;  ///< the message as the peer sent it
   /// crust counts the payload as unprocessed by the routing layer until the
   /// last copy of this message is gone (or this is reset): a peer whose
   /// unprocessed bytes reach `receive_queue` is not read from meanwhile.
@@ -76,8 +76,8 @@ struct message {
 /// batches and `connection_up`/`connection_down` keep the order a `message`
 /// would.
 struct message_batch {
-  peer_id peer;
-  std::vector<bytes> payloads;
+  peer_id peer;  ///< who sent them
+  std::vector<bytes> payloads;  ///< the messages, oldest first
   /// As `message::receipt`, for all the payloads together: their bytes count
   /// as unprocessed until the last copy of this batch is gone (or this is
   /// reset), whatever was moved out of it. Local only: never serialized.
@@ -91,7 +91,7 @@ constexpr size_t max_batch_bytes = 256 * 1024;
 
 /// The node accepts connections on these endpoints (empty: it stopped).
 struct listening {
-  std::vector<endpoint> endpoints;
+  std::vector<endpoint> endpoints;  ///< where the node listens (TCP first, then the UDP socket)
 };
 
 /// What an alert is about.
@@ -122,8 +122,8 @@ inline std::string to_string(alert_kind x) {
 
 /// Something the routing layer may want to act on (e.g. by blacklisting).
 struct alert {
-  alert_kind kind = alert_kind::handshake_failure;
-  ec reason = ec::none;
+  alert_kind kind = alert_kind::handshake_failure;  ///< what the alert is about
+  ec reason = ec::none;  ///< the error behind it
   std::string address;  ///< the remote address, when known
   peer_id peer;         ///< the peer, when authenticated (else all zero)
   uint64_t count = 1;   ///< occurrences this alert stands for
@@ -132,8 +132,8 @@ struct alert {
 
 /// A `connect` did not produce a connection.
 struct connect_failed {
-  endpoint remote;
-  ec reason = ec::none;
+  endpoint remote;  ///< the endpoint the dial asked for
+  ec reason = ec::none;  ///< why it failed (for a refusal, the peer's reason)
   /// When the peer refused us before the handshake (a limit, its rate,
   /// blacklisted, shutting down), how long it asked us to wait before
   /// dialling again, in milliseconds; 0 when it named no time.
@@ -142,9 +142,9 @@ struct connect_failed {
 
 /// A `send` could not be queued; the payload comes back to its sender.
 struct send_failed {
-  peer_id peer;
+  peer_id peer;  ///< the peer the message was for
   ec reason = ec::none; ///< message_too_large, send_queue_full or not_connected
-  bytes payload;
+  bytes payload;  ///< the message, handed back
 };
 
 template <class Inspector>

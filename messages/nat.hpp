@@ -21,30 +21,30 @@ namespace crust {
 
 /// The node's view of its NAT, as the `nat_atom` request answers.
 struct nat_status {
-  nat_class nat = nat_class::unknown;
+  nat_class nat = nat_class::unknown;  ///< our NAT class, from STUN
   std::vector<endpoint> external; ///< mapped endpoints (STUN, UPnP) of our sockets
-  std::vector<endpoint> stun_servers_answered;
+  std::vector<endpoint> stun_servers_answered;  ///< the STUN servers that answered
   /// The address at least two connected peers say they see us at (empty:
   /// no agreement yet).
   std::string observed_address;
   std::string upnp;               ///< "off", "pending", "mapped" or why not
   std::vector<endpoint> upnp_mapped; ///< external endpoints the gateway forwards to us
-  uint64_t punches_sent = 0;
-  uint64_t traversals_started = 0;
-  uint64_t traversals_succeeded = 0;
-  uint64_t traversals_failed = 0;
+  uint64_t punches_sent = 0;  ///< punch packets sent
+  uint64_t traversals_started = 0;  ///< traversals started
+  uint64_t traversals_succeeded = 0;  ///< traversals that connected
+  uint64_t traversals_failed = 0;  ///< traversals given up
   uint64_t introductions_served = 0; ///< rendezvous requests we carried for others
   uint64_t relayed_circuits = 0;     ///< circuits we relayed for others (lifetime)
-  uint64_t relayed_bytes = 0;
+  uint64_t relayed_bytes = 0;  ///< bytes relayed for others
   /// Reachability checks (dial-backs by connected peers): our endpoints a
   /// peer reached from outside, and those peers tried and could not reach.
   std::vector<endpoint> reachable;
-  std::vector<endpoint> unreachable;
+  std::vector<endpoint> unreachable;  ///< our advertised endpoints reachability checks found unreachable
   uint64_t probes_served = 0; ///< dial-backs we made for peers' checks
   /// Relayed links we tried to move to a direct path (PROTOCOL.md §9.6),
   /// and how many moved.
   uint64_t upgrades_tried = 0;
-  uint64_t upgrades_succeeded = 0;
+  uint64_t upgrades_succeeded = 0;  ///< relayed links that moved to a path of their own
   uint64_t relay_circuits_open = 0; ///< circuits we relay now
 };
 
@@ -55,35 +55,36 @@ struct nat_status {
 /// sides punch holes and dial; the relay is the last resort. Success is a
 /// `connection_up` (its `path` says how), failure a `traversal_failed`.
 struct connect_via {
-  peer_id peer;
-  peer_id through;
+  peer_id peer;  ///< the peer to reach
+  peer_id through;  ///< a connected peer both know (rendezvous, relay)
 };
 
 /// Ask for our connection info; the answer is `connection_info_prepared`
 /// with the same token. Hand it to the peer over any channel you have.
 struct prepare_connection_info {
-  uint64_t token = 0;
+  uint64_t token = 0;  ///< echoed in the answer
 };
 
 /// Both sides' info (exchanged out of band): punch and dial. Both peers
 /// issue it. Success is a `connection_up`, failure a `traversal_failed`.
 struct connect_with_info {
-  connection_info ours;
-  connection_info theirs;
+  connection_info ours;  ///< our info, from `prepare_connection_info`
+  connection_info theirs;  ///< the peer's info, exchanged out of band
 };
 
 // -- events to the routing layer ------------------------------------------------
 
+/// The answer to `prepare_connection_info`: our info, for the peer.
 struct connection_info_prepared {
-  uint64_t token = 0;
-  connection_info info;
+  uint64_t token = 0;  ///< the request's token
+  connection_info info;  ///< our info, to hand to the peer out of band
 };
 
 /// Every way to reach `peer` (direct, punched, relayed) failed or timed out.
 struct traversal_failed {
-  peer_id peer;
-  ec reason = ec::none;
-  std::string detail;
+  peer_id peer;  ///< the peer we tried to reach
+  ec reason = ec::none;  ///< why it failed
+  std::string detail;  ///< what was tried
 };
 
 // -- between the NAT actor and the node ---------------------------------------
@@ -91,8 +92,8 @@ struct traversal_failed {
 /// A datagram on the node's UDP socket that is not reliable UDP's (STUN,
 /// punches): from the socket to the NAT actor, or from it to the socket.
 struct raw_datagram {
-  endpoint remote;
-  bytes data;
+  endpoint remote;  ///< the other end
+  bytes data;  ///< the datagram
 };
 
 /// The NAT actor asks the node to dial `remote` as part of a traversal: a
@@ -100,17 +101,17 @@ struct raw_datagram {
 /// failure is not reported to the routing layer (the traversal reports), and
 /// `connection_up` carries `path`.
 struct traversal_dial {
-  endpoint remote;
-  peer_id expected;
-  path_kind path = path_kind::punched_udp;
+  endpoint remote;  ///< where to dial
+  peer_id expected;  ///< who must answer there (else the link is closed)
+  path_kind path = path_kind::punched_udp;  ///< the path to report in `connection_up`
 };
 
 /// The NAT actor asks the node to reach `target` through a circuit on the
 /// relay `through` (a connected peer that agreed to relay); the Noise
 /// session runs end to end inside it.
 struct relay_dial {
-  peer_id through;
-  peer_id target;
+  peer_id through;  ///< the relay
+  peer_id target;  ///< the peer to reach through it
 };
 
 /// The NAT actor asks the node to dial `target` as a reachability probe for
@@ -118,30 +119,30 @@ struct relay_dial {
 /// `expected`, closed as soon as it is done; never a link, never reported
 /// to the routing layer. The answer is a `reach_probe_done` with `id`.
 struct reach_probe {
-  uint64_t id = 0;
-  endpoint target;
-  peer_id expected;
+  uint64_t id = 0;  ///< the check's id
+  endpoint target;  ///< where to dial
+  peer_id expected;  ///< who must answer there
 };
 
 /// A probe's outcome: `reached` when the handshake met the expected peer.
 struct reach_probe_done {
-  uint64_t id = 0;
-  bool reached = false;
-  ec reason = ec::none;
+  uint64_t id = 0;  ///< the check's id
+  bool reached = false;  ///< whether the expected peer answered
+  ec reason = ec::none;  ///< why not
 };
 
 /// What reachability checks found unreachable of our endpoints (all of
 /// them, each time it changes): from the NAT actor through the node to
 /// discovery, whose signed record then leaves them out.
 struct reachability_changed {
-  std::vector<endpoint> unreachable;
+  std::vector<endpoint> unreachable;  ///< our endpoints found unreachable
 };
 
 /// An inbound link from `peer` in the next while is the result of our
 /// punching: label it `path`.
 struct traversal_expect {
-  peer_id peer;
-  path_kind path = path_kind::punched_udp;
+  peer_id peer;  ///< the peer expected to dial in
+  path_kind path = path_kind::punched_udp;  ///< the path to report for it
 };
 
 template <class Inspector>

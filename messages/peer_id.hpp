@@ -12,9 +12,10 @@ namespace crust {
 /// Names a peer: its Ed25519 public identity key (32 bytes). Printed as
 /// lowercase hex; `short_string` gives the first 8 hex digits for logs.
 struct peer_id {
-  static constexpr size_t size = 32;
-  std::array<uint8_t, size> key{};
+  static constexpr size_t size = 32;  ///< bytes in a peer id
+  std::array<uint8_t, size> key{};  ///< the Ed25519 public key
 
+  /// True for the all-zero id (unknown).
   bool empty() const {
     for (auto b : key)
       if (b != 0)
@@ -22,9 +23,9 @@ struct peer_id {
     return true;
   }
 
-  friend bool operator==(const peer_id& a, const peer_id& b) { return a.key == b.key; }
-  friend bool operator!=(const peer_id& a, const peer_id& b) { return a.key != b.key; }
-  friend bool operator<(const peer_id& a, const peer_id& b) { return a.key < b.key; }
+  friend bool operator==(const peer_id& a, const peer_id& b) { return a.key == b.key; }  ///< same key
+  friend bool operator!=(const peer_id& a, const peer_id& b) { return a.key != b.key; }  ///< another key
+  friend bool operator<(const peer_id& a, const peer_id& b) { return a.key < b.key; }  ///< bytewise order (the duplicate rule's)
 };
 
 /// The full id as 64 lowercase hex digits.
@@ -52,8 +53,10 @@ typename Inspector::result_type inspect(Inspector& f, peer_id& x) {
 } // namespace crust
 
 namespace std {
+/// Hashing for unordered containers.
 template <>
 struct hash<crust::peer_id> {
+  /// The first bytes of the key.
   size_t operator()(const crust::peer_id& x) const noexcept {
     // The key is uniformly random already: any 8 bytes are a good hash.
     size_t h;

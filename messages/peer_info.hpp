@@ -16,17 +16,17 @@ namespace crust {
 
 /// One live connection, as the `peers` request reports it.
 struct peer_info {
-  peer_id peer;
-  endpoint remote;
-  direction dir = direction::outbound;
-  node_role role = node_role::node;
-  protocol transport = protocol::tcp;
-  path_kind path = path_kind::direct;
+  peer_id peer;  ///< the peer
+  endpoint remote;  ///< the link's other end
+  direction dir = direction::outbound;  ///< who dialled
+  node_role role = node_role::node;  ///< the peer's role
+  protocol transport = protocol::tcp;  ///< TCP or reliable UDP
+  path_kind path = path_kind::direct;  ///< direct, punched or relayed
   bool maintained = false;         ///< the routing layer asked to keep it
-  uint64_t messages_sent = 0;
-  uint64_t messages_received = 0;
+  uint64_t messages_sent = 0;  ///< messages sent on this link
+  uint64_t messages_received = 0;  ///< messages received on it
   uint64_t bytes_sent = 0;         ///< on the wire, framing and encryption included
-  uint64_t bytes_received = 0;
+  uint64_t bytes_received = 0;  ///< bytes received on it
   uint64_t rtt_us = 0;             ///< last keepalive round trip; 0 when unknown
   endpoint observed;               ///< where the peer sees us (port 0: it did not say)
   std::string cipher;              ///< transport frames': "chachapoly" or "aesgcm"
@@ -41,12 +41,12 @@ typename Inspector::result_type inspect(Inspector& f, peer_info& x) {
 
 /// The node itself, as the `info` request reports it.
 struct node_info {
-  peer_id id;
-  node_role role = node_role::node;
-  std::string network;
-  std::vector<endpoint> listening;
-  uint64_t connections = 0;
-  uint8_t protocol_version = 0;
+  peer_id id;  ///< our peer id
+  node_role role = node_role::node;  ///< our role
+  std::string network;  ///< our network name
+  std::vector<endpoint> listening;  ///< where we listen
+  uint64_t connections = 0;  ///< links now
+  uint8_t protocol_version = 0;  ///< the wire protocol version we speak
 };
 
 template <class Inspector>
@@ -70,9 +70,9 @@ struct node_stats {
   uint64_t alerts = 0;                ///< alerts sent to the routing layer
   uint64_t connections_closed = 0;    ///< authenticated links that ended
   uint64_t messages_sent = 0;         ///< all links, closed ones included
-  uint64_t messages_received = 0;
-  uint64_t bytes_sent = 0;
-  uint64_t bytes_received = 0;
+  uint64_t messages_received = 0;  ///< messages received, all links
+  uint64_t bytes_sent = 0;  ///< bytes sent, all links
+  uint64_t bytes_received = 0;  ///< bytes received, all links
   uint64_t udp_retries = 0;           ///< stateless RETRYs sent (address checks)
   uint64_t udp_refused = 0;           ///< INITIALs refused (malformed, over the limit)
   uint64_t udp_half_open = 0;         ///< validated UDP handshakes being set up now

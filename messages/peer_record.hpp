@@ -16,8 +16,8 @@ namespace crust {
 /// after `expires` (Unix seconds) it is forgotten. Beacons and gossip carry
 /// it; discovery/peer_record_codec.hpp has the wire format and the checks.
 struct peer_record {
-  peer_id peer;
-  std::vector<endpoint> endpoints;
+  peer_id peer;  ///< whom the record describes (and who signed it)
+  std::vector<endpoint> endpoints;  ///< where it can be reached (1 to 8)
   uint64_t seq = 0;      ///< issuer's clock in milliseconds when signed
   uint64_t expires = 0;  ///< Unix seconds
   bytes signature;       ///< Ed25519, 64 bytes

@@ -24,16 +24,16 @@ enum class service_id : uint8_t {
 
 /// A service message from a connected peer.
 struct service_in {
-  peer_id peer;
-  service_id service = service_id::gossip;
-  bytes body;
+  peer_id peer;  ///< the peer it came from
+  service_id service = service_id::gossip;  ///< which service
+  bytes body;  ///< the service message
 };
 
 /// A service message for a connected peer.
 struct service_out {
-  peer_id peer;
-  service_id service = service_id::gossip;
-  bytes body;
+  peer_id peer;  ///< the peer to send it to
+  service_id service = service_id::gossip;  ///< which service
+  bytes body;  ///< the service message
 };
 
 template <class Inspector>

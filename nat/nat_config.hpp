@@ -43,12 +43,12 @@ struct nat_config {
   size_t reachability_peers = 3;
   /// ... and answer peers' checks, at most one per peer this often.
   bool serve_reachability = true;
-  std::chrono::seconds reachability_interval{5};
+  std::chrono::seconds reachability_interval{5};  ///< ask again at most this often
   /// Relay circuits for peers that cannot reach each other otherwise.
   /// Off by default: relaying costs us bandwidth; turn it on for public
   /// nodes that agree to it.
   bool serve_relay = false;
-  relay_limits relay;
+  relay_limits relay;  ///< limits of the relay we offer
   /// Traversals that may end up relayed go through the rendezvous peer's
   /// relay when punching has not connected after `punch_duration` (at once
   /// when punching cannot work).
@@ -58,12 +58,12 @@ struct nat_config {
   /// itself and punch; the waits double up to `relay_upgrade_max`. Zero:
   /// a relayed link stays relayed.
   std::chrono::milliseconds relay_upgrade{30000};
-  std::chrono::milliseconds relay_upgrade_max{600000};
+  std::chrono::milliseconds relay_upgrade_max{600000};  ///< the longest wait between upgrade attempts
   /// Ask the LAN's UPnP gateway to forward our TCP and UDP ports (SSDP
   /// multicast on the LAN: off by default, like every other outreach).
   bool upnp = false;
   uint32_t upnp_lease_seconds = 3600;  ///< renewed at half-time
-  uint32_t upnp_discover_ms = 2000;
+  uint32_t upnp_discover_ms = 2000;  ///< how long UPnP discovery may take
 };
 
 } // namespace crust

@@ -25,6 +25,7 @@ packages=(
   libjemalloc-dev     # crust-node and crust-bench allocate with jemalloc (tools/CMakeLists.txt)
   clang libclang-rt-14-dev  # the sanitizer build and libFuzzer targets (tools/sanitize.sh)
   dpkg-dev            # dpkg-shlibdeps for the .deb (CPack)
+  doxygen             # the API reference (--target docs) and its docs.api test
   curl ca-certificates # fetching CAF's Debian source for the ThreadSanitizer build only
 )
 

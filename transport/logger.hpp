@@ -27,6 +27,8 @@ std::string to_string(log_level x);
 /// Parses "off", "error", "warning" (or "warn"), "info", "debug", "trace".
 std::optional<log_level> parse_log_level(std::string_view str);
 
+/// Writes log lines at or above its level to its sink (stderr by default);
+/// every line names the node and, when known, the peer.
 class logger {
 public:
   /// Receives each finished line, without the trailing newline.
@@ -35,7 +37,7 @@ public:
   /// `out` empty: lines go to stderr.
   logger(log_level level, const peer_id& node, sink out = {});
 
-  bool enabled(log_level x) const { return x != log_level::off && x <= level_; }
+  bool enabled(log_level x) const { return x != log_level::off && x <= level_; }  ///< true when lines of level `x` are written
 
   /// Writes one line; `peer` may be null when the line concerns no peer.
   void write(log_level x, const peer_id* peer, std::string_view component,

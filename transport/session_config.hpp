@@ -17,12 +17,12 @@ namespace crust {
 /// What one stream session needs to know; the node fills it from its config.
 struct session_config {
   std::string network = "crust";        ///< peers of other networks cannot connect
-  node_role role = node_role::node;
+  node_role role = node_role::node;  ///< our role
   uint16_t listen_port = 0;             ///< advertised in our handshake payload
   std::optional<endpoint> observed;     ///< the peer's address as we see it, told to the peer
-  size_t max_message_size = 2 * 1024 * 1024;
+  size_t max_message_size = 2 * 1024 * 1024;  ///< largest message either way
   size_t send_queue_limit = 16 * 1024 * 1024; ///< bytes queued, all priorities
-  std::chrono::milliseconds handshake_timeout{5000};
+  std::chrono::milliseconds handshake_timeout{5000};  ///< give up a handshake after this long
   std::chrono::milliseconds keepalive_interval{2500}; ///< ping when we sent nothing this long
   std::chrono::milliseconds peer_timeout{10000};      ///< dead when we heard nothing this long
   std::chrono::milliseconds close_timeout{3000};      ///< wait this long for the peer's CLOSE
