@@ -663,12 +663,12 @@ CAF_TEST(log lines name the node and the peer and honour the level) {
     CAF_CHECK(line.find("DEBUG") == std::string::npos); // below the level
 }
 
-/// A node over its per-address rate refuses before any cryptography and
-/// says so: the dialer reports `rate_limited` with a retry-after (not a
-/// failed handshake), and the refusing node raises no alert about an
-/// address whose dialers stay within what honest ones do. Over TCP and
-/// reliable UDP (a refused INITIAL gets an ABORT).
-CAF_TEST(a refusal before the handshake reaches the dialer with its retry after) {
+/// Runs `body(a, b, target)` once over TCP and once over reliable UDP: two
+/// fresh nodes in a fresh actor system, configured by `configure(ca, cb)`,
+/// `a` connected to `b` at `target` (b's endpoint of that transport). Both
+/// nodes stop afterwards.
+template <class Configure, class Body>
+void over_both_transports(Configure configure, Body body, bool batches = false) {
   for (auto mode : {node_config::transport_mode::tcp_only, node_config::transport_mode::udp_only}) {
     bool udp = mode == node_config::transport_mode::udp_only;
     CAF_MESSAGE((udp ? "reliable UDP" : "TCP"));
@@ -677,15 +677,32 @@ CAF_TEST(a refusal before the handshake reaches the dialer with its retry after)
     test_node a, b;
     node_config ca, cb;
     ca.transport = mode;
-    cb.limits.connection_rate = 0.5; // one per two seconds
-    cb.limits.connection_burst = 1;
+    configure(ca, cb);
     a.start(sys, ca);
-    b.start(sys, cb);
+    b.start(sys, cb, batches);
     auto target = b.listen_ep;
     if (udp)
       target.proto = protocol::udp;
     caf::anon_send(a.node, crust::connect{target});
     CAF_REQUIRE(a.events->next<connection_up>() && b.events->next<connection_up>());
+    body(a, b, target, cb);
+    a.stop();
+    b.stop();
+  }
+}
+
+/// A node over its per-address rate refuses before any cryptography and
+/// says so: the dialer reports `rate_limited` with a retry-after (not a
+/// failed handshake), and the refusing node raises no alert about an
+/// address whose dialers stay within what honest ones do. Over TCP and
+/// reliable UDP (a refused INITIAL gets an ABORT).
+CAF_TEST(a refusal before the handshake reaches the dialer with its retry after) {
+  auto configure = [](node_config&, node_config& cb) {
+    cb.limits.connection_rate = 0.5; // one per two seconds
+    cb.limits.connection_burst = 1;
+  };
+  over_both_transports(configure, [](test_node& a, test_node& b, const endpoint& target,
+                                     const node_config&) {
     caf::anon_send(a.node, crust::drop{b.id.id()});
     CAF_REQUIRE(a.events->next<connection_down>());
     auto started = std::chrono::steady_clock::now();
@@ -705,9 +722,7 @@ CAF_TEST(a refusal before the handshake reaches the dialer with its retry after)
     std::this_thread::sleep_for(std::chrono::milliseconds(failed->retry_after_ms));
     caf::anon_send(a.node, crust::connect{target});
     CAF_CHECK(a.events->next<connection_up>(3s));
-    a.stop();
-    b.stop();
-  }
+  });
 }
 
 /// A routing layer that holds on to what it gets (here: the test's queue,
@@ -716,23 +731,12 @@ CAF_TEST(a refusal before the handshake reaches the dialer with its retry after)
 /// it takes batches; the sender's queue then fills. When the routing layer
 /// lets go, the rest arrives, in order, none lost. Over TCP and reliable UDP.
 void check_receive_budget(bool batches) {
-  for (auto mode : {node_config::transport_mode::tcp_only, node_config::transport_mode::udp_only}) {
-    bool udp = mode == node_config::transport_mode::udp_only;
-    CAF_MESSAGE((udp ? "reliable UDP" : "TCP"));
-    caf::actor_system_config cfg;
-    caf::actor_system sys{cfg};
-    test_node a, b;
-    node_config ca, cb;
-    ca.transport = mode;
+  auto configure = [](node_config& ca, node_config& cb) {
     ca.send_queue_limit = 4 * 1024 * 1024;
     cb.limits.receive_queue = 1024 * 1024;
-    a.start(sys, ca);
-    b.start(sys, cb, batches);
-    auto target = b.listen_ep;
-    if (udp)
-      target.proto = protocol::udp;
-    caf::anon_send(a.node, crust::connect{target});
-    CAF_REQUIRE(a.events->next<connection_up>() && b.events->next<connection_up>());
+  };
+  over_both_transports(configure, [batches](test_node& a, test_node& b, const endpoint&,
+                                            const node_config& cb) {
     // 24 MiB in 64 KiB messages, far more than the receiver takes and the
     // sender queues.
     constexpr size_t n = 384;
@@ -782,9 +786,7 @@ void check_receive_budget(bool batches) {
     }
     CAF_CHECK(ordered);
     got.clear();
-    a.stop();
-    b.stop();
-  }
+  }, batches);
 }
 
 CAF_TEST(a routing layer that falls behind stops the peer instead of growing memory) {
