@@ -545,6 +545,20 @@ def case_bootstrap_retry(binary, workdir):
         b.start()
         a.wait_for("connection_up", peer=b.peer, timeout=10, since=mark)
         check(True, "a is back with b")
+        step("the routing layer stops bootstrapping: nothing is dialled until it starts it again")
+        mark = a.mark()
+        a.command({"cmd": "bootstrap_stop"})
+        a.wait_for("bootstrap", state="stopped", since=mark, timeout=5)
+        b.kill()
+        a.wait_for("connection_down", peer=b.peer, timeout=10, since=mark)
+        b.start()
+        time.sleep(6)  # longer than bootstrap-backoff-max
+        check(not any(e.get("event") == "connection_up" for e in a.events[mark:]),
+              "stopped: no dial in 6 s though the contact is back")
+        mark = a.mark()
+        a.command({"cmd": "bootstrap_start"})
+        a.wait_for("connection_up", peer=b.peer, timeout=10, since=mark)
+        check(True, "started again: a dials and is back with b")
 
 
 def case_refusing_seed(binary, workdir):
