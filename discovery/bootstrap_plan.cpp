@@ -66,7 +66,6 @@ void bootstrap_plan::add(const std::vector<candidate>& xs, bool from_cache) {
     if (!x.peer.empty())
       i->second.peer = x.peer;
     if (fresh) {
-      i->second.from_cache = from_cache;
       if (from_cache) {
         ++cached_;
         cache_order_.push_back(x.remote);
@@ -120,12 +119,8 @@ std::vector<endpoint> bootstrap_plan::next_dials(time_point now) {
   if (round_active_ && !fallbacks_queued_ && in_flight_.empty()
       && std::none_of(queue_.begin(), queue_.end(), due)) {
     fallbacks_queued_ = true;
-    for (auto& ep : fallbacks_) {
-      auto [i, fresh] = known_.try_emplace(ep);
-      if (fresh)
-        i->second.fallback = true;
-      enqueue(candidate{ep, i->second.peer});
-    }
+    for (auto& ep : fallbacks_)
+      enqueue(candidate{ep, known_[ep].peer});
   }
   // Between rounds the queue holds only candidates discovered since the
   // last one: new information is tried at once, the old waits its backoff.
@@ -153,17 +148,20 @@ std::vector<endpoint> bootstrap_plan::next_dials(time_point now) {
 }
 
 void bootstrap_plan::end_round_if_over(time_point now) {
+  if (connected_.size() >= cfg_.target) {
+    // Done: what is queued waits for a later round, should one be needed.
+    round_active_ = false;
+    queue_.clear();
+    last_outcome_ = bootstrap_state::done;
+    failed_rounds_ = 0;
+    return;
+  }
   if (!round_active_)
     return;
   bool fallbacks_pending = !fallbacks_queued_ && !fallbacks_.empty();
   if (!queue_.empty() || !in_flight_.empty() || fallbacks_pending)
     return;
   round_active_ = false;
-  if (connected_.size() >= cfg_.target) {
-    last_outcome_ = bootstrap_state::done;
-    failed_rounds_ = 0;
-    return;
-  }
   last_outcome_ = connected_.empty() ? bootstrap_state::failed : bootstrap_state::exhausted;
   auto wait = cfg_.backoff_min;
   for (uint32_t i = 0; i < failed_rounds_ && wait < cfg_.backoff_max; ++i)
@@ -187,14 +185,6 @@ void bootstrap_plan::on_up(const peer_id& peer, const endpoint& remote, time_poi
     k->second.not_before = {};
     if (!peer.empty())
       k->second.peer = peer;
-  }
-  if (connected_.size() >= cfg_.target) {
-    // Done: what is queued waits for a later round, should one be needed.
-    round_active_ = false;
-    queue_.clear();
-    last_outcome_ = bootstrap_state::done;
-    failed_rounds_ = 0;
-    return;
   }
   end_round_if_over(now);
 }

@@ -87,8 +87,6 @@ public:
 private:
   struct known {
     peer_id peer;
-    bool from_cache = false;
-    bool fallback = false;
     time_point not_before{};
   };
 
