@@ -6,26 +6,26 @@ version=$1
 shift
 pass=0
 fail=0
+# expect NAME FLAG PATTERN COMMAND...: the command exits 0 and prints PATTERN.
+expect() {
+  local name=$1 flag=$2 pattern=$3
+  shift 3
+  local out rc
+  out=$("$@" "$flag" 2>&1); rc=$?
+  if [ $rc -eq 0 ] && grep -qi "$pattern" <<<"$out"; then
+    pass=$((pass + 1))
+  else
+    echo "FAIL: $name $flag: exit $rc, wanted '$pattern': $(head -c 200 <<<"$out")"
+    fail=$((fail + 1))
+  fi
+}
 for tool in "$@"; do
-  name=$(basename "$tool")
   case $tool in
     *.py|*/crust-scenario|*/crust-swarm) run=(python3 "$tool") ;;
     *) run=("$tool") ;;
   esac
-  out=$("${run[@]}" --help 2>&1); rc=$?
-  if [ $rc -eq 0 ] && grep -qi "usage\|options" <<<"$out"; then
-    pass=$((pass + 1))
-  else
-    echo "FAIL: $name --help: exit $rc: $(head -c 200 <<<"$out")"
-    fail=$((fail + 1))
-  fi
-  out=$("${run[@]}" --version 2>&1); rc=$?
-  if [ $rc -eq 0 ] && grep -q "$version" <<<"$out"; then
-    pass=$((pass + 1))
-  else
-    echo "FAIL: $name --version: exit $rc, wanted $version: $(head -c 200 <<<"$out")"
-    fail=$((fail + 1))
-  fi
+  expect "$(basename "$tool")" --help "usage\|options" "${run[@]}"
+  expect "$(basename "$tool")" --version "$version" "${run[@]}"
 done
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
