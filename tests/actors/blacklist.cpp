@@ -1,7 +1,6 @@
 // Blacklist matching by peer, address and subnet, IPv4 and IPv6.
 #define CAF_SUITE actors.blacklist
 #include <caf/test/unit_test.hpp>
-#include <caf/test/unit_test_impl.hpp>
 
 #include "actors/blacklist.hpp"
 

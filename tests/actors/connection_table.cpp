@@ -2,7 +2,6 @@
 // duplicate tie-break both ends agree on, grace periods and re-dial targets.
 #define CAF_SUITE actors.connection_table
 #include <caf/test/unit_test.hpp>
-#include <caf/test/unit_test_impl.hpp>
 
 #include "actors/connection_table.hpp"
 

@@ -3,7 +3,6 @@
 // and a link's receive budget (receipts and rate).
 #define CAF_SUITE actors.limits
 #include <caf/test/unit_test.hpp>
-#include <caf/test/unit_test_impl.hpp>
 
 #include "actors/admission.hpp"
 #include "actors/alert_limiter.hpp"

@@ -3,7 +3,6 @@
 // sockets, so every message the manager sends is observed in order.
 #define CAF_SUITE actors.manager
 #include <caf/test/dsl.hpp>
-#include <caf/test/unit_test_impl.hpp>
 
 #include "actors/manager.hpp"
 

@@ -3,7 +3,6 @@
 // messages, queries, networks that must not mix, and a clean shutdown.
 #define CAF_SUITE actors.two_nodes
 #include <caf/test/unit_test.hpp>
-#include <caf/test/unit_test_impl.hpp>
 
 #include "actors/node.hpp"
 

@@ -6,7 +6,6 @@
 // record what the mux hands them.
 #define CAF_SUITE actors.udp_mux
 #include <caf/test/unit_test.hpp>
-#include <caf/test/unit_test_impl.hpp>
 
 #include "actors/udp_mux.hpp"
 #include "transport/rudp/packet.hpp"

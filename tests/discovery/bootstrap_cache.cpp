@@ -1,7 +1,6 @@
 // The bootstrap cache core, its file format and the crash-safe file I/O.
 #define CAF_SUITE discovery.bootstrap_cache
 #include <caf/test/unit_test.hpp>
-#include <caf/test/unit_test_impl.hpp>
 
 #include "discovery/bootstrap_cache.hpp"
 #include "discovery/bootstrap_plan.hpp"

@@ -5,7 +5,6 @@
 // with an alert, and a flooding neighbour is cut at 64 records per window.
 #define CAF_SUITE discovery.gossip_actor
 #include <caf/test/dsl.hpp>
-#include <caf/test/unit_test_impl.hpp>
 
 #include "discovery/gossip.hpp"
 #include "discovery/peer_record_codec.hpp"

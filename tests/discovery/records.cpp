@@ -4,7 +4,6 @@
 // trailing bytes, undialable endpoints.
 #define CAF_SUITE discovery.records
 #include <caf/test/unit_test.hpp>
-#include <caf/test/unit_test_impl.hpp>
 
 #include "discovery/beacon_packet.hpp"
 #include "discovery/bootstrap_list.hpp"

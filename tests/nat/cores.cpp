@@ -3,7 +3,6 @@
 // input), and the relay's circuit table with its limits.
 #define CAF_SUITE nat.cores
 #include <caf/test/unit_test.hpp>
-#include <caf/test/unit_test_impl.hpp>
 
 #include "nat/nat_classifier.hpp"
 #include "nat/observed_addresses.hpp"

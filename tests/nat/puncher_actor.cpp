@@ -7,7 +7,6 @@
 // circuits with their limits, failures reported to the routing layer.
 #define CAF_SUITE nat.puncher_actor
 #include <caf/test/dsl.hpp>
-#include <caf/test/unit_test_impl.hpp>
 
 #include "nat/puncher.hpp"
 #include "nat/relay_codec.hpp"

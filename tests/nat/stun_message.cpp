@@ -2,7 +2,6 @@
 // INTEGRITY, FINGERPRINT), round trips of what we build, and bad input.
 #define CAF_SUITE nat.stun_message
 #include <caf/test/unit_test.hpp>
-#include <caf/test/unit_test_impl.hpp>
 
 #include "nat/stun_message.hpp"
 #include "transport/hex.hpp"

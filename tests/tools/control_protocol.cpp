@@ -2,7 +2,6 @@
 // an error that says what is wrong.
 #define CAF_SUITE tools.control_protocol
 #include <caf/test/unit_test.hpp>
-#include <caf/test/unit_test_impl.hpp>
 
 #include "control_protocol.hpp"
 

@@ -2,7 +2,6 @@
 // by name; good values become a node_config.
 #define CAF_SUITE tools.node_options
 #include <caf/test/unit_test.hpp>
-#include <caf/test/unit_test_impl.hpp>
 
 #include "node_options.hpp"
 

@@ -3,7 +3,6 @@
 // reach, a few at a time, and lets go of links nobody chose.
 #define CAF_SUITE tools.xor_policy
 #include <caf/test/unit_test.hpp>
-#include <caf/test/unit_test_impl.hpp>
 
 #include "xor_policy.hpp"
 

@@ -4,7 +4,6 @@
 // without losing the ones after them.
 #define CAF_SUITE transport.datagram_socket
 #include <caf/test/unit_test.hpp>
-#include <caf/test/unit_test_impl.hpp>
 
 #include "transport/datagram_socket.hpp"
 #include "transport/io_runtime.hpp"

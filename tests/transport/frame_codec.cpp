@@ -2,7 +2,6 @@
 // decrypted frames: every bad input yields its precise error.
 #define CAF_SUITE transport.frame_codec
 #include <caf/test/unit_test.hpp>
-#include <caf/test/unit_test_impl.hpp>
 
 #include "transport/frame_decoder.hpp"
 #include "transport/frame_item.hpp"

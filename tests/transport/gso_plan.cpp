@@ -2,7 +2,6 @@
 // a run, a shorter one ends it, and the kernel's limits are kept.
 #define CAF_SUITE transport.gso_plan
 #include <caf/test/unit_test.hpp>
-#include <caf/test/unit_test_impl.hpp>
 
 #include "transport/gso_plan.hpp"
 

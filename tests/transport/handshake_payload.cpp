@@ -2,7 +2,6 @@
 // skipped, and every malformation refused by name.
 #define CAF_SUITE transport.handshake_payload
 #include <caf/test/unit_test.hpp>
-#include <caf/test/unit_test_impl.hpp>
 
 #include "transport/handshake_payload.hpp"
 

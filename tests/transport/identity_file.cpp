@@ -2,7 +2,6 @@
 // reported and never overwritten.
 #define CAF_SUITE transport.identity_file
 #include <caf/test/unit_test.hpp>
-#include <caf/test/unit_test_impl.hpp>
 
 #include "transport/identity_file.hpp"
 

@@ -1,7 +1,6 @@
 // The logger: line format, level filtering, and level names.
 #define CAF_SUITE transport.logger
 #include <caf/test/unit_test.hpp>
-#include <caf/test/unit_test_impl.hpp>
 
 #include "transport/logger.hpp"
 

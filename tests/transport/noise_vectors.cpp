@@ -3,7 +3,6 @@
 // handshake messages, handshake hash and transport messages.
 #define CAF_SUITE transport.noise_vectors
 #include <caf/test/unit_test.hpp>
-#include <caf/test/unit_test_impl.hpp>
 
 #include "transport/hex.hpp"
 #include "transport/noise/handshake_state.hpp"

@@ -3,7 +3,6 @@
 // whose loss proved spurious.
 #define CAF_SUITE transport.rudp_recovery
 #include <caf/test/unit_test.hpp>
-#include <caf/test/unit_test_impl.hpp>
 
 #include "transport/rudp/recovery.hpp"
 

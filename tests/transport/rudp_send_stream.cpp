@@ -3,7 +3,6 @@
 // acknowledged chunks freed whole.
 #define CAF_SUITE transport.rudp_send_stream
 #include <caf/test/unit_test.hpp>
-#include <caf/test/unit_test_impl.hpp>
 
 #include "transport/rudp/send_stream.hpp"
 

@@ -6,7 +6,6 @@
 // bound to the address.
 #define CAF_SUITE transport.rudp_session
 #include <caf/test/unit_test.hpp>
-#include <caf/test/unit_test_impl.hpp>
 
 #include "transport/rudp/retry_token.hpp"
 #include "transport/rudp/session.hpp"

@@ -3,7 +3,6 @@
 // framing, priorities, keepalives, timeouts, close, and each bad input.
 #define CAF_SUITE transport.stream_session
 #include <caf/test/unit_test.hpp>
-#include <caf/test/unit_test_impl.hpp>
 
 #include "transport/stream_session.hpp"
 

@@ -6,7 +6,6 @@
 // timing: the NAT lab's tcp_punch case proves that part.)
 #define CAF_SUITE transport.tcp_punch
 #include <caf/test/unit_test.hpp>
-#include <caf/test/unit_test_impl.hpp>
 
 #include "transport/io_runtime.hpp"
 #include "transport/tcp_listener.hpp"

@@ -7,7 +7,6 @@
 // the protocol changes on purpose; the version must change with it).
 #define CAF_SUITE transport.wire_vectors
 #include <caf/test/unit_test.hpp>
-#include <caf/test/unit_test_impl.hpp>
 
 #include "transport/handshake_payload.hpp"
 #include "transport/hex.hpp"
@@ -127,8 +126,10 @@ bytes hello_frame(noise::cipher_state& c) {
   bytes sealed;
   if (c.encrypt_with_ad(nullptr, 0, plain.data(), plain.size(), sealed) != ec::none)
     CAF_FAIL("sealing failed");
-  bytes out{static_cast<uint8_t>(sealed.size() >> 8), static_cast<uint8_t>(sealed.size())};
-  out.insert(out.end(), sealed.begin(), sealed.end());
+  bytes out(2 + sealed.size());
+  out[0] = static_cast<uint8_t>(sealed.size() >> 8);
+  out[1] = static_cast<uint8_t>(sealed.size());
+  std::copy(sealed.begin(), sealed.end(), out.begin() + 2);
   return out;
 }
 
