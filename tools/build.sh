@@ -13,8 +13,11 @@ bash "$root/tools/setup.sh"
 
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+# -g1 (line tables: backtraces and perf keep file:line) instead of CMake's
+# -g: a cold build takes 194 s instead of 270 s on two cores. For variables
+# in a debugger, configure a tree of your own with -DCMAKE_BUILD_TYPE=Debug.
 if [ ! -f "$build/build.ninja" ] || [ $# -gt 0 ]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=${CRUST_BUILD_TYPE:-RelWithDebInfo} \
-    "${launcher[@]}" "$@" >/dev/null
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" "${launcher[@]}" "$@" >/dev/null
 fi
 cmake --build "$build" -j "$(nproc)"
