@@ -152,9 +152,12 @@ class Lab:
         return self.segments[name]
 
     def router(self, name, wan, lan, nat="cone", wan_ip=None, upnp=False, stun=None,
-               block_udp=False):
+               block_udp=False, udp_timeout=None):
         """block_udp: forward no UDP from the LAN but to the STUN servers (a
-        firewall that lets only TCP through, so UDP punching cannot work)."""
+        firewall that lets only TCP through, so UDP punching cannot work).
+        udp_timeout: seconds a UDP mapping lives without a packet, whether
+        or not it has seen an answer (the kernel's defaults are 30 s
+        unanswered and 120 s answered; many home routers use 30-60 s)."""
         wan_seg, lan_seg = self._get_segment(wan), self._get_segment(lan)
         if lan_seg.router:
             raise LabError("segment %s already has router %s" % (lan, lan_seg.router.name))
@@ -173,6 +176,8 @@ class Lab:
         r.run("ip", "addr", "add", "%s/%d" % (r.lan_ip, lan_seg.net.prefixlen), "dev", "lan")
         r.run("sysctl", "-qw", "net.ipv4.ip_forward=1")
         self._nat_rules(r, stun or [])
+        if udp_timeout is not None:
+            self.set_udp_timeout(r, udp_timeout)
         self.hosts[name] = r
         return r
 
@@ -224,6 +229,19 @@ class Lab:
 """ % (block_udp, accept_stun, masq)
         if rules:
             r.run("nft", "-f", "-", input=rules)
+
+    def set_udp_timeout(self, r, seconds):
+        """The router's UDP mapping timeout (conntrack's, per namespace),
+        read back to be sure the kernel took it."""
+        seconds = int(seconds)
+        keys = ("net.netfilter.nf_conntrack_udp_timeout",
+                "net.netfilter.nf_conntrack_udp_timeout_stream")
+        for key in keys:
+            r.run("sysctl", "-qw", "%s=%d" % (key, seconds))
+            got = r.run("sysctl", "-n", key).stdout.strip()
+            if got != str(seconds):
+                raise LabError("router %s: %s is %s, not %d" % (r.name, key, got, seconds))
+        r.udp_timeout = seconds
 
     def unblock_udp(self, r):
         """Lifts a router's `block_udp` while the lab runs (the firewall
