@@ -166,7 +166,8 @@ class SwarmRun:
     def node_args(self, seed_eps, with_contacts=True):
         a = self.args
         args = ["--routing=xor", "--keep=%d" % a.keep, "--random-peers=%d" % a.random_peers,
-                "--bootstrap-target=%d" % a.target, "--log-level=warning"]
+                "--bootstrap-target=%d" % a.target, "--peer-timeout=%ds" % a.peer_timeout,
+                "--log-level=warning"]
         if with_contacts and seed_eps:
             args.append("--contacts=[%s]" % ",".join('"%s"' % e for e in seed_eps))
         return args + list(a.extra)
@@ -278,7 +279,7 @@ class SwarmRun:
             self.start_many(victims)
             for v in victims:
                 self.restarted[v.node.peer] = self.now()
-            self.wait(30 - (self.now() - t), send_every=a.message_interval)
+            self.wait(a.settle_seconds - (self.now() - t), send_every=a.message_interval)
             self.check_isolation("churn %d" % (r + 1), t)
             rest = a.churn_interval - (self.now() - t)
             if rest > 0:
@@ -309,7 +310,7 @@ class SwarmRun:
         t = self.now()
         self.mark("partition: %d hosts | %d hosts, %d links across (rules applied in %.1f s)"
                   % (len(side_a), len(side_b), len(across), t - t_first))
-        self.wait(30, send_every=a.message_interval)
+        self.wait(a.settle_seconds, send_every=a.message_interval)
         self.check_isolation("partition", t)
         # Every link across went down, reported within peer-timeout (+1 s of slack).
         late, never, delays = [], 0, []
@@ -340,7 +341,7 @@ class SwarmRun:
             for y in side_b:
                 lab.partition(x, y, heal=True)
         self.mark("heal")
-        self.wait(30, send_every=a.message_interval)
+        self.wait(a.settle_seconds, send_every=a.message_interval)
         self.check_isolation("heal", t)
         # Healed: links across exist again.
         self.drain_all()
