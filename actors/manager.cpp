@@ -439,10 +439,19 @@ void on_relay_message(manager_pointer self, const peer_id& relay, relay_msg& m) 
   }
   auto stream = i->second;
   switch (m.type) {
-    case k::opened: stream->opened(); break;
+    case k::opened:
+      st.circuits_opening.erase(key);
+      stream->opened();
+      break;
     case k::data_out: stream->deliver(std::move(m.data)); break;
     case k::ack_out: stream->credit(m.n); break;
     case k::close_out:
+      if (auto j = st.circuits_opening.find(key); j != st.circuits_opening.end()) {
+        // Refused before it opened: the traversal hears it now, with why.
+        if (st.puncher)
+          self->send(st.puncher, relay_refused{relay, j->second, m.reason});
+        st.circuits_opening.erase(j);
+      }
       st.circuits.erase(i);
       stream->end(m.reason == ec::closed_by_peer ? ec::closed_by_peer : m.reason,
                   "the relay closed the circuit (" + to_string(m.reason) + ")");
@@ -457,6 +466,11 @@ void end_circuits_via(manager_pointer self, const peer_id& relay) {
   for (auto i = st.circuits.begin(); i != st.circuits.end();) {
     if (i->first.first == relay) {
       auto stream = i->second;
+      if (auto j = st.circuits_opening.find(i->first); j != st.circuits_opening.end()) {
+        if (st.puncher)
+          self->send(st.puncher, relay_refused{relay, j->second, ec::not_connected});
+        st.circuits_opening.erase(j);
+      }
       i = st.circuits.erase(i);
       stream->end(ec::closed_by_peer, "the relay's link went down");
     } else {
@@ -1030,8 +1044,10 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
         relayed_dial = i->second.expected.has_value();
         if (i->second.half_open)
           st.admission.handshake_over(i->second.remote.address);
-        if (i->second.circuit)
+        if (i->second.circuit) {
           st.circuits.erase(*i->second.circuit); // its stream said CLOSE
+          st.circuits_opening.erase(*i->second.circuit);
+        }
       }
       st.connections.erase(x.conn.id());
       bool probe = st.probes_closing.erase(x.conn.id()) > 0;
@@ -1272,6 +1288,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       uint64_t id = 0;
       randombytes_buf(&id, sizeof(id));
       auto stream = make_circuit(self, x.through, id, false);
+      st.circuits_opening.emplace(std::make_pair(x.through, id), x.target);
       spawn_relayed(self, x.through, id, direction::outbound, stream, x.target);
       relay_msg open{relay_msg::kind::open, id, x.target, {}, 0, ec::none};
       self->send(self, service_out{x.through, service_id::relay, encode(open)});

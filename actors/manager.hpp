@@ -127,6 +127,9 @@ struct manager_state {
   std::map<peer_id, std::pair<path_kind, std::chrono::steady_clock::time_point>> expected;
   /// Our ends of relay circuits, by (relay peer, circuit id).
   std::map<std::pair<peer_id, uint64_t>, std::shared_ptr<relay_stream>> circuits;
+  /// Circuits we asked a relay for that it has not opened yet: the peer
+  /// each should reach (a refusal goes to the puncher at once).
+  std::map<std::pair<peer_id, uint64_t>, peer_id> circuits_opening;
   /// Node-level counters; per-link figures of closed links are added here.
   node_stats counters;
 

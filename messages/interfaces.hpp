@@ -107,6 +107,7 @@ using nat_actor = caf::typed_actor<
   caf::reacts_to<prepare_connection_info>,
   caf::reacts_to<connect_with_info>,
   caf::reacts_to<reach_probe_done>,
+  caf::reacts_to<relay_refused>,
   caf::replies_to<nat_atom>::with<nat_status>>;
 
 /// What the NAT actor may ask of the node: dial for a traversal, label an

@@ -114,6 +114,16 @@ struct relay_dial {
   peer_id target;  ///< the peer to reach through it
 };
 
+/// The node tells the NAT actor that the relay `through` refused or ended a
+/// circuit to `target` before it opened (the relay's limits, the target
+/// refused it, the relay's link went): the traversal learns it at once,
+/// with the reason, instead of waiting out its time limit.
+struct relay_refused {
+  peer_id through;  ///< the relay
+  peer_id target;  ///< the peer we wanted to reach through it
+  ec reason = ec::none;  ///< the relay's reason (e.g. too_many_connections)
+};
+
 /// The NAT actor asks the node to dial `target` as a reachability probe for
 /// a peer's check: a handshake (announcing feature_probe) that must meet
 /// `expected`, closed as soon as it is done; never a link, never reported
@@ -207,6 +217,11 @@ typename Inspector::result_type inspect(Inspector& f, traversal_dial& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, relay_dial& x) {
   return f(caf::meta::type_name("relay_dial"), x.through, x.target);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, relay_refused& x) {
+  return f(caf::meta::type_name("relay_refused"), x.through, x.target, x.reason);
 }
 
 template <class Inspector>

@@ -133,6 +133,19 @@ void send_punches(puncher_pointer self, const std::vector<endpoint>& targets) {
   }
 }
 
+/// The relay refused our circuit to `x.target`. The circuit is asked for
+/// only when punching cannot work or is over, so the traversal fails now,
+/// with the relay's reason, rather than at its time limit.
+void on_relay_refused(puncher_pointer self, const relay_refused& x) {
+  auto& st = self->state;
+  auto i = st.traversals.find(x.target);
+  if (i == st.traversals.end() || !i->second.relaying || i->second.through != x.through)
+    return; // stale: not the circuit this traversal asked for
+  fail(self, x.target, x.reason == ec::none ? ec::unreachable : x.reason,
+       "the relay " + short_string(x.through) + " refused the circuit (" + to_string(x.reason)
+         + ")");
+}
+
 /// Opens the relay circuit once its time has come.
 void maybe_relay(puncher_pointer self, const peer_id& peer, puncher_state::traversal& t,
                  clock::time_point now) {
@@ -851,6 +864,7 @@ puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_i
         on_reachability(self, x);
     },
     [self](reach_probe_done& x) { on_probe_done(self, x); },
+    [self](relay_refused& x) { on_relay_refused(self, x); },
     [self](raw_datagram& x) { on_datagram(self, x); },
     [self](connect_via& x) {
       auto& st = self->state;

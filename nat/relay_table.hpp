@@ -18,7 +18,9 @@ namespace crust {
 
 struct relay_limits {
   size_t max_circuits = 64;
-  size_t circuits_per_peer = 8;        ///< as either end
+  /// As either end: a peer behind a random-port NAT may reach all of its
+  /// peers through one relay (crust-node's --routing=xor keeps 10).
+  size_t circuits_per_peer = 16;
   uint64_t max_bytes = 256ull << 20;   ///< per circuit, both ways together
   std::chrono::seconds max_duration{1800};
 };

@@ -265,6 +265,66 @@ CAF_TEST(symmetric against cone goes to the relay at once) {
   CAF_CHECK(failures[0].peer == b && failures[0].reason == ec::unreachable);
 }
 
+CAF_TEST(a relay refusal ends the traversal at once with its reason) {
+  // Symmetric against cone: punching cannot work, so the relay is all there
+  // is; its refusal (e.g. its per-peer circuit limit) is reported now.
+  auto pa = node(a, cfg(), "10.1.0.2", "203.0.113.1", true);
+  node(b, cfg(), "10.2.0.2", "203.0.113.2", false);
+  node(r, cfg(true), "203.0.113.9", "203.0.113.9", false);
+  settle();
+  link(a, r);
+  link(b, r);
+  sched.run();
+  self->send(pa, connect_via{b, r});
+  settle(1);
+  CAF_REQUIRE_EQUAL(w->logs[a].relays.size(), 1u);
+  // A refusal for another peer, or through another relay, is stale.
+  self->send(pa, relay_refused{r, pid(0xD), ec::too_many_connections});
+  self->send(pa, relay_refused{pid(0xD), b, ec::too_many_connections});
+  sched.run();
+  CAF_CHECK(w->logs[a].failures.empty());
+  self->send(pa, relay_refused{r, b, ec::too_many_connections});
+  sched.run();
+  auto& failures = w->logs[a].failures;
+  CAF_REQUIRE_EQUAL(failures.size(), 1u);
+  CAF_CHECK(failures[0].peer == b);
+  CAF_CHECK_EQUAL(failures[0].reason, ec::too_many_connections);
+  CAF_CHECK(failures[0].detail.find("refused the circuit (too_many_connections)")
+            != std::string::npos);
+  // Nothing more when the traversal's time limit passes.
+  for (int i = 0; i < 11; ++i) {
+    sched.advance_time(1s);
+    sched.run();
+  }
+  CAF_CHECK_EQUAL(failures.size(), 1u);
+}
+
+CAF_TEST(a relay asked after punching failed reports its refusal at once) {
+  // Cone against cone: the relay is asked when punching has not connected
+  // by its end (3 s); its refusal ends the traversal then, not at the 10 s
+  // limit, and with the relay's reason.
+  auto pa = node(a, cfg(), "10.1.0.2", "203.0.113.1", false);
+  node(b, cfg(), "10.2.0.2", "203.0.113.2", false);
+  node(r, cfg(true), "203.0.113.9", "203.0.113.9", false);
+  settle();
+  link(a, r);
+  link(b, r);
+  sched.run();
+  self->send(pa, connect_via{b, r});
+  settle(1);
+  // Punching has not connected by its end: the relay is asked.
+  for (int i = 0; i < 40 && w->logs[a].relays.empty(); ++i) {
+    sched.advance_time(100ms);
+    sched.run();
+  }
+  CAF_REQUIRE_EQUAL(w->logs[a].relays.size(), 1u);
+  self->send(pa, relay_refused{r, b, ec::not_connected});
+  sched.run();
+  auto& failures = w->logs[a].failures;
+  CAF_REQUIRE_EQUAL(failures.size(), 1u);
+  CAF_CHECK_EQUAL(failures[0].reason, ec::not_connected);
+}
+
 CAF_TEST(a relayed link tries for a direct path over the link itself) {
   auto up_cfg = cfg();
   up_cfg.relay_upgrade = 1s;

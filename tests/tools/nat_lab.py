@@ -27,7 +27,8 @@ Usage: nat_lab.py --node PATH CASE [--reps N] [--delay-ms D] [--json FILE]
            mappings go when the node quits; without a gateway the node still
            connects and reports why nothing was mapped.
   relay    two nodes behind symmetric NATs connect through a relay, and
-           N MiB (default 10) cross it intact.
+           N MiB (default 10) cross it intact; a second relayed link beyond
+           the relay's per-peer limit is refused, reported at once.
   upgrade  two nodes behind cone NATs whose routers drop UDP (and no TCP
            punch) are relayed; upgrade attempts fail while UDP is blocked;
            once the routers let UDP through, the link moves to a punched
@@ -359,7 +360,9 @@ def case_reachability(binary, lab, workdir, args):
 def case_relay(binary, lab, workdir, args):
     w = World(lab, delay_ms=args.delay_ms)
     with Swarm(binary, workdir) as swarm:
-        rv = w.node(swarm, "rv", w.rendezvous_host, ["--relay", "--log-level=info"])
+        # One circuit per peer: a's second relayed link is refused (below).
+        rv = w.node(swarm, "rv", w.rendezvous_host,
+                    ["--relay", "--relay-circuits-per-peer=1", "--log-level=info"])
         (a, b), _ = w.pair(swarm, rv, ("a", "b"), w.hosts[args.kind], ["--log-level=info"])
         step("two nodes behind symmetric NATs: only a relay can join them")
         a.command({"cmd": "connect_via", "peer": b.peer, "through": rv.peer})
@@ -401,6 +404,17 @@ def case_relay(binary, lab, workdir, args):
               % st["relayed_bytes"])
         step("the relay reads nothing: no payload byte pattern in what it logged")
         check(all(e.get("event") != "message" for e in rv.events), "the relay got no message")
+        step("a second relayed link for a, beyond the relay's one circuit per peer: refused, "
+             "and a hears why at once")
+        (c,), _ = w.pair(swarm, rv, ("c",), w.hosts[args.kind][1:], ["--log-level=info"])
+        t0 = time.monotonic()
+        a.command({"cmd": "connect_via", "peer": c.peer, "through": rv.peer})
+        failed = a.wait_for("traversal_failed", peer=c.peer, timeout=15)
+        took = time.monotonic() - t0
+        check(failed["reason"] == "too_many_connections" and took < 5,
+              "traversal_failed after %.1f s (the traversal's limit is 10 s): %s (%s)"
+              % (took, failed["reason"], failed["detail"]))
+        check(a.count("connection_up", peer=c.peer) == 0, "no link to c")
 
 
 def case_upgrade(binary, lab, workdir, args):

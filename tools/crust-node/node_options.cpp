@@ -93,6 +93,8 @@ node_options::node_options() {
     .add(relay, "relay", "relay circuits for peers that cannot reach each other otherwise")
     .add(upnp, "upnp", "ask the LAN's UPnP gateway to forward our ports (SSDP multicast on the LAN)")
     .add(relay_circuits, "relay-circuits", "relay circuits open at once, at most")
+    .add(relay_circuits_per_peer, "relay-circuits-per-peer",
+         "relay circuits one peer may have open at once, as either end")
     .add(relay_max_bytes, "relay-max-bytes", "bytes one relay circuit may carry")
     .add(relay_max_duration, "relay-max-duration", "how long one relay circuit may live")
     .add(relay_upgrade, "relay-upgrade",
@@ -307,6 +309,8 @@ std::variant<node_config, std::vector<std::string>> node_options::to_node_config
   cfg.nat.serve_relay = relay;
   cfg.nat.upnp = upnp;
   cfg.nat.relay.max_circuits = positive(relay_circuits, "relay-circuits", 100000);
+  cfg.nat.relay.circuits_per_peer =
+    positive(relay_circuits_per_peer, "relay-circuits-per-peer", 100000);
   cfg.nat.relay.max_bytes = positive(relay_max_bytes, "relay-max-bytes", int64_t{1} << 40);
   cfg.nat.relay.max_duration = std::chrono::duration_cast<std::chrono::seconds>(
     duration(relay_max_duration, "relay-max-duration"));

@@ -68,6 +68,7 @@ public:
   bool relay = false;
   bool upnp = false;
   int64_t relay_circuits = 64;
+  int64_t relay_circuits_per_peer = 16;
   int64_t relay_max_bytes = int64_t{256} << 20;
   caf::timespan relay_max_duration{std::chrono::minutes(30)};
   caf::timespan relay_upgrade{std::chrono::seconds(30)};
