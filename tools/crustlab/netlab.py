@@ -12,6 +12,7 @@ import os
 import secrets
 import signal
 import subprocess
+import sys
 import time
 
 
@@ -67,12 +68,22 @@ class Host:
         return ["ip", "netns", "exec", self.ns]
 
 
+USERNAT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "usernat.py")
+
+
 class Router(Host):
+    """nat: "cone" (nftables masquerade: endpoint-independent mapping,
+    port-preserving, address-and-port-dependent filtering), "symmetric"
+    (masquerade random,fully-random), "none", or "user": the userspace NAT
+    (usernat.py) with any RFC 4787 behaviour, given as `behaviour`."""
+
     def __init__(self, lab, name, nat):
         super().__init__(lab, name, kind="r")
-        if nat not in ("cone", "symmetric", "none"):
-            raise LabError("router %s: nat must be cone, symmetric or none, not %r" % (name, nat))
+        if nat not in ("cone", "symmetric", "none", "user"):
+            raise LabError("router %s: nat must be cone, symmetric, none or user, not %r"
+                           % (name, nat))
         self.nat = nat
+        self.behaviour = {}
         self.wan_ip = None
         self.lan_ip = None
         self.lan = None
@@ -152,12 +163,23 @@ class Lab:
         return self.segments[name]
 
     def router(self, name, wan, lan, nat="cone", wan_ip=None, upnp=False, stun=None,
-               block_udp=False, udp_timeout=None):
+               block_udp=False, udp_timeout=None, mapping="eim", filtering="apdf",
+               allocation="preserve", hairpin=False):
         """block_udp: forward no UDP from the LAN but to the STUN servers (a
         firewall that lets only TCP through, so UDP punching cannot work).
         udp_timeout: seconds a UDP mapping lives without a packet, whether
         or not it has seen an answer (the kernel's defaults are 30 s
-        unanswered and 120 s answered; many home routers use 30-60 s)."""
+        unanswered and 120 s answered; many home routers use 30-60 s).
+        mapping, filtering, allocation, hairpin: RFC 4787 behaviours, for
+        nat="user" only (usernat.py); the nftables kinds have fixed ones.
+        A router whose WAN is another router's LAN (a home NAT behind a
+        carrier-grade NAT) routes through that router."""
+        if nat != "user" and (mapping, filtering, allocation, hairpin) != ("eim", "apdf",
+                                                                           "preserve", False):
+            raise LabError("router %s: mapping, filtering, allocation and hairpin need "
+                           "nat=\"user\"" % name)
+        if nat == "user" and block_udp:
+            raise LabError("router %s: block_udp needs an nftables router" % name)
         wan_seg, lan_seg = self._get_segment(wan), self._get_segment(lan)
         if lan_seg.router:
             raise LabError("segment %s already has router %s" % (lan, lan_seg.router.name))
@@ -175,6 +197,15 @@ class Lab:
         r.run("ip", "addr", "add", "%s/%d" % (r.wan_ip, wan_seg.net.prefixlen), "dev", "wan")
         r.run("ip", "addr", "add", "%s/%d" % (r.lan_ip, lan_seg.net.prefixlen), "dev", "lan")
         r.run("sysctl", "-qw", "net.ipv4.ip_forward=1")
+        if wan_seg.router:
+            r.run("ip", "route", "add", "default", "via", str(wan_seg.router.lan_ip))
+        if nat == "user":
+            r.behaviour = {"mapping": mapping, "filtering": filtering,
+                           "allocation": allocation, "hairpin": hairpin,
+                           "udp_timeout": 30 if udp_timeout is None else udp_timeout}
+            self._usernat(r)
+            self.hosts[name] = r
+            return r
         self._nat_rules(r, stun or [])
         if udp_timeout is not None:
             self.set_udp_timeout(r, udp_timeout)
@@ -229,6 +260,20 @@ class Lab:
 """ % (block_udp, accept_stun, masq)
         if rules:
             r.run("nft", "-f", "-", input=rules)
+
+    def _usernat(self, r):
+        """Starts usernat.py in the router's namespace and waits until its
+        TUN device and routing are in place."""
+        b = r.behaviour
+        cmd = [sys.executable, USERNAT, "--wan-ip", str(r.wan_ip), "--lan", str(r.lan.net),
+               "--lan-ip", str(r.lan_ip), "--mapping", b["mapping"], "--filtering",
+               b["filtering"], "--allocation", b["allocation"], "--udp-timeout",
+               str(b["udp_timeout"]), "--stats", os.path.join(self.workdir,
+                                                              "usernat-%s.json" % r.name)]
+        if b["hairpin"]:
+            cmd.append("--hairpin")
+        self.spawn(r, cmd, "usernat-" + r.name)
+        self.wait_log("usernat-" + r.name, "usernat ready", timeout=10)
 
     def set_udp_timeout(self, r, seconds):
         """The router's UDP mapping timeout (conntrack's, per namespace),

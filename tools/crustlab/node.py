@@ -178,7 +178,10 @@ class Node:
     def _matches(self, ev, name, fields):
         if ev.get("event") != name:
             return False
-        return all(ev.get(k) == v for k, v in fields.items())
+        # "a|b" matches a or b (and itself, for data that holds a "|").
+        return all(ev.get(k) == v or (isinstance(v, str) and "|" in v
+                                      and ev.get(k) in v.split("|"))
+                   for k, v in fields.items())
 
     def wait_for(self, name, timeout=10.0, since=0, **fields):
         """The first event `name` with the given fields at index >= since."""

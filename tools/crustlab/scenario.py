@@ -18,6 +18,7 @@ import time
 
 from .node import Node, NodeError
 from .netlab import Lab, LabError, require_root
+from .usernat import ALLOCATIONS, FILTERINGS, MAPPINGS
 
 
 class ScenarioError(Exception):
@@ -51,7 +52,8 @@ class Step:
 # verb -> (min positional args, max positional args or None, allowed options)
 TOPOLOGY = {
     "segment": (2, 2, set()),
-    "router": (1, 1, {"wan", "lan", "nat", "ip", "upnp"}),
+    "router": (1, 1, {"wan", "lan", "nat", "ip", "upnp", "mapping", "filtering", "allocation",
+                      "hairpin", "udp-timeout", "block-udp"}),
     "host": (1, 1, {"on", "ip", "ip2"}),
     "stun": (1, 1, {"on", "ip", "ip2"}),
     "link": (1, 1, {"loss", "rate", "delay", "jitter"}),
@@ -118,8 +120,8 @@ class Scenario:
                 key = self._option_key(verb, w, allowed, where)
                 if key:
                     opts[key] = w.split("=", 1)[1]
-                elif verb == "router" and w == "upnp":
-                    opts["upnp"] = "yes"
+                elif verb == "router" and w in ("upnp", "hairpin", "block-udp"):
+                    opts[w] = "yes"
                 else:
                     args.append(w)
             if len(args) < lo or (hi is not None and len(args) > hi):
@@ -160,8 +162,28 @@ class Scenario:
                     if k not in s.opts:
                         raise ScenarioError("%s: router needs %s=SEGMENT" % (where, k))
                     need("segment", s.opts[k])
-                if s.opts.get("nat", "cone") not in ("cone", "symmetric", "none"):
-                    raise ScenarioError("%s: nat= must be cone, symmetric or none" % where)
+                nat = s.opts.get("nat", "cone")
+                if nat not in ("cone", "symmetric", "none", "user"):
+                    raise ScenarioError("%s: nat= must be cone, symmetric, none or user" % where)
+                for k, known in (("mapping", MAPPINGS), ("filtering", FILTERINGS),
+                                 ("allocation", ALLOCATIONS)):
+                    if k in s.opts and s.opts[k] not in known:
+                        raise ScenarioError("%s: %s= must be %s" % (where, k, " or ".join(known)))
+                user_only = [k for k in ("mapping", "filtering", "allocation", "hairpin")
+                             if k in s.opts]
+                if user_only and nat != "user":
+                    raise ScenarioError("%s: %s need nat=user (the userspace NAT)"
+                                        % (where, ", ".join(user_only)))
+                if "block-udp" in s.opts and nat == "user":
+                    raise ScenarioError("%s: block-udp needs an nftables router (cone or "
+                                        "symmetric)" % where)
+                if "udp-timeout" in s.opts:
+                    try:
+                        if parse_duration(s.opts["udp-timeout"], "") < 1:
+                            raise ValueError
+                    except (ValueError, ScenarioError):
+                        raise ScenarioError("%s: udp-timeout= must be a duration of at least 1s"
+                                            % where)
             else:
                 if "on" not in s.opts:
                     raise ScenarioError("%s: %s needs on=SEGMENT" % (where, s.verb))
@@ -272,8 +294,13 @@ class Runner:
             if s.verb == "segment":
                 lab.segment(s.args[0], s.args[1])
             elif s.verb == "router":
-                r = lab.router(s.args[0], s.opts["wan"], s.opts["lan"], nat=s.opts.get("nat", "cone"),
-                               wan_ip=s.opts.get("ip"), stun=stun_ips)
+                o = s.opts
+                user = {k: o[k] for k in ("mapping", "filtering", "allocation") if k in o}
+                r = lab.router(s.args[0], o["wan"], o["lan"], nat=o.get("nat", "cone"),
+                               wan_ip=o.get("ip"), stun=stun_ips, hairpin="hairpin" in o,
+                               block_udp="block-udp" in o,
+                               udp_timeout=(parse_duration(o["udp-timeout"], "")
+                                            if "udp-timeout" in o else None), **user)
                 if s.opts.get("upnp"):
                     pending_upnp.append(r)
             elif s.verb in ("host", "stun"):
