@@ -148,6 +148,21 @@ struct fixture : test_coordinator_fixture<> {
     }
   }
 
+  /// a (symmetric or cone) asks to reach b (cone) through r, a relay both
+  /// are linked to; a's puncher.
+  nat_actor via_relay(bool a_symmetric) {
+    auto pa = node(a, cfg(), "10.1.0.2", "203.0.113.1", a_symmetric);
+    node(b, cfg(), "10.2.0.2", "203.0.113.2", false);
+    node(r, cfg(true), "203.0.113.9", "203.0.113.9", false);
+    settle();
+    link(a, r);
+    link(b, r);
+    sched.run();
+    self->send(pa, connect_via{b, r});
+    settle(1);
+    return pa;
+  }
+
   nat_status status(const nat_actor& p) {
     nat_status out;
     auto handle = self->request(p, caf::infinite, nat_atom::value);
@@ -242,15 +257,7 @@ CAF_TEST(rendezvous then punching between two cone nats) {
 }
 
 CAF_TEST(symmetric against cone goes to the relay at once) {
-  auto pa = node(a, cfg(), "10.1.0.2", "203.0.113.1", true);
-  node(b, cfg(), "10.2.0.2", "203.0.113.2", false);
-  node(r, cfg(true), "203.0.113.9", "203.0.113.9", false);
-  settle();
-  link(a, r);
-  link(b, r);
-  sched.run();
-  self->send(pa, connect_via{b, r});
-  settle(1);
+  auto pa = via_relay(true);
   auto& relays = w->logs[a].relays;
   CAF_REQUIRE_EQUAL(relays.size(), 1u);
   CAF_CHECK(relays[0].through == r && relays[0].target == b);
@@ -268,15 +275,7 @@ CAF_TEST(symmetric against cone goes to the relay at once) {
 CAF_TEST(a relay refusal ends the traversal at once with its reason) {
   // Symmetric against cone: punching cannot work, so the relay is all there
   // is; its refusal (e.g. its per-peer circuit limit) is reported now.
-  auto pa = node(a, cfg(), "10.1.0.2", "203.0.113.1", true);
-  node(b, cfg(), "10.2.0.2", "203.0.113.2", false);
-  node(r, cfg(true), "203.0.113.9", "203.0.113.9", false);
-  settle();
-  link(a, r);
-  link(b, r);
-  sched.run();
-  self->send(pa, connect_via{b, r});
-  settle(1);
+  auto pa = via_relay(true);
   CAF_REQUIRE_EQUAL(w->logs[a].relays.size(), 1u);
   // A refusal for another peer, or through another relay, is stale.
   self->send(pa, relay_refused{r, pid(0xD), ec::too_many_connections});
@@ -303,15 +302,7 @@ CAF_TEST(a relay asked after punching failed reports its refusal at once) {
   // Cone against cone: the relay is asked when punching has not connected
   // by its end (3 s); its refusal ends the traversal then, not at the 10 s
   // limit, and with the relay's reason.
-  auto pa = node(a, cfg(), "10.1.0.2", "203.0.113.1", false);
-  node(b, cfg(), "10.2.0.2", "203.0.113.2", false);
-  node(r, cfg(true), "203.0.113.9", "203.0.113.9", false);
-  settle();
-  link(a, r);
-  link(b, r);
-  sched.run();
-  self->send(pa, connect_via{b, r});
-  settle(1);
+  auto pa = via_relay(false);
   // Punching has not connected by its end: the relay is asked.
   for (int i = 0; i < 40 && w->logs[a].relays.empty(); ++i) {
     sched.advance_time(100ms);
