@@ -3,8 +3,9 @@
 #   tools/sanitize.sh build    build-san/: g++ with AddressSanitizer + UndefinedBehaviorSanitizer
 #                              on every target; and build-fuzz/: clang with the same
 #                              sanitizers and libFuzzer, just the fuzz targets
-#   tools/sanitize.sh test     run the suite in build-san/ (all but packaging and the
-#                              50 MiB transfer)
+#   tools/sanitize.sh test     run the suite in build-san/ (all but what
+#                              tests/sanitize-exclude.txt names); the test command
+#                              runs each of them as the main tree's san.NAME instead
 #   CRUST_SANITIZE=thread tools/sanitize.sh build test   a ThreadSanitizer build instead,
 #                              in build-tsan/, against a CAF 0.17.6 built with TSan
 #                              (Debian's source of the same libcaf-dev, fetched from
@@ -89,6 +90,10 @@ for step in "$@"; do
       extra=()
       grep -q '^netem-lite: phony' <<<"$all_targets" && extra=(netem-lite)
       cmake --build "$build" -j "$(nproc)" --target crust-node "${extra[@]}" $san_targets
+      # Each test's command in this tree, for the main tree's san.* tests
+      # (tests/tools/san_test.py).
+      ctest --test-dir "$build" --show-only=json-v1 > "$build/ctest-tests.json.tmp"
+      mv "$build/ctest-tests.json.tmp" "$build/ctest-tests.json"
       if [ "$san" != "thread" ]; then
         if [ ! -f "$fuzz_build/build.ninja" ]; then
           CC=clang CXX=clang++ cmake -S "$root" -B "$fuzz_build" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
@@ -105,7 +110,7 @@ for step in "$@"; do
       # out rather than find anything the unit and multi-node tests do not.
       # Not crust-bench's smoke run, the example or the tools' --help check
       # (this tree does not build them), nor the API docs (no code).
-      exclude='^(packaging\.|udp\.transfer$|nat_lab\.idle$|swarm\.|bench\.smoke$|examples\.|tools\.help$|docs\.|crustlab\.|nat_zoo\.probe$)'
+      exclude=$(head -1 "$root/tests/sanitize-exclude.txt")
       [ "$san" = "thread" ] && exclude='^(packaging\.|udp\.|scenario\.|multi_node\.|bench\.|examples\.|abuse\.|nat_lab\.|nat_zoo\.|sanitize\.|fuzz\.)'
       # Two tests per core: most of these wait on timers and peers
       # (nat_lab.matrix, bootstrap_retry, upnp), not on the CPU (on two
