@@ -127,9 +127,16 @@ def mode_garbage(host, port, seconds):
 
 
 def mode_churn(host, port, seconds):
-    end = time.monotonic() + seconds
+    # At most 20,000 connects, spread over the whole time (a victim that
+    # refuses cheaply would otherwise see them all within a second).
+    start = time.monotonic()
+    end = start + seconds
+    per_second = 20000 / seconds
     ok = refused = 0
     while time.monotonic() < end and ok + refused < 20000:
+        if ok + refused >= per_second * (time.monotonic() - start):
+            time.sleep(0.001)
+            continue
         try:
             s = socket.create_connection((host, port), timeout=1)
             s.close()
