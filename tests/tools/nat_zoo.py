@@ -8,7 +8,8 @@ checked from outside by an RFC 5780 behaviour probe before anything trusts it.
            tools/crustlab/nat_probe.py against coturn (RFC 5780: two
            addresses, two ports): the probe must find what the lab built.
            A user NAT with a 3 s UDP timeout keeps a mapping 1 s and loses it
-           after 5 s.
+           after 5 s. A stranger's datagram reaches a full cone's mapping and
+           not a port-restricted cone's.
 
 Root only; every namespace lives in 203.0.113.0/24 (public), 100.64.0.0/10
 (the CGNAT's side) and 10.x (LANs), created and removed by the test.
@@ -111,6 +112,19 @@ def case_probe(lab, workdir, args):
         if name == "home_behind_cgnat":
             check(got["external"].startswith("203.0.113.40:"),
                   "behind the CGNAT the mapping is the CGNAT's address")
+    step("a stranger (a public host no router ever sent to) reaches a full cone's mapping, "
+         "and not a port-restricted cone's")
+    stranger = lab.host("stranger", "public", ip="203.0.113.120")
+    for name, want in (("fullcone", True), ("portrestricted", False)):
+        p = subprocess.Popen(hosts[name].prefix() + [sys.executable, PROBE, "await", STUN_IPS[0],
+                                                     STUN_IPS[1], "--seconds", "2"],
+                             stdout=subprocess.PIPE, text=True)
+        mapping = json.loads(p.stdout.readline())["mapping"]
+        stranger.run(sys.executable, PROBE, "send", mapping)
+        heard = json.loads(p.stdout.readline())["received_from"]
+        p.wait(timeout=10)
+        check((heard is not None) == want, "%s: the stranger's datagram to %s %s"
+              % (name, mapping, "arrived from " + heard if heard else "was dropped"))
     got = result(timeout_probe, "short timeout")
     alive = got.get("mapping_alive_after", {})
     check(alive.get("1") is True and alive.get("5") is False,

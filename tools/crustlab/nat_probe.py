@@ -3,6 +3,8 @@ addresses and two ports, and a client that classifies the NAT in front of it.
 
     nat_probe.py serve IP1 IP2 [--ports 3478,3479]
     nat_probe.py probe IP1 IP2 [--ports 3478,3479] [--timeout-check SECONDS]
+    nat_probe.py await IP1 IP2 [--seconds 3]   (our mapping, then who reached it)
+    nat_probe.py send HOST:PORT
 
 The server answers Binding requests (RFC 5389) with XOR-MAPPED-ADDRESS,
 RESPONSE-ORIGIN and OTHER-ADDRESS, from the address and port CHANGE-REQUEST
@@ -233,9 +235,35 @@ class Probe:
         return got
 
 
+def await_stranger(ips, ports, seconds):
+    """Prints our mapping (from the server), then waits for any datagram
+    from anyone else and prints who sent it."""
+    pr = Probe(ips, ports)
+    s = pr.sock()
+    m = pr.ask(s, (ips[0], ports[0]))
+    print(json.dumps({"mapping": "%s:%d" % m if m else None}), flush=True)
+    end = time.monotonic() + seconds
+    got = None
+    while got is None and time.monotonic() < end:
+        ready, _, _ = select.select([s], [], [], max(0.0, end - time.monotonic()))
+        if ready:
+            data, src = s.recvfrom(2048)
+            if src[0] not in ips:
+                got = "%s:%d" % src
+    print(json.dumps({"received_from": got}), flush=True)
+    return 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
+    aw = sub.add_parser("await", help="print our mapping, then wait for a stranger's datagram")
+    aw.add_argument("ip1")
+    aw.add_argument("ip2")
+    aw.add_argument("--ports", default="3478,3479")
+    aw.add_argument("--seconds", type=float, default=3.0)
+    sd = sub.add_parser("send", help="send one datagram to HOST:PORT")
+    sd.add_argument("target", help="HOST:PORT")
     for name in ("serve", "probe"):
         p = sub.add_parser(name)
         p.add_argument("ip1")
@@ -247,7 +275,13 @@ def main(argv=None):
             p.add_argument("--timeout-check", type=float, nargs="*", default=[],
                            help="seconds of silence after which to test a mapping")
     a = ap.parse_args(argv)
+    if a.cmd == "send":
+        host, port = a.target.rsplit(":", 1)
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"stranger", (host, int(port)))
+        return 0
     ports = [int(x) for x in a.ports.split(",")]
+    if a.cmd == "await":
+        return await_stranger([a.ip1, a.ip2], ports, a.seconds)
     if a.cmd == "serve":
         return serve([a.ip1, a.ip2], ports, a.duration)
     pr = Probe([a.ip1, a.ip2], ports)

@@ -272,6 +272,8 @@ class Lab:
                                                               "usernat-%s.json" % r.name)]
         if b["hairpin"]:
             cmd.append("--hairpin")
+        if os.environ.get("CRUST_USERNAT_TRACE"):
+            cmd += ["--trace", os.environ["CRUST_USERNAT_TRACE"]]
         self.spawn(r, cmd, "usernat-" + r.name)
         self.wait_log("usernat-" + r.name, "usernat ready", timeout=10)
 

@@ -263,6 +263,15 @@ class NatCore:
         return None
 
 
+def describe(raw):
+    try:
+        p = Packet(raw)
+        return "%s %s:%d > %s:%d" % ("udp" if p.proto == UDP else "tcp", p.src, p.sport,
+                                     p.dst, p.dport)
+    except ValueError as e:
+        return "(%s, %d bytes)" % (e, len(raw))
+
+
 # -- the I/O edge --------------------------------------------------------------
 
 TUNSETIFF = 0x400454CA
@@ -285,8 +294,14 @@ def steer(tun, wan_ip, lan_ip, table=100):
     for the router itself) and packets for our WAN address go into the TUN
     device; what we write back is routed normally."""
     sh("ip", "link", "set", tun, "up")
+    # proxy_arp on the WAN side: with our WAN address routed into the TUN
+    # device, the kernel no longer counts it as local when it answers ARP,
+    # and a stranger (a peer punching towards our mapping) could not reach
+    # us; only hosts we had sent to first (they learn our MAC from our ARP
+    # request) could.
     for key in ("net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.%s.rp_filter=0" % tun,
-                "net.ipv4.conf.%s.accept_local=1" % tun, "net.ipv4.ip_forward=1"):
+                "net.ipv4.conf.%s.accept_local=1" % tun, "net.ipv4.ip_forward=1",
+                "net.ipv4.conf.wan.proxy_arp=1"):
         sh("sysctl", "-qw", key)
     sh("ip", "route", "add", "default", "dev", tun, "table", str(table))
     sh("ip", "rule", "add", "pref", "50", "iif", "lan", "to", "%s/32" % lan_ip, "lookup", "local")
@@ -309,6 +324,8 @@ def main(argv=None):
     ap.add_argument("--hairpin", action="store_true")
     ap.add_argument("--udp-timeout", type=float, default=30.0)
     ap.add_argument("--stats", help="write counters here (JSON) every second")
+    ap.add_argument("--trace", type=int, default=0, metavar="N",
+                    help="print the first N packets and what became of them")
     a = ap.parse_args(argv)
     core = NatCore(a.wan_ip, a.lan, a.mapping, a.filtering, a.allocation, a.hairpin,
                    a.udp_timeout)
@@ -332,6 +349,10 @@ def main(argv=None):
             out = core.translate(raw, now)
             if out is not None:
                 os.write(fd, out)
+            if a.trace > 0:
+                a.trace -= 1
+                print("%s -> %s" % (describe(raw), describe(out) if out else "dropped"),
+                      flush=True)
         if now - last >= 1.0:
             last = now
             core.sweep(now)
