@@ -21,15 +21,18 @@ acceptor_actor::behavior_type acceptor(acceptor_pointer self, std::shared_ptr<io
   st.listener = std::get<std::shared_ptr<tcp_listener>>(std::move(opened));
   self->send(manager, listening{{st.listener->local_endpoint()}});
   caf::weak_actor_ptr weak = self->ctrl();
-  st.listener->start([weak](std::shared_ptr<tcp_stream> stream) {
+  // Weak: the listener (and this callback) lives on the runtime's loop.
+  std::weak_ptr<io_runtime> loop = st.runtime;
+  st.listener->start([weak, loop](std::shared_ptr<tcp_stream> stream) {
     auto strong = weak.lock();
-    if (!strong) {
+    auto runtime = loop.lock();
+    if (!strong || !runtime) {
       stream->close();
       return;
     }
     auto remote = stream->remote_endpoint();
     caf::anon_send(caf::actor_cast<acceptor_actor>(strong),
-                   incoming_stream{std::move(stream), std::move(remote)});
+                   incoming_stream{std::move(runtime), std::move(stream), std::move(remote)});
   });
   return {
     [self](incoming_stream& x) { self->send(self->state.manager, std::move(x)); },

@@ -26,6 +26,7 @@
 
 namespace crust {
 
+class io_runtime;
 class tcp_stream;
 class datagram_socket;
 namespace rudp {
@@ -76,6 +77,12 @@ struct stream_ended {
 /// An accepted socket, from the listener to the acceptor and on to the
 /// manager. Carries a pointer, so it never leaves the process.
 struct incoming_stream {
+  /// The loop the stream's socket and timer live on, kept alive as long as
+  /// the stream: declared first, so destroyed last. (A stream accepted as
+  /// the acceptor stopped waited in its mailbox, which CAF clears after the
+  /// acceptor's state, the runtime's last owner, is gone: AddressSanitizer
+  /// saw the stream's timer destroyed after its io_context.)
+  std::shared_ptr<io_runtime> runtime;
   std::shared_ptr<tcp_stream> stream;
   endpoint remote;
 };
