@@ -411,6 +411,19 @@ void spawn_relayed(manager_pointer self, const peer_id& relay, uint64_t id, dire
   st.connections.emplace(conn.id(), std::move(c));
 }
 
+/// A circuit we asked for ended before the relay opened it: the traversal
+/// that asked hears it now, with why (nothing for circuits already open).
+void refused_before_open(manager_pointer self, const std::pair<peer_id, uint64_t>& key,
+                         ec reason) {
+  auto& st = self->state;
+  auto j = st.circuits_opening.find(key);
+  if (j == st.circuits_opening.end())
+    return;
+  if (st.puncher)
+    self->send(st.puncher, relay_refused{key.first, j->second, reason});
+  st.circuits_opening.erase(j);
+}
+
 /// A message from a relay about one of our circuits.
 void on_relay_message(manager_pointer self, const peer_id& relay, relay_msg& m) {
   auto& st = self->state;
@@ -446,12 +459,7 @@ void on_relay_message(manager_pointer self, const peer_id& relay, relay_msg& m) 
     case k::data_out: stream->deliver(std::move(m.data)); break;
     case k::ack_out: stream->credit(m.n); break;
     case k::close_out:
-      if (auto j = st.circuits_opening.find(key); j != st.circuits_opening.end()) {
-        // Refused before it opened: the traversal hears it now, with why.
-        if (st.puncher)
-          self->send(st.puncher, relay_refused{relay, j->second, m.reason});
-        st.circuits_opening.erase(j);
-      }
+      refused_before_open(self, key, m.reason);
       st.circuits.erase(i);
       stream->end(m.reason == ec::closed_by_peer ? ec::closed_by_peer : m.reason,
                   "the relay closed the circuit (" + to_string(m.reason) + ")");
@@ -466,11 +474,7 @@ void end_circuits_via(manager_pointer self, const peer_id& relay) {
   for (auto i = st.circuits.begin(); i != st.circuits.end();) {
     if (i->first.first == relay) {
       auto stream = i->second;
-      if (auto j = st.circuits_opening.find(i->first); j != st.circuits_opening.end()) {
-        if (st.puncher)
-          self->send(st.puncher, relay_refused{relay, j->second, ec::not_connected});
-        st.circuits_opening.erase(j);
-      }
+      refused_before_open(self, i->first, ec::not_connected);
       i = st.circuits.erase(i);
       stream->end(ec::closed_by_peer, "the relay's link went down");
     } else {

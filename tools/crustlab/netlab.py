@@ -204,11 +204,10 @@ class Lab:
                            "allocation": allocation, "hairpin": hairpin,
                            "udp_timeout": 30 if udp_timeout is None else udp_timeout}
             self._usernat(r)
-            self.hosts[name] = r
-            return r
-        self._nat_rules(r, stun or [])
-        if udp_timeout is not None:
-            self.set_udp_timeout(r, udp_timeout)
+        else:
+            self._nat_rules(r, stun or [])
+            if udp_timeout is not None:
+                self.set_udp_timeout(r, udp_timeout)
         self.hosts[name] = r
         return r
 
