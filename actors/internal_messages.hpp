@@ -146,6 +146,19 @@ struct incoming_udp {
   endpoint remote;
 };
 
+/// Birthday probing: the socket `index` the node holds for `peer` heard
+/// from the peer's address (its probe landed on that socket's mapping).
+struct held_hit {
+  peer_id peer;
+  uint32_t index = 0;
+  endpoint from;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, held_hit& x) {
+  return f(caf::meta::type_name("held_hit"), x.peer, x.index, x.from);
+}
+
 /// The acceptor could not (or can no longer) listen.
 struct listen_failed {
   std::string what;
@@ -301,6 +314,9 @@ using manager_actor = node_actor::extend<
   caf::reacts_to<relay_dial>,
   caf::reacts_to<traversal_expect>,
   caf::reacts_to<reach_probe>,
+  caf::reacts_to<hold_sockets>,
+  caf::reacts_to<release_sockets>,
+  caf::reacts_to<held_hit>,
   caf::reacts_to<reachability_changed>,
   caf::reacts_to<raw_datagram>,
   caf::reacts_to<redial_atom, peer_id>,

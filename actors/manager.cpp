@@ -640,11 +640,124 @@ void collect_peers(manager_pointer self, std::function<void(std::vector<peer_inf
   }
 }
 
+/// Closes the sockets held for `peer` (birthday probing), but the one a
+/// link runs on (it moved to `own_sockets`).
+void release_held_sockets(manager_pointer self, const peer_id& peer) {
+  auto& st = self->state;
+  auto i = st.birthday_held.find(peer);
+  if (i == st.birthday_held.end())
+    return;
+  for (auto& h : i->second.sockets)
+    if (h.socket)
+      h.socket->close();
+  st.held_total -= i->second.sockets.size();
+  st.birthday_held.erase(i);
+}
+
+/// Birthday probing's hard side: `x.count` more sockets, each sending
+/// `x.payload` once to the peer's mapping; the first to hear from its
+/// address reports a `held_hit`.
+void hold_more(manager_pointer self, hold_sockets& x) {
+  auto& st = self->state;
+  if (st.shutting_down || !st.udp_socket || x.target.proto != protocol::udp
+      || x.target.port == 0 || st.blacklist.blocks_address(x.target.address)
+      || st.blacklist.blocks_peer(x.peer))
+    return;
+  if (auto link = st.table.active(x.peer); link && link->path != path_kind::relayed)
+    return; // a path of its own already
+  boost::system::error_code err;
+  auto to_addr = boost::asio::ip::make_address(x.target.address, err);
+  if (err)
+    return;
+  datagram_socket::udp::endpoint to{to_addr, x.target.port};
+  auto& set = st.birthday_held[x.peer];
+  if (set.sockets.empty())
+    set.target = x.target;
+  if (set.target != x.target)
+    return; // one target per attempt
+  caf::weak_actor_ptr weak_self = self->ctrl();
+  auto any = to_addr.is_v4() ? boost::asio::ip::address(boost::asio::ip::address_v4::any())
+                             : boost::asio::ip::address(boost::asio::ip::address_v6::any());
+  for (uint32_t n = 0; n < x.count && st.held_total < manager_state::max_held; ++n) {
+    manager_state::held_socket h;
+    try {
+      h.socket = datagram_socket::open(st.runtime->context(), {any, 0}, {});
+    } catch (const std::exception& e) {
+      CRUST_LOG(st.log, info, &x.peer, "manager",
+                "birthday probing: no more sockets (" << e.what() << ")");
+      break;
+    }
+    h.route = std::make_shared<manager_state::held_route>();
+    auto index = static_cast<uint32_t>(set.sockets.size());
+    h.socket->start_batched([route = h.route, weak_self, peer = x.peer, index, to_addr](
+                              std::vector<std::pair<bytes, datagram_socket::udp::endpoint>> in) {
+      caf::strong_actor_ptr conn;
+      {
+        std::lock_guard<std::mutex> guard{route->mtx};
+        conn = route->conn.lock();
+      }
+      if (conn) {
+        datagram_batch batch;
+        for (auto& d : in)
+          batch.data.push_back(std::move(d.first));
+        caf::anon_send(caf::actor_cast<connection_actor>(conn), std::move(batch));
+        return;
+      }
+      for (auto& d : in) {
+        if (d.second.address() != to_addr || route->reported.exchange(true))
+          continue;
+        if (auto mgr = weak_self.lock())
+          caf::anon_send(caf::actor_cast<manager_actor>(mgr),
+                         held_hit{peer, index,
+                                  endpoint{protocol::udp, d.second.address().to_string(),
+                                           d.second.port()}});
+        return;
+      }
+    });
+    h.socket->send_to(x.payload, to);
+    set.sockets.push_back(std::move(h));
+    ++st.held_total;
+  }
+}
+
+/// A held socket heard from the peer: its mapping is the one the peer's
+/// probe found, and the path is open both ways. The link runs on it.
+void on_held_hit(manager_pointer self, const held_hit& x) {
+  auto& st = self->state;
+  auto i = st.birthday_held.find(x.peer);
+  if (i == st.birthday_held.end() || x.index >= i->second.sockets.size() || st.shutting_down)
+    return;
+  if (auto link = st.table.active(x.peer); link && link->path != path_kind::relayed)
+    return release_held_sockets(self, x.peer);
+  auto h = std::move(i->second.sockets[x.index]);
+  i->second.sockets[x.index] = {};
+  release_held_sockets(self, x.peer); // the others
+  auto params = params_for(self);
+  params.udp_socket = h.socket;
+  params.mux = nullptr; // its datagrams come from its own socket
+  auto conn = self->spawn<caf::linked>(udp_connection, std::move(params), direction::outbound,
+                                       x.from, std::shared_ptr<rudp::initial_packet>{});
+  {
+    std::lock_guard<std::mutex> guard{h.route->mtx};
+    h.route->conn = conn->ctrl();
+  }
+  manager_state::live_connection c{conn, x.from, {}, {}, {}, {}};
+  c.expected = x.peer;
+  c.own_path = path_kind::punched_udp;
+  st.connections.emplace(conn.id(), std::move(c));
+  st.own_sockets.emplace(conn.id(), std::move(h.socket));
+  ++st.counters.dials;
+  CRUST_LOG(st.log, info, &x.peer, "manager",
+            "birthday probing hit: dialling " << to_string(x.from) << " from socket " << x.index);
+}
+
 void begin_shutdown(manager_pointer self) {
   auto& st = self->state;
   if (st.shutting_down)
     return;
   stop_listening(self);
+  while (!st.birthday_held.empty())
+    release_held_sockets(self, st.birthday_held.begin()->first);
   st.shutting_down = true;
   if (st.connections.empty()) {
     self->quit();
@@ -909,6 +1022,9 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       if (i->second.circuit) {
         path = path_kind::relayed;
         expected = i->second.expected;
+      } else if (i->second.own_path) {
+        path = *i->second.own_path;
+        expected = i->second.expected;
       }
       if (x.dir == direction::outbound && i->second.dial) {
         auto key = *i->second.dial;
@@ -1055,9 +1171,9 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       }
       st.connections.erase(x.conn.id());
       bool probe = st.probes_closing.erase(x.conn.id()) > 0;
-      if (auto s = st.probe_sockets.find(x.conn.id()); s != st.probe_sockets.end()) {
+      if (auto s = st.own_sockets.find(x.conn.id()); s != st.own_sockets.end()) {
         s->second->close();
-        st.probe_sockets.erase(s);
+        st.own_sockets.erase(s);
       }
       if (auto p = st.probes.find(x.conn.id()); p != st.probes.end()) {
         // A dial-back that never got through.
@@ -1345,7 +1461,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
             batch.data.push_back(std::move(d.first));
           caf::anon_send(caf::actor_cast<connection_actor>(strong), std::move(batch));
         });
-        st.probe_sockets.emplace(conn.id(), std::move(sock));
+        st.own_sockets.emplace(conn.id(), std::move(sock));
       } else
         conn = self->spawn<caf::linked>(connection, std::move(params), direction::outbound,
                                         x.target, std::shared_ptr<byte_stream>{});
@@ -1356,6 +1472,9 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       CRUST_LOG(st.log, debug, &x.expected, "manager",
                 "reachability probe to " << to_string(x.target));
     },
+    [self](hold_sockets& x) { hold_more(self, x); },
+    [self](release_sockets& x) { release_held_sockets(self, x.peer); },
+    [self](held_hit& x) { on_held_hit(self, x); },
     [self](traversal_expect& x) {
       auto& st = self->state;
       // Bounded: one entry per peer, and stale ones go when the map grows.

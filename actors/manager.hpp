@@ -14,7 +14,9 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <atomic>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <unordered_map>
 #include <unordered_set>
@@ -54,6 +56,9 @@ struct manager_state {
     /// we opened it).
     std::optional<std::pair<peer_id, uint64_t>> circuit;
     std::optional<peer_id> expected;
+    /// A traversal's link on a socket of its own (birthday probing): how
+    /// it is labelled.
+    std::optional<path_kind> own_path = std::nullopt;
     /// An inbound link counted by `admission` as a handshake under way.
     bool half_open = false;
     /// Closed as a duplicate of its peer's active link, and still delivering
@@ -69,8 +74,28 @@ struct manager_state {
   /// Probe connections (ours done, or a peer's that reached us), closing:
   /// never links.
   std::unordered_set<caf::actor_id> probes_closing;
-  /// A UDP probe's own socket, until the probe ends.
-  std::unordered_map<caf::actor_id, std::shared_ptr<datagram_socket>> probe_sockets;
+  /// A connection's own UDP socket (a probe's, or a birthday-probing
+  /// link's), until the connection ends.
+  std::unordered_map<caf::actor_id, std::shared_ptr<datagram_socket>> own_sockets;
+
+  /// Birthday probing's hard side (`hold_sockets`): per peer, the sockets
+  /// that opened mappings towards its mapping, until one hears from it.
+  struct held_route {
+    std::mutex mtx;
+    caf::weak_actor_ptr conn; ///< where datagrams go once a link runs on the socket
+    std::atomic<bool> reported{false}; ///< the hit went to the manager
+  };
+  struct held_socket {
+    std::shared_ptr<datagram_socket> socket;
+    std::shared_ptr<held_route> route; ///< shared with the socket's thread
+  };
+  struct held_set {
+    endpoint target;
+    std::vector<held_socket> sockets;
+  };
+  std::map<peer_id, held_set> birthday_held;
+  size_t held_total = 0;             ///< sockets in `held`
+  static constexpr size_t max_held = 1024; ///< at once, every peer together
 
   /// An outbound dial: the endpoint the routing layer (or a re-dial) asked
   /// for, and the attempts racing for it (TCP, then reliable UDP).

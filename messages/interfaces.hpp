@@ -118,6 +118,8 @@ using nat_host_actor = caf::typed_actor<
   caf::reacts_to<relay_dial>,
   caf::reacts_to<traversal_expect>,
   caf::reacts_to<reach_probe>,
+  caf::reacts_to<hold_sockets>,
+  caf::reacts_to<release_sockets>,
   caf::reacts_to<reachability_changed>,
   caf::reacts_to<service_out>,
   caf::reacts_to<raw_datagram>>;

@@ -46,6 +46,13 @@ struct nat_status {
   uint64_t upgrades_tried = 0;
   uint64_t upgrades_succeeded = 0;  ///< relayed links that moved to a path of their own
   uint64_t relay_circuits_open = 0; ///< circuits we relay now
+  /// Birthday probing (NAT-TRAVERSAL.md "Hard NATs"): probes we sent as the
+  /// easy side, sockets we held as the hard side, and attempts of either
+  /// kind that ended in a direct link.
+  uint64_t birthday_probes = 0;
+  uint64_t birthday_sockets = 0;
+  uint64_t birthday_attempts = 0;  ///< upgrades that probed or held sockets
+  uint64_t birthday_succeeded = 0; ///< ... and ended in a direct link
 };
 
 // -- commands from the routing layer ------------------------------------------
@@ -148,6 +155,25 @@ struct reachability_changed {
   std::vector<endpoint> unreachable;  ///< our endpoints found unreachable
 };
 
+/// Birthday probing's hard side: open `count` more sockets of their own
+/// (any port), and send `payload` (a STUN Binding request) from each to
+/// `target`, the peer's mapping; each opens a mapping on our NAT. The first
+/// datagram from `target`'s address on one of them is the peer's probe
+/// landing there: the node then dials `target` as a traversal from that
+/// socket (`punched_udp`, expecting `peer`) and closes the others.
+struct hold_sockets {
+  peer_id peer;  ///< the peer we try to reach
+  endpoint target;  ///< its mapping (UDP)
+  uint32_t count = 0;  ///< sockets to add to the attempt
+  bytes payload;  ///< what each sends to `target` once
+};
+
+/// The attempt is over: close the sockets `hold_sockets` opened for `peer`
+/// (all but one a link runs on).
+struct release_sockets {
+  peer_id peer;  ///< whose sockets
+};
+
 /// An inbound link from `peer` in the next while is the result of our
 /// punching: label it `path`.
 struct traversal_expect {
@@ -161,7 +187,18 @@ typename Inspector::result_type inspect(Inspector& f, nat_status& x) {
            x.observed_address, x.upnp, x.upnp_mapped, x.punches_sent, x.traversals_started, x.traversals_succeeded, x.traversals_failed,
            x.introductions_served, x.relayed_circuits, x.relayed_bytes, x.reachable,
            x.unreachable, x.probes_served, x.upgrades_tried, x.upgrades_succeeded,
-           x.relay_circuits_open);
+           x.relay_circuits_open, x.birthday_probes, x.birthday_sockets, x.birthday_attempts,
+           x.birthday_succeeded);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, hold_sockets& x) {
+  return f(caf::meta::type_name("hold_sockets"), x.peer, x.target, x.count, x.payload);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, release_sockets& x) {
+  return f(caf::meta::type_name("release_sockets"), x.peer);
 }
 
 template <class Inspector>

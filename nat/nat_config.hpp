@@ -1,6 +1,7 @@
 #pragma once
 
 #include "messages/endpoint.hpp"
+#include "nat/birthday.hpp"
 #include "nat/relay_table.hpp"
 
 #include <chrono>
@@ -59,6 +60,13 @@ struct nat_config {
   /// a relayed link stays relayed.
   std::chrono::milliseconds relay_upgrade{30000};
   std::chrono::milliseconds relay_upgrade_max{600000};  ///< the longest wait between upgrade attempts
+  /// Birthday probing (NAT-TRAVERSAL.md "Hard NATs"): a relayed link between
+  /// an endpoint-independent NAT and a per-destination one tries its first
+  /// upgrade this soon instead of after `relay_upgrade`, and that attempt
+  /// probes for the hard side's port within `birthday` (zero probes or
+  /// sockets: no probing, and the link waits like any other).
+  std::chrono::milliseconds birthday_delay{1000};
+  probe_budget birthday;
   /// Ask the LAN's UPnP gateway to forward our TCP and UDP ports (SSDP
   /// multicast on the LAN: off by default, like every other outreach).
   bool upnp = false;

@@ -1,5 +1,7 @@
 #include "nat/punch_plan.hpp"
 
+#include "nat/birthday.hpp"
+
 #include <algorithm>
 
 namespace crust {
@@ -16,6 +18,25 @@ void add_unique(std::vector<T>& xs, const T& x) {
 /// predict.
 bool tcp_punch_hopeless(const connection_info& ours) {
   return ours.nat == nat_class::endpoint_dependent || ours.nat == nat_class::unknown;
+}
+
+/// A port its gateway forwards: dialable whatever the NAT.
+bool forwarded(const connection_info& x) {
+  for (auto& ep : x.external)
+    if (ep.proto == protocol::tcp)
+      return true;
+  return false;
+}
+
+bool dependent(const connection_info& x) {
+  return x.nat == nat_class::endpoint_dependent;
+}
+
+/// Our own mapping, as an endpoint-independent NAT gives it to everyone.
+bool knows_mapping(const connection_info& x) {
+  return x.nat == nat_class::endpoint_independent
+         && std::any_of(x.external.begin(), x.external.end(),
+                        [](const endpoint& ep) { return ep.proto == protocol::udp; });
 }
 
 } // namespace
@@ -41,18 +62,42 @@ std::optional<endpoint> predicted_tcp_mapping(const connection_info& x) {
   return std::nullopt;
 }
 
+std::string to_string(probe_role x) {
+  switch (x) {
+    case probe_role::none: return "none";
+    case probe_role::prober: return "prober";
+    case probe_role::holder: return "holder";
+  }
+  return "none";
+}
+
+probe_role birthday_role(const connection_info& ours, const connection_info& theirs) {
+  if (forwarded(ours) || forwarded(theirs))
+    return probe_role::none;
+  if (knows_mapping(ours) && !dependent_mappings(theirs).empty())
+    return probe_role::prober;
+  if (knows_mapping(theirs) && !dependent_mappings(ours).empty())
+    return probe_role::holder;
+  return probe_role::none;
+}
+
 bool punching_hopeless(const connection_info& ours, const connection_info& theirs) {
-  auto dependent = [](const connection_info& x) { return x.nat == nat_class::endpoint_dependent; };
   auto nat = [](const connection_info& x) { return x.nat != nat_class::none; };
-  auto forwarded = [](const connection_info& x) {
-    for (auto& ep : x.external)
-      if (ep.proto == protocol::tcp)
-        return true; // a port its gateway forwards: dialable whatever the NAT
-    return false;
-  };
   if (forwarded(ours) || forwarded(theirs))
     return false;
-  return (dependent(ours) && nat(theirs)) || (dependent(theirs) && nat(ours));
+  if (dependent(ours) && dependent(theirs))
+    return true;
+  bool one_hard = (dependent(ours) && nat(theirs)) || (dependent(theirs) && nat(ours));
+  return one_hard && birthday_role(ours, theirs) == probe_role::none;
+}
+
+bool relay_at_once(const connection_info& ours, const connection_info& theirs) {
+  if (punching_hopeless(ours, theirs))
+    return true;
+  if (birthday_role(ours, theirs) == probe_role::none)
+    return false;
+  auto& hard = dependent(ours) ? ours : theirs;
+  return guess_allocation(hard) != port_allocation::sequential;
 }
 
 punch_plan plan_traversal(const connection_info& ours, const connection_info& theirs) {
@@ -81,11 +126,26 @@ punch_plan plan_traversal(const connection_info& ours, const connection_info& th
       add_dial(ep, path_kind::upnp);
   if (!out.dials.empty())
     return out;
-  for (auto& ep : theirs.external) {
-    if (ep.proto != protocol::udp)
-      continue;
-    add_unique(out.punch, ep);
-    add_dial(ep, public_peer ? path_kind::direct : path_kind::punched_udp);
+  if (dependent(theirs)) {
+    // Their NAT maps per destination: their external endpoints are what
+    // STUN servers saw, not where we reach them. They dial our mapping;
+    // punching their address opens our NAT to it (enough when it filters
+    // by address only), and a sequential allocator's next ports are likely
+    // theirs towards us (enough when it filters by port too).
+    if (ours.nat != nat_class::none) {
+      auto seen = dependent_mappings(theirs);
+      for (auto& ep : seen)
+        add_unique(out.punch, ep);
+      for (auto port : predicted_ports(theirs, predicted_window))
+        add_unique(out.punch, endpoint{protocol::udp, seen.front().address, port});
+    }
+  } else {
+    for (auto& ep : theirs.external) {
+      if (ep.proto != protocol::udp)
+        continue;
+      add_unique(out.punch, ep);
+      add_dial(ep, public_peer ? path_kind::direct : path_kind::punched_udp);
+    }
   }
   // TCP simultaneous open, beside the UDP punch: towards the port their
   // NAT will give their listening port, when it keeps ports.

@@ -8,6 +8,7 @@
 #include "messages/path_kind.hpp"
 
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace crust {
@@ -37,11 +38,37 @@ punch_plan plan_traversal(const connection_info& ours, const connection_info& th
 /// for TCP too (Linux masquerade, most home routers); the dial proves it.
 std::optional<endpoint> predicted_tcp_mapping(const connection_info& x);
 
-/// True when no hole can be punched: one side maps per destination
-/// (symmetric) and the other is behind a NAT too. Our routers (and most
-/// home routers) filter by address and port, so the symmetric side's new
-/// mapping is never the one the other side punched towards. A relay is
-/// the way then — unless either side has a port its gateway forwards (UPnP).
+/// Who does what in birthday probing (nat/birthday.hpp) between us and a
+/// peer.
+enum class probe_role : uint8_t {
+  none,   ///< no probing: punching works without, or nothing can work
+  prober, ///< we are the easy side: probe ports of their address
+  holder, ///< we are the hard side: hold sockets towards their mapping
+};
+
+std::string to_string(probe_role x);
+
+/// Both ends compute the same from the two infos: a NAT that maps
+/// endpoint-independently (and knows its mapping) against one that maps
+/// per destination (and reported the address it maps to, PROTOCOL.md
+/// §9.2), neither with a port its gateway forwards.
+probe_role birthday_role(const connection_info& ours, const connection_info& theirs);
+
+/// Ports after a sequential NAT's last mapping that punching tries
+/// (besides its mapped endpoints): its next mappings take them.
+constexpr size_t predicted_window = 16;
+
+/// True when no hole can be punched: both sides map per destination
+/// (symmetric), or one does and the other is behind a NAT too with no way
+/// to probe for the symmetric side's port (it reported no address, or the
+/// other side knows no mapping of its own). A relay is the way then —
+/// unless either side has a port its gateway forwards (UPnP).
 bool punching_hopeless(const connection_info& ours, const connection_info& theirs);
+
+/// True when the initiator opens the relay at once rather than after the
+/// punching window: punching is hopeless, or only birthday probing (over
+/// the relayed link, PROTOCOL.md §9.7) can find the symmetric side's port.
+/// Against a sequential allocator, punching tries the predicted ports first.
+bool relay_at_once(const connection_info& ours, const connection_info& theirs);
 
 } // namespace crust

@@ -101,13 +101,21 @@ void request_upnp(puncher_pointer self) {
       });
 }
 
+/// Ends a traversal: the sockets the node holds for it go too.
+void end_traversal(puncher_pointer self, std::map<peer_id, puncher_state::traversal>::iterator i) {
+  auto& st = self->state;
+  if (i->second.held > 0)
+    self->send(st.host, release_sockets{i->first});
+  st.traversals.erase(i);
+}
+
 void fail(puncher_pointer self, const peer_id& peer, ec reason, const std::string& detail) {
   auto& st = self->state;
   auto i = st.traversals.find(peer);
   if (i == st.traversals.end())
     return;
   bool upgrade = i->second.upgrade;
-  st.traversals.erase(i);
+  end_traversal(self, i);
   if (upgrade) {
     // The peer is still connected, through the relay: nothing to report.
     CRUST_LOG(st.log, info, &peer, "puncher",
@@ -158,6 +166,82 @@ void maybe_relay(puncher_pointer self, const peer_id& peer, puncher_state::trave
   self->send(st.host, relay_dial{*t.through, peer});
 }
 
+bool birthday_enabled(const nat_config& cfg) {
+  return cfg.birthday.probes > 0 && cfg.birthday.sockets > 0;
+}
+
+/// How long the hard side takes to open its sockets: the easy side's
+/// probes start then (earlier ones would find fewer mappings to hit).
+std::chrono::milliseconds holding_lead(const probe_budget& b) {
+  return std::chrono::milliseconds(b.sockets * 1000 / std::max<size_t>(b.sockets_per_second, 1));
+}
+
+/// A birthday-probing upgrade: the prober's probes or the holder's sockets
+/// for the peer, within the budget; the attempt lasts until the probes
+/// are done and a dial from the last one had time to finish.
+void start_birthday(puncher_pointer self, const peer_id& peer, puncher_state::traversal& t,
+                    const connection_info& ours, clock::time_point now) {
+  auto& st = self->state;
+  auto& b = st.cfg.birthday;
+  t.role = birthday_role(ours, *t.theirs);
+  if (t.role == probe_role::none)
+    return;
+  auto lead = holding_lead(b);
+  auto probing_ends = pacer{b.probes, b.probes_per_second, now + lead}.finish();
+  t.deadline = std::max(t.deadline, probing_ends + std::chrono::milliseconds(2000));
+  ++st.counters.birthday_attempts;
+  if (t.role == probe_role::prober) {
+    // Only the address the peer reported for itself (its info came over
+    // the relayed link: the peer proved its identity), within the budget.
+    auto seen = dependent_mappings(*t.theirs);
+    t.probe_address = seen.front().address;
+    uint64_t seed = 0;
+    randombytes_buf(&seed, sizeof(seed));
+    t.probing.emplace(predicted_ports(*t.theirs, predicted_window), b, seed, now + lead);
+    CRUST_LOG(st.log, info, &peer, "puncher",
+              "birthday probing: up to " << b.probes << " probes of " << t.probe_address
+                                         << " at " << b.probes_per_second << "/s ("
+                                         << to_string(guess_allocation(*t.theirs))
+                                         << " ports)");
+  } else {
+    for (auto& ep : t.theirs->external)
+      if (ep.proto == protocol::udp) {
+        t.hold_target = ep;
+        break;
+      }
+    t.holding.emplace(b.sockets, b.sockets_per_second, now);
+    CRUST_LOG(st.log, info, &peer, "puncher",
+              "birthday probing: holding up to " << b.sockets << " sockets towards "
+                                                  << to_string(t.hold_target));
+  }
+}
+
+/// What birthday probing does this tick: the probes now due, or the next
+/// sockets.
+void birthday_step(puncher_pointer self, const peer_id& peer, puncher_state::traversal& t,
+                   clock::time_point now) {
+  auto& st = self->state;
+  stun::build_options opts;
+  opts.software = "crust";
+  if (t.probing) {
+    for (auto port : t.probing->due(now)) {
+      send_raw(self, endpoint{protocol::udp, t.probe_address, port},
+               stun::build_binding(stun::msg_class::request, stun::random_transaction_id(), opts));
+      ++st.counters.birthday_probes;
+    }
+  }
+  if (t.holding) {
+    if (auto n = t.holding->take(now); n > 0) {
+      t.held += static_cast<uint32_t>(n);
+      st.counters.birthday_sockets += n;
+      self->send(st.host, hold_sockets{peer, t.hold_target, static_cast<uint32_t>(n),
+                                       stun::build_binding(stun::msg_class::request,
+                                                           stun::random_transaction_id(),
+                                                           opts)});
+    }
+  }
+}
+
 /// Both sides' info is known: punch, then dial every candidate.
 void begin_punching(puncher_pointer self, const peer_id& peer) {
   auto& st = self->state;
@@ -175,17 +259,19 @@ void begin_punching(puncher_pointer self, const peer_id& peer) {
     CRUST_LOG(st.log, info, &peer, "puncher",
               "the relayed link stays relayed: punching cannot work (they: "
                 << to_string(t.theirs->nat) << ", we: " << to_string(ours.nat) << ")");
-    st.traversals.erase(i);
+    end_traversal(self, i);
     schedule_upgrade(self, peer);
     return;
   }
+  if (t.upgrade && birthday_enabled(st.cfg))
+    start_birthday(self, peer, t, ours, now);
   auto plan = plan_traversal(ours, *t.theirs);
   if (ours.nat != nat_class::none)
     self->send(st.host, traversal_expect{peer, path_kind::punched_udp});
   // The initiator turns to the rendezvous peer's relay when punching cannot
   // work, or has not worked by the end of punching.
   if (t.initiator && t.through && st.cfg.use_relay && !t.upgrade)
-    t.relay_at = punching_hopeless(ours, *t.theirs) ? now : t.punch_until;
+    t.relay_at = relay_at_once(ours, *t.theirs) ? now : t.punch_until;
   t.punch = plan.punch; // the targets for the rest of the punching window
   send_punches(self, t.punch); // our NAT opens towards them before we dial
   for (auto& d : plan.dials)
@@ -270,6 +356,8 @@ void tick(puncher_pointer self) {
       send_punches(self, t.punch);
       t.next_punch = now + st.cfg.punch_interval;
     }
+    if (t.probing || t.holding)
+      birthday_step(self, peer, t, now);
     maybe_relay(self, peer, t, now);
   }
   for (auto& [peer, limit] : expired)
@@ -750,6 +838,14 @@ connection_info current_info_unfiltered(const puncher_state& st) {
   info.nat = st.classifier.classify();
   if (info.nat == nat_class::unknown && st.udp_local)
     info.nat = st.observed.classify(st.local_addresses, st.udp_local->port);
+  if (info.nat == nat_class::endpoint_dependent) {
+    // No mapping of ours is anyone else's: the ones STUN servers saw tell
+    // peers the address our NAT maps to and how it picks ports (§9.2).
+    for (auto& ep : st.classifier.mapped())
+      if (info.external.size() < max_info_endpoints
+          && std::find(info.external.begin(), info.external.end(), ep) == info.external.end())
+        info.external.push_back(ep);
+  }
   return info;
 }
 
@@ -827,17 +923,30 @@ puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_i
         auto& link = st.relayed[x.peer];
         link.ours = x.dir == direction::outbound;
         link.wait = st.cfg.relay_upgrade;
-        schedule_upgrade(self, x.peer);
+        // A hard NAT on one side, an easy one on the other: birthday
+        // probing may find a direct path, and the sooner the better.
+        auto t = st.traversals.find(x.peer);
+        if (link.ours && t != st.traversals.end() && t->second.theirs
+            && birthday_enabled(st.cfg) && st.cfg.relay_upgrade.count() > 0
+            && birthday_role(current_info(st), *t->second.theirs) != probe_role::none) {
+          link.wait = st.cfg.birthday_delay;
+          schedule_upgrade(self, x.peer);
+          link.wait = st.cfg.relay_upgrade;
+        } else {
+          schedule_upgrade(self, x.peer);
+        }
       } else if (st.relayed.erase(x.peer) > 0) {
         ++st.counters.upgrades_succeeded; // the node moved the link
       }
       if (auto i = st.traversals.find(x.peer); i != st.traversals.end()) {
         if (!i->second.upgrade)
           ++st.counters.traversals_succeeded;
+        if (i->second.role != probe_role::none && x.path != path_kind::relayed)
+          ++st.counters.birthday_succeeded;
         CRUST_LOG(st.log, info, &x.peer, "puncher",
                   (i->second.upgrade ? "upgrade done: " : "traversal done: ")
                     << to_string(x.path));
-        st.traversals.erase(i);
+        end_traversal(self, i);
       }
     },
     [self](const connection_down& x) {
@@ -850,7 +959,7 @@ puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_i
       st.introductions.erase(x.peer);
       st.relayed.erase(x.peer);
       if (auto i = st.traversals.find(x.peer); i != st.traversals.end() && i->second.upgrade)
-        st.traversals.erase(i); // nothing left to upgrade
+        end_traversal(self, i); // nothing left to upgrade
       if (st.relays)
         for (auto& s : st.relays->drop_peer(x.peer))
           close_out(self, s, ec::closed_by_peer);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "messages/interfaces.hpp"
+#include "nat/birthday.hpp"
 #include "nat/nat_classifier.hpp"
 #include "nat/nat_config.hpp"
 #include "nat/observed_addresses.hpp"
@@ -58,6 +59,14 @@ struct puncher_state {
     /// goes straight to the peer over that link (`through` is the peer),
     /// there is no relay to fall back on, and a failure is ours alone.
     bool upgrade = false;
+    /// Birthday probing (upgrades only: the peer proved its identity over
+    /// the relayed link): our part, and its schedule.
+    probe_role role = probe_role::none;
+    std::optional<port_probe> probing; ///< prober: ports of `probe_address`
+    std::string probe_address;
+    std::optional<pacer> holding;      ///< holder: sockets still to open
+    endpoint hold_target;              ///< holder: their mapping
+    uint32_t held = 0;                 ///< holder: sockets the node opened for us
   };
 
   /// A connected peer whose link is relayed.

@@ -4,6 +4,7 @@
 #define CAF_SUITE nat.cores
 #include <caf/test/unit_test.hpp>
 
+#include "nat/birthday.hpp"
 #include "nat/nat_classifier.hpp"
 #include "nat/observed_addresses.hpp"
 #include "nat/punch_plan.hpp"
@@ -14,6 +15,9 @@
 #include "nat/rendezvous_codec.hpp"
 #include "nat/stun_message.hpp"
 #include "nat/stun_transaction.hpp"
+
+#include <algorithm>
+#include <set>
 
 using namespace crust;
 using namespace std::chrono_literals;
@@ -135,6 +139,8 @@ CAF_TEST(traversal plan) {
   p = plan_traversal(ours, moved);
   for (auto& d : p.dials)
     CAF_CHECK(d.path != path_kind::punched_tcp);
+  // A symmetric peer that reported no mapping (an older node): nothing to
+  // probe for, so punching cannot work.
   connection_info sym{pid(4), {udp("10.2.0.2", 4)}, {}, nat_class::endpoint_dependent};
   // Our SYNs leave a symmetric NAT from a port the peer cannot know.
   p = plan_traversal(sym, cone);
@@ -144,6 +150,7 @@ CAF_TEST(traversal plan) {
   CAF_CHECK(punching_hopeless(ours, sym));
   CAF_CHECK(punching_hopeless(sym, cone));
   CAF_CHECK(!punching_hopeless(sym, pub));
+  CAF_CHECK(relay_at_once(ours, sym));
   // A port the cone side's gateway forwards (UPnP) is dialled first, and
   // makes a relay unnecessary.
   cone.external.insert(cone.external.begin(), tcp("203.0.113.3", 3));
@@ -153,6 +160,138 @@ CAF_TEST(traversal plan) {
   CAF_CHECK_EQUAL(to_string(p.dials[0].remote), "tcp://203.0.113.3:3");
   CAF_CHECK(p.dials[0].path == path_kind::upnp);
   CAF_CHECK_EQUAL(p.dials.size(), 1u); // alone: no race against punched paths
+}
+
+CAF_TEST(port allocation is judged from the mappings of a symmetric peer) {
+  connection_info seq{pid(4), {udp("10.2.0.2", 4)},
+                      {udp("203.0.113.4", 40000), udp("203.0.113.4", 40001)},
+                      nat_class::endpoint_dependent};
+  CAF_CHECK_EQUAL(dependent_mappings(seq).size(), 2u);
+  CAF_CHECK(guess_allocation(seq) == port_allocation::sequential);
+  auto next = predicted_ports(seq, 3);
+  CAF_CHECK_EQUAL(next, (std::vector<uint16_t>{40002, 40003, 40004}));
+  // Ports wrap within 1024-65535.
+  seq.external = {udp("203.0.113.4", 65534), udp("203.0.113.4", 65535)};
+  CAF_CHECK_EQUAL(predicted_ports(seq, 2), (std::vector<uint16_t>{1024, 1025}));
+  connection_info rnd = seq;
+  rnd.external = {udp("203.0.113.4", 40000), udp("203.0.113.4", 52345)};
+  CAF_CHECK(guess_allocation(rnd) == port_allocation::random);
+  CAF_CHECK(predicted_ports(rnd, 3).empty());
+  // One mapping: the address, but no judgement.
+  connection_info one = seq;
+  one.external = {udp("203.0.113.4", 40000)};
+  CAF_CHECK(guess_allocation(one) == port_allocation::unknown);
+  CAF_CHECK_EQUAL(dependent_mappings(one).size(), 1u);
+  // Mappings on two addresses: no one address to probe.
+  connection_info split = seq;
+  split.external = {udp("203.0.113.4", 40000), udp("203.0.113.5", 40001)};
+  CAF_CHECK(dependent_mappings(split).empty());
+  CAF_CHECK(guess_allocation(split) == port_allocation::unknown);
+  // A cone peer's external endpoint is no per-destination mapping.
+  connection_info cone{pid(3), {udp("10.1.0.2", 3)}, {udp("203.0.113.3", 3)},
+                       nat_class::endpoint_independent};
+  CAF_CHECK(dependent_mappings(cone).empty());
+}
+
+CAF_TEST(birthday roles pair an easy nat with a hard one) {
+  connection_info cone{pid(3), {udp("10.1.0.2", 3)}, {udp("203.0.113.3", 3)},
+                       nat_class::endpoint_independent};
+  connection_info rnd{pid(4), {udp("10.2.0.2", 4)},
+                      {udp("203.0.113.4", 40000), udp("203.0.113.4", 52345)},
+                      nat_class::endpoint_dependent};
+  connection_info seq = rnd;
+  seq.external = {udp("203.0.113.4", 40000), udp("203.0.113.4", 40001)};
+  connection_info pub{pid(2), {udp("203.0.113.2", 2)}, {udp("203.0.113.2", 2)},
+                      nat_class::none};
+  // Both ends compute the mirror image.
+  CAF_CHECK(birthday_role(cone, rnd) == probe_role::prober);
+  CAF_CHECK(birthday_role(rnd, cone) == probe_role::holder);
+  CAF_CHECK(birthday_role(cone, seq) == probe_role::prober);
+  // Two hard sides: nothing to probe from; a public side needs no probing.
+  CAF_CHECK(birthday_role(rnd, seq) == probe_role::none);
+  CAF_CHECK(birthday_role(pub, rnd) == probe_role::none);
+  CAF_CHECK(birthday_role(rnd, pub) == probe_role::none);
+  // A cone that knows no mapping of its own cannot be found.
+  connection_info blind = cone;
+  blind.external.clear();
+  CAF_CHECK(birthday_role(blind, rnd) == probe_role::none);
+  CAF_CHECK(birthday_role(rnd, blind) == probe_role::none);
+  // A port the gateway forwards makes probing unnecessary.
+  connection_info fwd = cone;
+  fwd.external.push_back(tcp("203.0.113.3", 5000));
+  CAF_CHECK(birthday_role(fwd, rnd) == probe_role::none);
+  // What the traversal does meanwhile: random ports -> relay at once (the
+  // upgrade probes); sequential -> punch the predicted ports first; two
+  // hard sides -> relay, hopeless.
+  CAF_CHECK(!punching_hopeless(cone, rnd) && relay_at_once(cone, rnd));
+  CAF_CHECK(!punching_hopeless(rnd, cone) && relay_at_once(rnd, cone));
+  CAF_CHECK(!punching_hopeless(cone, seq) && !relay_at_once(cone, seq));
+  CAF_CHECK(!punching_hopeless(seq, cone) && !relay_at_once(seq, cone));
+  CAF_CHECK(punching_hopeless(rnd, seq) && relay_at_once(rnd, seq));
+  CAF_CHECK(!relay_at_once(cone, cone));
+  // The easy side punches the hard side's address (its mappings and, for a
+  // sequential allocator, the next ports) and dials none of them: the hard
+  // side dials the easy side's mapping.
+  auto p = plan_traversal(cone, seq);
+  CAF_CHECK_EQUAL(p.punch.size(), 2u + predicted_window + 1u); // + their LAN address
+  for (auto& d : p.dials)
+    CAF_CHECK(d.remote.address != "203.0.113.4");
+  CAF_CHECK(std::find(p.punch.begin(), p.punch.end(), udp("203.0.113.4", 40002))
+            != p.punch.end());
+  p = plan_traversal(cone, rnd);
+  CAF_CHECK_EQUAL(p.punch.size(), 3u);
+  p = plan_traversal(seq, cone);
+  CAF_REQUIRE(!p.dials.empty());
+  CAF_CHECK_EQUAL(to_string(p.dials[0].remote), "udp://203.0.113.3:3");
+}
+
+CAF_TEST(birthday probes keep to their budget) {
+  using clock = pacer::clock;
+  auto t0 = clock::time_point{} + 1h;
+  pacer pace{10, 100, t0};
+  CAF_CHECK_EQUAL(pace.take(t0 - 1s), 1u); // before the start: one
+  CAF_CHECK_EQUAL(pace.take(t0), 0u);
+  CAF_CHECK_EQUAL(pace.take(t0 + 50ms), 5u); // 1 + 100/s x 50 ms = 6 in all
+  CAF_CHECK_EQUAL(pace.take(t0 + 50ms), 0u);
+  CAF_CHECK_EQUAL(pace.take(t0 + 10s), 4u); // never beyond the total
+  CAF_CHECK(pace.done());
+  CAF_CHECK(pace.finish() == t0 + 90ms);
+  // Ports: the predicted ones first, then random ones, none twice, none
+  // below 1024, at most the budget, at its pace.
+  probe_budget b;
+  b.probes = 1000;
+  b.probes_per_second = 500;
+  port_probe probe{{40002, 40003, 40002, 80}, b, 42, t0};
+  auto first = probe.due(t0 + 10ms); // 1 + 5
+  CAF_REQUIRE_EQUAL(first.size(), 6u);
+  CAF_CHECK_EQUAL(first[0], 40002);
+  CAF_CHECK_EQUAL(first[1], 40003);
+  std::set<uint16_t> seen(first.begin(), first.end());
+  size_t total = first.size();
+  for (int ms = 20; ms <= 3000; ms += 20) {
+    auto now = t0 + std::chrono::milliseconds(ms);
+    auto ports = probe.due(now);
+    total += ports.size();
+    CAF_CHECK_LESS_OR_EQUAL(total, 1u + 500u * ms / 1000u);
+    for (auto port : ports) {
+      CAF_CHECK_GREATER_OR_EQUAL(port, 1024);
+      CAF_CHECK(seen.insert(port).second);
+    }
+  }
+  CAF_CHECK_EQUAL(total, 1000u);
+  CAF_CHECK(probe.exhausted());
+  CAF_CHECK(probe.due(t0 + 1h).empty());
+  // The same seed, the same ports (the tests' determinism); another seed,
+  // others.
+  port_probe again{{}, b, 42, t0}, other{{}, b, 43, t0};
+  CAF_CHECK_EQUAL(again.due(t0 + 1s), (port_probe{{}, b, 42, t0}.due(t0 + 1s)));
+  CAF_CHECK_NOT_EQUAL(again.due(t0 + 2s), other.due(t0 + 2s));
+  // A budget larger than the port range stops at the range.
+  b.probes = 100000;
+  b.probes_per_second = 100000000;
+  port_probe all{{}, b, 7, t0};
+  CAF_CHECK_EQUAL(all.due(t0 + 1s).size(), 64512u);
+  CAF_CHECK(all.exhausted());
 }
 
 CAF_TEST(reachability messages round trip and bad input is refused) {

@@ -15,6 +15,7 @@
 #include "nat/stun_message.hpp"
 
 #include <map>
+#include <set>
 
 using namespace crust;
 using namespace std::chrono_literals;
@@ -41,6 +42,8 @@ struct node_log {
   std::vector<service_out> relay_out; ///< relay messages it sent
   std::vector<reach_probe> probes;    ///< dial-backs it was asked to make
   std::vector<endpoint> unreachable;  ///< the last reachability_changed
+  std::vector<hold_sockets> holds;    ///< birthday probing: sockets asked for
+  size_t releases = 0;                ///< ... and released
 };
 
 /// The network between the stand-ins: who is connected to whom, and each
@@ -50,6 +53,7 @@ struct world {
   std::map<peer_id, node_log> logs;
   std::map<peer_id, std::string> external_ip;
   std::map<peer_id, bool> symmetric;
+  std::map<peer_id, bool> sequential; ///< a symmetric NAT's ports follow each other
   std::set<std::pair<peer_id, peer_id>> links;
   std::set<endpoint> reachable; ///< what a dial-back reaches (the test's choice)
   bool linked(const peer_id& a, const peer_id& b) const {
@@ -68,6 +72,8 @@ nat_host_actor::behavior_type stand_in(nat_host_actor::pointer self, world_ptr w
     [w, me](relay_dial& x) { w->logs[me].relays.push_back(x); },
     [w, me](traversal_expect& x) { w->logs[me].expects.push_back(x); },
     [w, me](reachability_changed& x) { w->logs[me].unreachable = x.unreachable; },
+    [w, me](hold_sockets& x) { w->logs[me].holds.push_back(std::move(x)); },
+    [w, me](release_sockets&) { ++w->logs[me].releases; },
     [self, w, me](reach_probe& x) {
       w->logs[me].probes.push_back(x);
       bool ok = w->reachable.count(x.target) > 0;
@@ -85,8 +91,8 @@ nat_host_actor::behavior_type stand_in(nat_host_actor::pointer self, world_ptr w
         if (stun::parse(x.data, m) != ec::none)
           return;
         uint16_t port = 40000;
-        if (w->symmetric[me] && x.remote == stun2)
-          port = 40001; // another mapping per destination
+        if (w->symmetric[me] && x.remote == stun2) // another mapping per destination:
+          port = w->sequential[me] ? 40001 : 52345; // the next port, or anywhere
         endpoint mapped{protocol::udp, w->external_ip[me], port};
         self->send(w->punchers[me],
                    raw_datagram{x.remote, stun::build_binding_response(m.tid, mapped)});
@@ -378,7 +384,7 @@ CAF_TEST(no upgrade where punching cannot work or the link is not relayed) {
   auto up_cfg = cfg();
   up_cfg.relay_upgrade = 1s;
   auto pa = node(a, up_cfg, "10.1.0.2", "203.0.113.1", true); // symmetric
-  auto pb = node(b, up_cfg, "10.2.0.2", "203.0.113.2", false);
+  auto pb = node(b, up_cfg, "10.2.0.2", "203.0.113.2", true);  // both
   settle();
   relayed_link(a, b);
   sched.run();
@@ -405,6 +411,117 @@ CAF_TEST(no upgrade where punching cannot work or the link is not relayed) {
   settle(10);
   CAF_CHECK(w->logs[b].dials.empty());
   CAF_CHECK_EQUAL(status(pb).upgrades_tried, 1u);
+}
+
+CAF_TEST(cone against random symmetric relays at once and probes over the relayed link) {
+  // a: random-port symmetric NAT (the hard side), b: cone (the easy side).
+  auto pa = via_relay(true);
+  auto pb = w->punchers[b];
+  CAF_REQUIRE_EQUAL(w->logs[a].relays.size(), 1u); // at once: only probing can find a's port
+  // Meanwhile b punches a's address (a NAT that filters by address only
+  // then lets a's dial in) and dials none of a's mappings; a dials b's.
+  settle(5);
+  bool punched_a = false;
+  for (auto& d : w->logs[b].datagrams)
+    punched_a |= d.remote.address == "203.0.113.1";
+  CAF_CHECK(punched_a);
+  for (auto& d : w->logs[b].dials)
+    CAF_CHECK(d.remote.address != "203.0.113.1");
+  CAF_REQUIRE(!w->logs[a].dials.empty());
+  CAF_CHECK_EQUAL(to_string(w->logs[a].dials[0].remote), "udp://203.0.113.2:40000");
+  CAF_CHECK(w->logs[a].holds.empty() && status(pb).birthday_probes == 0u); // not yet
+  // The relayed link comes up: the first upgrade follows within
+  // `birthday_delay` (1 s), not `relay_upgrade` (30 s).
+  relayed_link(a, b);
+  sched.run();
+  CAF_CHECK(w->logs[a].holds.empty());
+  sched.advance_time(1s);
+  settle(5);
+  CAF_CHECK_EQUAL(status(pa).upgrades_tried, 1u);
+  // a holds sockets towards b's mapping; b probes ports of a's address
+  // only, after a's sockets had time to open (256 at 2,000/s: 128 ms).
+  auto& holds = w->logs[a].holds;
+  CAF_REQUIRE(!holds.empty());
+  CAF_CHECK_EQUAL(to_string(holds[0].target), "udp://203.0.113.2:40000");
+  CAF_CHECK(holds[0].peer == b);
+  w->logs[b].datagrams.clear();
+  for (int i = 0; i < 150; ++i) { // 3 s
+    sched.advance_time(20ms);
+    sched.run();
+  }
+  size_t sockets = 0;
+  for (auto& h : holds)
+    sockets += h.count;
+  CAF_CHECK_EQUAL(sockets, 256u);
+  CAF_CHECK_EQUAL(status(pa).birthday_sockets, 256u);
+  std::set<uint16_t> ports;
+  for (auto& d : w->logs[b].datagrams) {
+    if (d.remote == endpoint{protocol::udp, "10.1.0.2", 5000})
+      continue; // the upgrade's punch of a's own address (a shared LAN)
+    CAF_CHECK_EQUAL(d.remote.address, "203.0.113.1"); // nobody else
+    ports.insert(d.remote.port);
+  }
+  auto sb = status(pb);
+  CAF_CHECK_EQUAL(sb.birthday_probes, 1024u); // the whole budget, no more
+  CAF_CHECK_GREATER_OR_EQUAL(ports.size(), 1024u);
+  CAF_CHECK_EQUAL(sb.birthday_attempts, 1u);
+  CAF_CHECK_EQUAL(status(pa).birthday_attempts, 1u);
+  // Nothing landed: the attempt ends quietly, a's sockets go, no more probes.
+  for (int i = 0; i < 30; ++i) {
+    sched.advance_time(100ms);
+    sched.run();
+  }
+  CAF_CHECK_EQUAL(w->logs[a].releases, 1u);
+  CAF_CHECK(w->logs[a].failures.size() <= 1u); // the first traversal's own, if any
+  CAF_CHECK_EQUAL(status(pb).birthday_probes, 1024u);
+}
+
+CAF_TEST(a birthday hit moves the link and releases the sockets) {
+  auto up_cfg = cfg();
+  up_cfg.relay_upgrade = 1s;
+  auto pa = node(a, up_cfg, "10.1.0.2", "203.0.113.1", true); // hard
+  auto pb = node(b, up_cfg, "10.2.0.2", "203.0.113.2", false); // easy
+  settle();
+  relayed_link(b, a); // the easy side opened it: it asks for the upgrade
+  sched.run();
+  sched.advance_time(1s);
+  settle(20);
+  CAF_REQUIRE(!w->logs[a].holds.empty());
+  CAF_CHECK(status(pb).birthday_probes > 0u);
+  // The node found the hit and dialled from that socket: the link moved.
+  self->send(pa, connection_up{b, {}, direction::outbound, protocol::udp, node_role::node,
+                               path_kind::punched_udp});
+  self->send(pb, connection_up{a, {}, direction::inbound, protocol::udp, node_role::node,
+                               path_kind::punched_udp});
+  sched.run();
+  CAF_CHECK_EQUAL(w->logs[a].releases, 1u);
+  CAF_CHECK_EQUAL(status(pa).birthday_succeeded, 1u);
+  CAF_CHECK_EQUAL(status(pb).birthday_succeeded, 1u);
+  auto probes = status(pb).birthday_probes;
+  CAF_CHECK(probes < 1024u);
+  settle(50);
+  CAF_CHECK_EQUAL(status(pb).birthday_probes, probes); // no more
+}
+
+CAF_TEST(cone against sequential symmetric punches the predicted ports) {
+  w->sequential[a] = true; // a's NAT: 40000, then 40001, then ...
+  auto pa = via_relay(true);
+  // Direct is likely: punching first, the relay only after its window.
+  CAF_CHECK(w->logs[a].relays.empty());
+  settle(5);
+  std::set<uint16_t> ports;
+  for (auto& d : w->logs[b].datagrams)
+    if (d.remote.address == "203.0.113.1")
+      ports.insert(d.remote.port);
+  for (uint16_t p = 40002; p < 40002 + predicted_window; ++p)
+    CAF_CHECK(ports.count(p) == 1);
+  CAF_CHECK_EQUAL(ports.size(), 2u + predicted_window);
+  for (int i = 0; i < 40 && w->logs[a].relays.empty(); ++i) {
+    sched.advance_time(100ms);
+    sched.run();
+  }
+  CAF_CHECK_EQUAL(w->logs[a].relays.size(), 1u);
+  CAF_CHECK_EQUAL(status(pa).birthday_attempts, 0u);
 }
 
 CAF_TEST(rendezvous failures are reported) {

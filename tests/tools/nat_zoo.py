@@ -17,10 +17,13 @@ Root only; every namespace lives in 203.0.113.0/24 (public), 100.64.0.0/10
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools"))
+from crustlab import Swarm  # noqa: E402
 from crustlab.casetest import check, run_case, step  # noqa: E402
 
 TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools")
@@ -132,15 +135,201 @@ def case_probe(lab, workdir, args):
           % (alive.get("1"), alive.get("5")))
 
 
-CASES = {"probe": case_probe}
+# The host kinds of the matrix: how each one's router is built (None: a host
+# on the public segment). Two of each (a and b sides never share a NAT,
+# but the two "cgnat" homes share one carrier-grade NAT that hairpins).
+HOST_KINDS = {
+    "public": None,
+    "fullcone": dict(nat="user", mapping="eim", filtering="eif"),
+    "restricted": dict(nat="user", mapping="eim", filtering="adf"),
+    "portrestricted": dict(nat="user", mapping="eim", filtering="apdf"),
+    "symseq": dict(nat="user", mapping="apdm", filtering="apdf", allocation="sequential"),
+    "symrand": dict(nat="user", mapping="apdm", filtering="apdf", allocation="random"),
+    "cgnat": dict(nat="user", mapping="eim", filtering="apdf"),  # the home NAT; the CGNAT below
+    "udpblocked": dict(nat="cone", block_udp=True),
+}
+MATRIX_COMMON = ["--peer-timeout=20s", "--keepalive-interval=5s", "--bootstrap-cache=none",
+                 "--no-gossip", "--log-level=debug", "--beacon=off",
+                 "--stun-servers=[\"udp://%s:3478\",\"udp://%s:3478\"]" % STUN_IPS]
+# The short CI subset: the cells where only the new traversal gets through
+# directly, and the one that must stay relayed without a probing storm.
+HARD_CELLS = [("portrestricted", "symrand"), ("symrand", "restricted"),
+              ("symseq", "portrestricted"), ("symrand", "symrand")]
+
+
+class ZooWorld:
+    """coturn, a public rendezvous node that relays, and two hosts of each
+    kind (each behind a router of its own, but the CGNAT homes)."""
+
+    def __init__(self, lab, kinds, delay_ms=0):
+        self.lab = lab
+        lab.segment("public", "203.0.113.0/24")
+        stun = lab.host("stun", "public", ip=STUN_IPS[0], extra_ips=[STUN_IPS[1]])
+        lab.stun_server(stun)
+        self.rv_host = lab.host("rv", "public", ip="203.0.113.50")
+        self.hosts = {}
+        shaped = [self.rv_host]
+        n = 0
+        for kind in kinds:
+            hs = []
+            if kind == "cgnat":
+                lab.segment("cgn", "100.64.0.0/10")
+                shaped.append(lab.router("rcgn", "public", "cgn", nat="user", mapping="eim",
+                                         filtering="apdf", allocation="random", hairpin=True,
+                                         wan_ip="203.0.113.40"))
+            for i in (1, 2):
+                n += 1
+                if HOST_KINDS[kind] is None:
+                    h = lab.host("%s%d" % (kind[:6], i), "public", ip="203.0.113.%d" % (50 + n))
+                    shaped.append(h)
+                else:
+                    lan = "%s%d" % (kind[:6], i)
+                    lab.segment(lan, "10.%d.0.0/24" % (100 + n))
+                    if kind == "cgnat":
+                        lab.router("r" + lan, "cgn", lan, **HOST_KINDS[kind])
+                    else:
+                        shaped.append(lab.router("r" + lan, "public", lan,
+                                                 wan_ip="203.0.113.%d" % (150 + n),
+                                                 stun=list(STUN_IPS), **HOST_KINDS[kind]))
+                    h = lab.host("h" + lan, lan)
+                hs.append(h)
+            self.hosts[kind] = hs
+        if delay_ms:
+            for h in shaped:
+                lab.shape(h, delay_ms=delay_ms, inbound=True)
+
+    def node(self, swarm, name, host, args=()):
+        return swarm.add(name, args=["--listen-address=%s" % host.ip] + MATRIX_COMMON
+                         + list(args), prefix=host.prefix())
+
+
+def zoo_attempt(swarm, w, rv, ka, kb, rep, settle):
+    """One attempt with fresh nodes (fresh ports: no NAT state reused): a
+    asks rv to introduce it to b. Returns what happened: the first path and
+    when, and the path it ended on within `settle` s (relayed links upgrade)."""
+    extra = ["--contacts=[\"%s\"]" % rv.endpoint]
+    a = w.node(swarm, "a-%s-%s-%d" % (ka, kb, rep), w.hosts[ka][0], extra)
+    b = w.node(swarm, "b-%s-%s-%d" % (ka, kb, rep), w.hosts[kb][1], extra)
+    for n in (a, b):
+        n.wait_for("connection_up", peer=rv.peer, timeout=15)
+        # STUN answered (or cannot: UDP blocked) before the attempt.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            st = n.request({"cmd": "nat"}, "nat")
+            if st["nat"] != "unknown":
+                break
+            time.sleep(0.1)
+    out = {"connected": False, "first": None, "final": None, "t_up": None, "t_final": None}
+    t0 = time.monotonic()
+    a.command({"cmd": "connect_via", "peer": b.peer, "through": rv.peer})
+    deadline = t0 + 15
+    while time.monotonic() < deadline:
+        ups = [e for e in a.events if e.get("event") == "connection_up" and e["peer"] == b.peer]
+        if ups:
+            out.update(connected=True, first=ups[0]["path"], final=ups[0]["path"],
+                       t_up=ups[0]["_t"] - t0, t_final=ups[0]["_t"] - t0)
+            break
+        if any(e.get("event") == "traversal_failed" for e in a.events):
+            break
+        time.sleep(0.005)
+    if out["connected"] and out["first"] == "relayed":
+        end = time.monotonic() + settle
+        while time.monotonic() < end:
+            moved = [e for e in a.events if e.get("event") == "path_changed"
+                     and e["peer"] == b.peer]
+            if moved:
+                out.update(final=moved[-1]["path"], t_final=moved[-1]["_t"] - t0)
+                break
+            time.sleep(0.02)
+    if out["connected"]:
+        msg = "over %s" % out["final"]
+        a.send(b, msg)
+        b.wait_for("message", peer=a.peer, data=msg, timeout=10)
+        out["nat_a"] = a.request({"cmd": "nat"}, "nat")
+    a.quit()
+    b.quit()
+    return out
+
+
+def cell_label(results):
+    finals = sorted({r["final"] or "failed" for r in results})
+    return " / ".join(finals)
+
+
+def case_matrix(lab, workdir, args):
+    """Every ordered pair of host kinds (or --cells), --reps fresh attempts
+    each, --delay-ms one-way delay into the public segment."""
+    if args.cells == "hard":
+        cells = HARD_CELLS
+    elif args.cells:
+        cells = [tuple(c.split("x")) for c in args.cells.split(",")]
+    else:
+        cells = [(a, b) for a in HOST_KINDS for b in HOST_KINDS]
+    kinds = [k for k in HOST_KINDS if any(k in c for c in cells)]
+    w = ZooWorld(lab, kinds, delay_ms=args.delay_ms)
+    results = {}
+    with Swarm(args.binary, workdir) as swarm:
+        rv = w.node(swarm, "rv", w.rv_host, ["--relay", "--port=5000", "--no-port-fallback"])
+        for ka, kb in cells:
+            runs = [zoo_attempt(swarm, w, rv, ka, kb, rep, args.settle)
+                    for rep in range(args.reps)]
+            results["%s x %s" % (ka, kb)] = runs
+            ok = sum(r["connected"] for r in runs)
+            direct = [r for r in runs if r["final"] not in (None, "relayed")]
+            p50 = statistics.median([r["t_final"] for r in direct]) if direct else None
+            up50 = statistics.median([r["t_up"] for r in runs if r["connected"]]) if ok else None
+            print("  %-30s %d/%d connected, first %s, final %s; connected p50 %s, direct p50 %s"
+                  % ("%s x %s" % (ka, kb), ok, len(runs),
+                     "/".join(sorted({r["first"] or "-" for r in runs})), cell_label(runs),
+                     "%.0f ms" % (up50 * 1000) if up50 is not None else "-",
+                     "%.0f ms" % (p50 * 1000) if p50 is not None else "-"), flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1, default=str)
+    return results
+
+
+def case_hard(lab, workdir, args):
+    """The CI subset: each hard cell once, judged."""
+    args.cells = "hard"
+    results = case_matrix(lab, workdir, args)
+    for (ka, kb) in HARD_CELLS:
+        runs = results["%s x %s" % (ka, kb)]
+        check(all(r["connected"] for r in runs), "%s x %s: connected (%s)"
+              % (ka, kb, ", ".join("%s after %.2fs" % (r["first"], r["t_up"] or -1)
+                                   for r in runs)))
+        if (ka, kb) == ("symrand", "symrand"):
+            check(all(r["final"] == "relayed" for r in runs), "two random symmetric NATs: relayed")
+            probes = sum(r["nat_a"]["birthday_probes"] + r["nat_a"]["birthday_sockets"]
+                         for r in runs)
+            check(probes == 0, "... and no birthday probing between them (%d)" % probes)
+            continue
+        check(all(r["final"] == "punched_udp" for r in runs), "%s x %s: direct in the end (%s)"
+              % (ka, kb, ", ".join("%s after %.2fs" % (r["final"], r["t_final"] or -1)
+                                   for r in runs)))
+        if "symseq" in (ka, kb):
+            check(all(r["first"] == "punched_udp" for r in runs),
+                  "%s x %s: direct at once, no relay first (predicted ports)" % (ka, kb))
+
+
+CASES = {"probe": case_probe, "matrix": case_matrix, "hard": case_hard}
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--node", help="the crust-node binary (cases that run nodes)")
     parser.add_argument("case", choices=sorted(CASES))
+    parser.add_argument("--cells", default="",
+                        help="matrix: 'hard', or KINDxKIND,... (default: every ordered pair)")
+    parser.add_argument("--reps", type=int, default=1, help="matrix: attempts per cell")
+    parser.add_argument("--delay-ms", type=int, default=25,
+                        help="matrix: one-way delay into the public segment")
+    parser.add_argument("--settle", type=float, default=10.0,
+                        help="matrix: seconds a relayed link may take to move to a direct path")
+    parser.add_argument("--json", help="matrix: write every attempt here")
     args = parser.parse_args()
     binary = os.path.abspath(args.node) if args.node else None
+    args.binary = binary
     return run_case("crust-zoo-%s-" % args.case,
                     lambda lab, workdir: CASES[args.case](lab, workdir, args),
                     lab=True, binary=binary)

@@ -334,7 +334,11 @@ json to_json(const nat_status& x) {
           {"probes_served", x.probes_served},
           {"upgrades_tried", x.upgrades_tried},
           {"upgrades_succeeded", x.upgrades_succeeded},
-          {"relay_circuits_open", x.relay_circuits_open}};
+          {"relay_circuits_open", x.relay_circuits_open},
+          {"birthday_probes", x.birthday_probes},
+          {"birthday_sockets", x.birthday_sockets},
+          {"birthday_attempts", x.birthday_attempts},
+          {"birthday_succeeded", x.birthday_succeeded}};
 }
 
 json to_json(const connection_down& x) {

@@ -99,6 +99,11 @@ node_options::node_options() {
     .add(relay_max_duration, "relay-max-duration", "how long one relay circuit may live")
     .add(relay_upgrade, "relay-upgrade",
          "a relayed link we opened tries for a direct path this long after it came up, then at doubling waits (0: never)")
+    .add(birthday_probes, "birthday-probes",
+         "probes one attempt may send to a symmetric NAT's ports, as the easy side (0: no birthday probing)")
+    .add(birthday_rate, "birthday-rate", "birthday probes per second, at most")
+    .add(birthday_sockets, "birthday-sockets",
+         "sockets one attempt may hold open towards the peer, as the symmetric side (0: no birthday probing)")
     .add(max_connections, "max-connections", "links at once, both directions; inbound ones beyond are refused before the handshake")
     .add(max_half_open, "max-half-open", "inbound handshakes under way at once")
     .add(max_half_open_per_address, "max-half-open-per-address", "inbound handshakes under way at once from one address")
@@ -317,6 +322,17 @@ std::variant<node_config, std::vector<std::string>> node_options::to_node_config
   if (relay_upgrade.count() < 0)
     problems.push_back("relay-upgrade: must not be negative");
   cfg.nat.relay_upgrade = to_ms(relay_upgrade);
+  auto bounded = [&](int64_t x, const char* name, int64_t hi) {
+    if (x < 0 || x > hi)
+      problems.push_back(std::string(name) + ": must be 0 to " + std::to_string(hi));
+    return static_cast<size_t>(std::clamp<int64_t>(x, 0, hi));
+  };
+  cfg.nat.birthday.probes = bounded(birthday_probes, "birthday-probes", 64512);
+  cfg.nat.birthday.probes_per_second = std::max<size_t>(
+    bounded(birthday_rate, "birthday-rate", 100000), 1);
+  if (birthday_rate == 0)
+    problems.push_back("birthday-rate: must be at least 1");
+  cfg.nat.birthday.sockets = bounded(birthday_sockets, "birthday-sockets", 1024);
   auto& lim = cfg.limits;
   lim.max_connections = positive(max_connections, "max-connections", 1000000);
   lim.max_half_open = positive(max_half_open, "max-half-open", 1000000);

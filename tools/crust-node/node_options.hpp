@@ -72,6 +72,9 @@ public:
   int64_t relay_max_bytes = int64_t{256} << 20;
   caf::timespan relay_max_duration{std::chrono::minutes(30)};
   caf::timespan relay_upgrade{std::chrono::seconds(30)};
+  int64_t birthday_probes = 1024;
+  int64_t birthday_rate = 500;
+  int64_t birthday_sockets = 256;
   caf::timespan gossip_interval{std::chrono::seconds(30)};
   int64_t gossip_ttl = 4;
   int64_t gossip_fanout = 4;
