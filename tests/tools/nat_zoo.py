@@ -146,7 +146,7 @@ HOST_KINDS = {
     "symseq": dict(nat="user", mapping="apdm", filtering="apdf", allocation="sequential"),
     "symrand": dict(nat="user", mapping="apdm", filtering="apdf", allocation="random"),
     "cgnat": dict(nat="user", mapping="eim", filtering="apdf"),  # the home NAT; the CGNAT below
-    "udpblocked": dict(nat="cone", block_udp=True),
+    "udpblocked": dict(nat="cone", block_udp=True),  # no UDP at all, STUN neither: TCP only
 }
 MATRIX_COMMON = ["--peer-timeout=20s", "--keepalive-interval=5s", "--bootstrap-cache=none",
                  "--no-gossip", "--log-level=debug", "--beacon=off",
@@ -188,9 +188,11 @@ class ZooWorld:
                     if kind == "cgnat":
                         lab.router("r" + lan, "cgn", lan, **HOST_KINDS[kind])
                     else:
+                        # UDP blocked means all of it, STUN too.
+                        stun = [] if kind == "udpblocked" else list(STUN_IPS)
                         shaped.append(lab.router("r" + lan, "public", lan,
                                                  wan_ip="203.0.113.%d" % (150 + n),
-                                                 stun=list(STUN_IPS), **HOST_KINDS[kind]))
+                                                 stun=stun, **HOST_KINDS[kind]))
                     h = lab.host("h" + lan, lan)
                 hs.append(h)
             self.hosts[kind] = hs
