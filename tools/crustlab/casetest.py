@@ -3,6 +3,8 @@ when the case fails, a one-line verdict, checks and steps printed as they
 pass, and (for namespace tests) a Lab torn down whatever happens."""
 import os
 import shutil
+import signal
+import sys
 import tempfile
 
 from .netlab import Lab, LabError, require_root
@@ -25,6 +27,9 @@ def run_case(prefix, body, lab=False, binary=None):
     too with CRUST_KEEP_LOGS=1)."""
     if lab:
         require_root()
+    # A TERM (a timeout, a killed run) unwinds like an error: the lab's
+    # namespaces and processes go with it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))
     workdir = tempfile.mkdtemp(prefix=prefix)
     ok = False
     try:
