@@ -39,6 +39,16 @@ bool knows_mapping(const connection_info& x) {
                         [](const endpoint& ep) { return ep.proto == protocol::udp; });
 }
 
+/// Two sequential allocators: each side predicts the other's next mapping
+/// and makes its own next one towards it, so each NAT's new mapping is the
+/// one the other side sends to (exact prediction or nothing: a drift on
+/// either side pairs the wrong ports).
+bool lockstep(const connection_info& ours, const connection_info& theirs) {
+  return dependent(ours) && dependent(theirs)
+         && guess_allocation(ours) == port_allocation::sequential
+         && guess_allocation(theirs) == port_allocation::sequential;
+}
+
 } // namespace
 
 std::optional<endpoint> predicted_tcp_mapping(const connection_info& x) {
@@ -86,14 +96,14 @@ bool punching_hopeless(const connection_info& ours, const connection_info& their
   if (forwarded(ours) || forwarded(theirs))
     return false;
   if (dependent(ours) && dependent(theirs))
-    return true;
+    return !lockstep(ours, theirs);
   bool one_hard = (dependent(ours) && nat(theirs)) || (dependent(theirs) && nat(ours));
   return one_hard && birthday_role(ours, theirs) == probe_role::none;
 }
 
 bool relay_at_once(const connection_info& ours, const connection_info& theirs) {
-  if (punching_hopeless(ours, theirs))
-    return true;
+  if (punching_hopeless(ours, theirs) || lockstep(ours, theirs))
+    return true; // lock-step needs an exact prediction: likely enough to try, not to wait for
   if (birthday_role(ours, theirs) == probe_role::none)
     return false;
   auto& hard = dependent(ours) ? ours : theirs;
@@ -132,8 +142,18 @@ punch_plan plan_traversal(const connection_info& ours, const connection_info& th
     // punching their address opens our NAT to it (enough when it filters
     // by address only), and a sequential allocator's next ports are likely
     // theirs towards us (enough when it filters by port too).
-    if (ours.nat != nat_class::none) {
-      auto seen = dependent_mappings(theirs);
+    auto seen = dependent_mappings(theirs);
+    auto ours_seen = dependent_mappings(ours);
+    if (lockstep(ours, theirs) && ours_seen.front().address != seen.front().address) {
+      // Both sequential, behind different NATs: our next mapping goes to
+      // their next one, and nothing may take it first — no other candidate
+      // (the punch, then the dial reusing its mapping).
+      endpoint next{protocol::udp, seen.front().address, predicted_ports(theirs, 1).front()};
+      out.punch.push_back(next);
+      out.dials.push_back({next, path_kind::punched_udp});
+      return out;
+    }
+    if (ours.nat != nat_class::none && !dependent(ours) && !seen.empty()) {
       for (auto& ep : seen)
         add_unique(out.punch, ep);
       for (auto port : predicted_ports(theirs, predicted_window))

@@ -59,16 +59,20 @@ probe_role birthday_role(const connection_info& ours, const connection_info& the
 constexpr size_t predicted_window = 16;
 
 /// True when no hole can be punched: both sides map per destination
-/// (symmetric), or one does and the other is behind a NAT too with no way
-/// to probe for the symmetric side's port (it reported no address, or the
-/// other side knows no mapping of its own). A relay is the way then —
-/// unless either side has a port its gateway forwards (UPnP).
+/// (symmetric) — unless both allocate ports sequentially, when each
+/// predicts the other's next mapping —, or one does and the other is
+/// behind a NAT too with no way to probe for the symmetric side's port (it
+/// reported no address, or the other side knows no mapping of its own). A
+/// relay is the way then — unless either side has a port its gateway
+/// forwards (UPnP).
 bool punching_hopeless(const connection_info& ours, const connection_info& theirs);
 
 /// True when the initiator opens the relay at once rather than after the
 /// punching window: punching is hopeless, or only birthday probing (over
-/// the relayed link, PROTOCOL.md §9.7) can find the symmetric side's port.
-/// Against a sequential allocator, punching tries the predicted ports first.
+/// the relayed link, PROTOCOL.md §9.7) can find the symmetric side's port,
+/// or both sides are sequential allocators (each predicts the other's next
+/// port exactly, or the punch misses). Against one sequential allocator,
+/// punching tries the predicted ports first.
 bool relay_at_once(const connection_info& ours, const connection_info& theirs);
 
 } // namespace crust

@@ -228,6 +228,20 @@ CAF_TEST(birthday roles pair an easy nat with a hard one) {
   CAF_CHECK(!punching_hopeless(cone, seq) && !relay_at_once(cone, seq));
   CAF_CHECK(!punching_hopeless(seq, cone) && !relay_at_once(seq, cone));
   CAF_CHECK(punching_hopeless(rnd, seq) && relay_at_once(rnd, seq));
+  CAF_CHECK(punching_hopeless(rnd, rnd));
+  // Two sequential allocators: each sends its next mapping to the other's
+  // next one, first of all (punch and dial), beside the relay.
+  connection_info seq2 = seq;
+  seq2.peer = pid(5);
+  seq2.local = {udp("10.5.0.2", 5)};
+  seq2.external = {udp("203.0.113.5", 30000), udp("203.0.113.5", 30001)};
+  CAF_CHECK(!punching_hopeless(seq, seq2) && relay_at_once(seq, seq2));
+  CAF_CHECK(birthday_role(seq, seq2) == probe_role::none);
+  auto lock = plan_traversal(seq, seq2);
+  CAF_REQUIRE(!lock.punch.empty() && !lock.dials.empty());
+  CAF_CHECK_EQUAL(to_string(lock.punch.front()), "udp://203.0.113.5:30002");
+  CAF_CHECK_EQUAL(to_string(lock.dials.front().remote), "udp://203.0.113.5:30002");
+  CAF_CHECK_EQUAL(to_string(plan_traversal(seq2, seq).punch.front()), "udp://203.0.113.4:40002");
   CAF_CHECK(!relay_at_once(cone, cone));
   // The easy side punches the hard side's address (its mappings and, for a
   // sequential allocator, the next ports) and dials none of them: the hard
