@@ -3,6 +3,7 @@
 #include "nat/birthday.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 namespace crust {
 
@@ -70,6 +71,18 @@ std::optional<endpoint> predicted_tcp_mapping(const connection_info& x) {
         return endpoint{protocol::tcp, ext.address, *tcp_port}; // it keeps ports
   }
   return std::nullopt;
+}
+
+bool global_ipv6(const std::string& address) {
+  auto lower = address;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower.find(':') == std::string::npos || lower == "::1" || lower == "::")
+    return false;
+  if (lower.rfind("fe8", 0) == 0 || lower.rfind("fe9", 0) == 0 || lower.rfind("fea", 0) == 0
+      || lower.rfind("feb", 0) == 0)
+    return false; // fe80::/10
+  return lower.rfind("::ffff:", 0) != 0;
 }
 
 std::string to_string(probe_role x) {
@@ -173,12 +186,26 @@ punch_plan plan_traversal(const connection_info& ours, const connection_info& th
     if (auto ep = predicted_tcp_mapping(theirs); ep && !tcp_punch_hopeless(ours))
       add_dial(*ep, path_kind::punched_tcp);
   // Their own addresses: the way in when both sit behind the same NAT (or
-  // the peer is public).
+  // the peer is public), and over IPv6 without a NAT in between (each
+  // side's punch opens its own stateful firewall).
   for (auto& ep : theirs.local) {
     if (ep.proto != protocol::udp)
       continue;
     add_unique(out.punch, ep);
     add_dial(ep, path_kind::direct);
+  }
+  auto v6 = [](const connection_info& x) {
+    return std::any_of(x.local.begin(), x.local.end(), [](const endpoint& ep) {
+      return ep.proto == protocol::udp && global_ipv6(ep.address);
+    });
+  };
+  if (v6(ours) && v6(theirs)) {
+    // Happy eyeballs: their global IPv6 addresses first, the rest later.
+    auto is_v6 = [](const punch_plan::dial& d) { return global_ipv6(d.remote.address); };
+    std::vector<punch_plan::dial> first;
+    for (auto& d : out.dials)
+      (is_v6(d) ? first : out.later).push_back(d);
+    out.dials = std::move(first);
   }
   return out;
 }

@@ -7,6 +7,7 @@
 #include "messages/connection_info.hpp"
 #include "messages/path_kind.hpp"
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,7 +21,17 @@ struct punch_plan {
   };
   std::vector<endpoint> punch; ///< UDP endpoints to punch towards
   std::vector<dial> dials;     ///< what to dial, best first
+  /// What to dial only if `dials` have not connected after `ipv6_head_start`:
+  /// when both sides have global IPv6 addresses, their IPv4 candidates
+  /// (happy eyeballs, RFC 8305: a path without NAT is preferred).
+  std::vector<dial> later;
 };
+
+/// How long IPv6 candidates have to themselves before IPv4 ones are dialled.
+constexpr std::chrono::milliseconds ipv6_head_start{250};
+
+/// A global IPv6 address: neither link-local, loopback, nor IPv4-mapped.
+bool global_ipv6(const std::string& address);
 
 /// Both sides run the same plan against each other's info: each punches
 /// towards every UDP endpoint of the other and dials them; a public peer's

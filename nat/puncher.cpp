@@ -277,10 +277,16 @@ void begin_punching(puncher_pointer self, const peer_id& peer) {
   for (auto& d : plan.dials)
     if (d.path != path_kind::punched_tcp || st.cfg.tcp_punch)
       self->send(st.host, traversal_dial{d.remote, peer, d.path});
+  t.later = plan.later;
+  t.later_at = now + ipv6_head_start;
   maybe_relay(self, peer, t, now); // at once when punching cannot work
   CRUST_LOG(st.log, info, &peer, "puncher",
             "punching towards " << plan.punch.size() << " endpoint(s), dialling "
-                                << plan.dials.size() << " (they: " << to_string(t.theirs->nat)
+                                << plan.dials.size()
+                                << (plan.later.empty() ? std::string()
+                                                       : " (IPv6), " + std::to_string(plan.later.size())
+                                                           + " more in 250 ms")
+                                << " (they: " << to_string(t.theirs->nat)
                                 << ", we: " << to_string(ours.nat) << ")");
   ensure_ticking(self);
 }
@@ -358,6 +364,12 @@ void tick(puncher_pointer self) {
     }
     if (t.probing || t.holding)
       birthday_step(self, peer, t, now);
+    if (!t.later.empty() && now >= t.later_at) {
+      for (auto& d : t.later)
+        if (d.path != path_kind::punched_tcp || st.cfg.tcp_punch)
+          self->send(st.host, traversal_dial{d.remote, peer, d.path});
+      t.later.clear();
+    }
     maybe_relay(self, peer, t, now);
   }
   for (auto& [peer, limit] : expired)

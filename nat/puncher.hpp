@@ -46,6 +46,8 @@ struct puncher_state {
     uint64_t nonce = 0;
     std::optional<connection_info> theirs; ///< once their info arrived
     std::vector<endpoint> punch;     ///< where to punch, planned once
+    std::vector<punch_plan::dial> later; ///< IPv4 dials behind IPv6 ones
+    clock::time_point later_at;      ///< ... dialled then, if still not connected
     bool offered = false;            ///< our info went out
     clock::time_point started;
     clock::time_point deadline;

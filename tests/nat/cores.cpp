@@ -259,6 +259,32 @@ CAF_TEST(birthday roles pair an easy nat with a hard one) {
   CAF_CHECK_EQUAL(to_string(p.dials[0].remote), "udp://203.0.113.3:3");
 }
 
+CAF_TEST(ipv6 candidates get a head start) {
+  CAF_CHECK(global_ipv6("2001:db8:4::2"));
+  CAF_CHECK(global_ipv6("2001:DB8::1"));
+  CAF_CHECK(!global_ipv6("fe80::1"));
+  CAF_CHECK(!global_ipv6("FEBF::1"));
+  CAF_CHECK(!global_ipv6("::1"));
+  CAF_CHECK(!global_ipv6("::ffff:10.0.0.1"));
+  CAF_CHECK(!global_ipv6("10.0.0.1"));
+  // Dual stack on both sides: IPv4 NATs (cone) and global IPv6 addresses.
+  connection_info a{pid(1), {udp("10.1.0.2", 1), udp("2001:db8:1::2", 1)},
+                    {udp("203.0.113.1", 1)}, nat_class::endpoint_independent};
+  connection_info b{pid(2), {udp("10.2.0.2", 2), udp("2001:db8:2::2", 2)},
+                    {udp("203.0.113.2", 2)}, nat_class::endpoint_independent};
+  auto p = plan_traversal(a, b);
+  CAF_REQUIRE_EQUAL(p.dials.size(), 1u);
+  CAF_CHECK_EQUAL(to_string(p.dials[0].remote), "udp://[2001:db8:2::2]:2");
+  CAF_CHECK_EQUAL(p.later.size(), 2u); // the punched mapping, the LAN address
+  // Every candidate is punched at once (it opens our NAT or firewall).
+  CAF_CHECK_EQUAL(p.punch.size(), 3u);
+  // Only one side with IPv6: nothing waits.
+  a.local.pop_back();
+  p = plan_traversal(a, b);
+  CAF_CHECK(p.later.empty());
+  CAF_CHECK_EQUAL(p.dials.size(), 3u);
+}
+
 CAF_TEST(birthday probes keep to their budget) {
   using clock = pacer::clock;
   auto t0 = clock::time_point{} + 1h;

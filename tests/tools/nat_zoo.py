@@ -147,6 +147,9 @@ HOST_KINDS = {
     "symrand": dict(nat="user", mapping="apdm", filtering="apdf", allocation="random"),
     "cgnat": dict(nat="user", mapping="eim", filtering="apdf"),  # the home NAT; the CGNAT below
     "udpblocked": dict(nat="cone", block_udp=True),  # no UDP at all, STUN neither: TCP only
+    # IPv4 behind a cone NAT, IPv6 global behind a stateful firewall (no NAT;
+    # unsolicited inbound dropped); the node listens on both (::).
+    "dualstack": dict(nat="cone"),
 }
 MATRIX_COMMON = ["--peer-timeout=20s", "--keepalive-interval=5s", "--bootstrap-cache=none",
                  "--no-gossip", "--log-level=debug", "--beacon=off",
@@ -154,7 +157,8 @@ MATRIX_COMMON = ["--peer-timeout=20s", "--keepalive-interval=5s", "--bootstrap-c
 # The short CI subset: the cells where only the new traversal gets through
 # directly, and the one that must stay relayed without a probing storm.
 HARD_CELLS = [("portrestricted", "symrand"), ("symrand", "restricted"),
-              ("symseq", "portrestricted"), ("symseq", "symseq"), ("symrand", "symrand")]
+              ("symseq", "portrestricted"), ("symseq", "symseq"), ("symrand", "symrand"),
+              ("dualstack", "dualstack")]
 
 
 class ZooWorld:
@@ -163,7 +167,8 @@ class ZooWorld:
 
     def __init__(self, lab, kinds, delay_ms=0):
         self.lab = lab
-        lab.segment("public", "203.0.113.0/24")
+        dual = "dualstack" in kinds
+        lab.segment("public", "203.0.113.0/24", "2001:db8:ffff::/64" if dual else None)
         stun = lab.host("stun", "public", ip=STUN_IPS[0], extra_ips=[STUN_IPS[1]])
         lab.stun_server(stun)
         self.rv_host = lab.host("rv", "public", ip="203.0.113.50")
@@ -184,7 +189,8 @@ class ZooWorld:
                     shaped.append(h)
                 else:
                     lan = "%s%d" % (kind[:6], i)
-                    lab.segment(lan, "10.%d.0.0/24" % (100 + n))
+                    lab.segment(lan, "10.%d.0.0/24" % (100 + n),
+                                "2001:db8:%d::/64" % n if kind == "dualstack" else None)
                     if kind == "cgnat":
                         lab.router("r" + lan, "cgn", lan, **HOST_KINDS[kind])
                     else:
@@ -201,7 +207,9 @@ class ZooWorld:
                 lab.shape(h, delay_ms=delay_ms, inbound=True)
 
     def node(self, swarm, name, host, args=()):
-        return swarm.add(name, args=["--listen-address=%s" % host.ip] + MATRIX_COMMON
+        # Dual-stack hosts behind a router listen on both families.
+        listen = "::" if host.ip6 is not None and host.segment.router else host.ip
+        return swarm.add(name, args=["--listen-address=%s" % listen] + MATRIX_COMMON
                          + list(args), prefix=host.prefix())
 
 
@@ -232,7 +240,8 @@ def zoo_attempt(swarm, w, rv, ka, kb, rep, settle):
         ups = [e for e in a.events if e.get("event") == "connection_up" and e["peer"] == b.peer]
         if ups:
             out.update(connected=True, first=ups[0]["path"], final=ups[0]["path"],
-                       t_up=ups[0]["_t"] - t0, t_final=ups[0]["_t"] - t0)
+                       t_up=ups[0]["_t"] - t0, t_final=ups[0]["_t"] - t0,
+                       endpoint=ups[0].get("endpoint", ""))
             break
         if any(e.get("event") == "traversal_failed" for e in a.events):
             break
@@ -243,7 +252,8 @@ def zoo_attempt(swarm, w, rv, ka, kb, rep, settle):
             moved = [e for e in a.events if e.get("event") == "path_changed"
                      and e["peer"] == b.peer]
             if moved:
-                out.update(final=moved[-1]["path"], t_final=moved[-1]["_t"] - t0)
+                out.update(final=moved[-1]["path"], t_final=moved[-1]["_t"] - t0,
+                           endpoint=moved[-1].get("endpoint", ""))
                 break
             time.sleep(0.02)
     if out["connected"]:
@@ -308,6 +318,11 @@ def case_hard(lab, workdir, args):
         check(all(r["connected"] for r in runs), "%s x %s: connected (%s)"
               % (ka, kb, ", ".join("%s after %.2fs" % (r["first"], r["t_up"] or -1)
                                    for r in runs)))
+        if (ka, kb) == ("dualstack", "dualstack"):
+            check(all(r["final"] == "direct" and r["endpoint"].startswith("udp://[2001:db8:")
+                      for r in runs), "two IPv6 firewalls: direct over IPv6 (%s)"
+                  % ", ".join(r["endpoint"] for r in runs))
+            continue
         if (ka, kb) == ("symrand", "symrand"):
             check(all(r["final"] == "relayed" for r in runs), "two random symmetric NATs: relayed")
             probes = sum(r["nat_a"]["birthday_probes"] + r["nat_a"]["birthday_sockets"]

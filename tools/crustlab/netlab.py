@@ -27,13 +27,17 @@ def require_root():
 
 
 class Segment:
-    def __init__(self, lab, name, subnet):
+    def __init__(self, lab, name, subnet, subnet6=None):
         self.lab = lab
         self.name = name
         self.net = ipaddress.ip_network(subnet)
+        # IPv6 beside IPv4 (dual stack): global addresses, routed by the
+        # segment's routers without NAT.
+        self.net6 = ipaddress.ip_network(subnet6) if subnet6 else None
         self.ns = lab.ns_name("s", name)
         self.router = None          # the router whose LAN this is
         self._hosts = self.net.hosts()
+        self._hosts6 = self.net6.hosts() if self.net6 else None
         self._taken = set()
 
     def allocate(self, wanted=None):
@@ -46,6 +50,11 @@ class Segment:
         self._taken.add(ip)
         return ip
 
+    def allocate6(self):
+        ip = next(a for a in self._hosts6 if a not in self._taken)
+        self._taken.add(ip)
+        return ip
+
 
 class Host:
     """A namespace with one interface `eth0` on a segment (routers have two)."""
@@ -55,6 +64,7 @@ class Host:
         self.name = name
         self.ns = lab.ns_name(kind, name)
         self.ips = []
+        self.ip6 = None             # its global IPv6 address, on a dual-stack segment
         self.segment = None
 
     @property
@@ -86,6 +96,8 @@ class Router(Host):
         self.behaviour = {}
         self.wan_ip = None
         self.lan_ip = None
+        self.wan6 = None            # IPv6 (dual-stack segments on both sides)
+        self.lan6 = None
         self.lan = None
         self.upnp = False
         self.block_udp = False
@@ -147,10 +159,13 @@ class Lab:
 
     # -- topology ------------------------------------------------------------------
 
-    def segment(self, name, subnet):
+    def segment(self, name, subnet, subnet6=None):
+        """subnet6: IPv6 beside IPv4 (documentation prefixes, 2001:db8::/32).
+        A router between two dual-stack segments routes IPv6 without NAT,
+        behind a stateful firewall (unsolicited inbound dropped)."""
         if name in self.segments:
             raise LabError("segment %s defined twice" % name)
-        seg = Segment(self, name, subnet)
+        seg = Segment(self, name, subnet, subnet6)
         self._add_ns(seg.ns)
         self.run("ip", "netns", "exec", seg.ns, "ip", "link", "add", "br0", "type", "bridge")
         self.run("ip", "netns", "exec", seg.ns, "ip", "link", "set", "br0", "up")
@@ -199,6 +214,10 @@ class Lab:
         r.run("sysctl", "-qw", "net.ipv4.ip_forward=1")
         if wan_seg.router:
             r.run("ip", "route", "add", "default", "via", str(wan_seg.router.lan_ip))
+        if wan_seg.net6 and lan_seg.net6:
+            if nat == "user":
+                raise LabError("router %s: IPv6 needs an nftables router" % name)
+            self._route6(r, wan_seg, lan_seg)
         if nat == "user":
             r.behaviour = {"mapping": mapping, "filtering": filtering,
                            "allocation": allocation, "hairpin": hairpin,
@@ -211,12 +230,34 @@ class Lab:
         self.hosts[name] = r
         return r
 
+    def _route6(self, r, wan_seg, lan_seg):
+        """IPv6 through router `r`: an address on each side, forwarding, and
+        routes between its LAN and every other dual-stack LAN and public
+        host on the same WAN segment (no NAT; the firewall is the inet
+        table of _nat_rules)."""
+        r.wan6 = wan_seg.allocate6()
+        r.lan6 = lan_seg.allocate6()
+        r.run("ip", "-6", "addr", "add", "%s/%d" % (r.wan6, wan_seg.net6.prefixlen), "dev", "wan",
+              "nodad")
+        r.run("ip", "-6", "addr", "add", "%s/%d" % (r.lan6, lan_seg.net6.prefixlen), "dev", "lan",
+              "nodad")
+        r.run("sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
+        for other in self.hosts.values():
+            if other is r or other.segment is not wan_seg:
+                continue
+            if getattr(other, "lan6", None) is not None:
+                other.run("ip", "-6", "route", "add", str(lan_seg.net6), "via", str(r.wan6))
+                r.run("ip", "-6", "route", "add", str(other.lan.net6), "via", str(other.wan6))
+            elif other.ip6 is not None:
+                other.run("ip", "-6", "route", "add", str(lan_seg.net6), "via", str(r.wan6))
+
     def _nat_rules(self, r, stun_ips):
         masq = {"cone": "masquerade", "symmetric": "masquerade random,fully-random",
                 "none": ""}[r.nat]
         # Like a home router: forward LAN->WAN, let replies and mapped (DNAT)
         # traffic back in, drop anything unsolicited from the WAN (see
-        # NATLAB notes: without this, punching collides in conntrack).
+        # NATLAB notes: without this, punching collides in conntrack). The
+        # table is inet: IPv6 gets the same stateful firewall, but no NAT.
         accept_stun = "".join("            ip saddr %s accept\n" % ip for ip in stun_ips)
         block_udp = ""
         if r.block_udp:
@@ -239,7 +280,7 @@ class Lab:
         chain input {
             type filter hook input priority 0; policy accept;
             iifname "wan" ct state established,related accept
-%s            iifname "wan" meta l4proto icmp accept
+%s            iifname "wan" meta l4proto { icmp, ipv6-icmp } accept
             iifname "wan" ct state new drop
         }
         chain prerouting_miniupnpd {
@@ -253,7 +294,7 @@ class Lab:
         chain postrouting {
             type nat hook postrouting priority 100; policy accept;
             jump postrouting_miniupnpd
-            oifname "wan" %s
+            oifname "wan" meta nfproto ipv4 %s
         }
 }
 """ % (block_udp, accept_stun, masq)
@@ -318,6 +359,18 @@ class Lab:
             h.run("ip", "addr", "add", "%s/%d" % (addr, seg.net.prefixlen), "dev", "eth0")
         if seg.router:
             h.run("ip", "route", "add", "default", "via", str(seg.router.lan_ip))
+        if seg.net6:
+            h.ip6 = seg.allocate6()
+            h.run("ip", "-6", "addr", "add", "%s/%d" % (h.ip6, seg.net6.prefixlen), "dev", "eth0",
+                  "nodad")
+            if seg.router and getattr(seg.router, "lan6", None) is not None:
+                h.run("ip", "-6", "route", "add", "default", "via", str(seg.router.lan6))
+            elif not seg.router:
+                # A public host: routes to the dual-stack LANs behind its segment's routers.
+                for other in self.hosts.values():
+                    if getattr(other, "lan6", None) is not None and other.segment is seg:
+                        h.run("ip", "-6", "route", "add", str(other.lan.net6), "via",
+                              str(other.wan6))
         self.hosts[name] = h
         return h
 
