@@ -67,6 +67,10 @@ struct nat_config {
   /// sockets: no probing, and the link waits like any other).
   std::chrono::milliseconds birthday_delay{1000};
   probe_budget birthday;
+  /// One birthday attempt per peer this often, at most (a peer asking for
+  /// upgrades over and over gets plain ones in between): what one peer can
+  /// make us send is bounded per minute, not only per attempt.
+  std::chrono::milliseconds birthday_interval{30000};
   /// Ask the LAN's UPnP gateway to forward our TCP and UDP ports (SSDP
   /// multicast on the LAN: off by default, like every other outreach).
   bool upnp = false;

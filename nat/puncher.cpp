@@ -186,6 +186,15 @@ void start_birthday(puncher_pointer self, const peer_id& peer, puncher_state::tr
   t.role = birthday_role(ours, *t.theirs);
   if (t.role == probe_role::none)
     return;
+  if (auto last = st.last_birthday.find(peer);
+      last != st.last_birthday.end() && now - last->second < st.cfg.birthday_interval) {
+    CRUST_LOG(st.log, info, &peer, "puncher",
+              "no birthday probing: the last attempt with this peer was less than "
+                << st.cfg.birthday_interval.count() << " ms ago");
+    t.role = probe_role::none;
+    return;
+  }
+  st.last_birthday[peer] = now;
   auto lead = holding_lead(b);
   auto probing_ends = pacer{b.probes, b.probes_per_second, now + lead}.finish();
   t.deadline = std::max(t.deadline, probing_ends + std::chrono::milliseconds(2000));
@@ -970,6 +979,10 @@ puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_i
       st.observed.remove(x.peer);
       st.introductions.erase(x.peer);
       st.relayed.erase(x.peer);
+      if (auto b = st.last_birthday.find(x.peer);
+          b != st.last_birthday.end()
+          && self->clock().now() - b->second >= st.cfg.birthday_interval)
+        st.last_birthday.erase(b); // bounded by the peers we are connected to, or recent ones
       if (auto i = st.traversals.find(x.peer); i != st.traversals.end() && i->second.upgrade)
         end_traversal(self, i); // nothing left to upgrade
       if (st.relays)

@@ -94,6 +94,9 @@ struct puncher_state {
   std::set<peer_id> connected;
   std::map<peer_id, traversal> traversals;
   std::map<peer_id, relayed_link> relayed;
+  /// When each peer last had us probe or hold sockets: at most one birthday
+  /// attempt per peer per `birthday_interval`, whoever asks.
+  std::map<peer_id, clock::time_point> last_birthday;
   uint64_t next_generation = 1;
   std::map<peer_id, std::deque<clock::time_point>> introductions; ///< served, per requester
   clock::time_point answer_window;

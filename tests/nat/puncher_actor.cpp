@@ -476,6 +476,30 @@ CAF_TEST(cone against random symmetric relays at once and probes over the relaye
   CAF_CHECK_EQUAL(status(pb).birthday_probes, 1024u);
 }
 
+CAF_TEST(one birthday attempt per peer per interval whoever asks) {
+  auto up_cfg = cfg();
+  up_cfg.relay_upgrade = 1s;
+  auto pa = node(a, up_cfg, "10.1.0.2", "203.0.113.1", true);  // hard
+  auto pb = node(b, up_cfg, "10.2.0.2", "203.0.113.2", false); // easy
+  settle();
+  relayed_link(a, b); // a asks for upgrades: at 1 s, then 2 s after each ends
+  for (int i = 0; i < 200; ++i) { // 20 s: several attempts
+    sched.advance_time(100ms);
+    sched.run();
+  }
+  CAF_CHECK_GREATER_OR_EQUAL(status(pa).upgrades_tried, 3u);
+  // Only the first probed: 256 sockets, 1,024 probes, one attempt each.
+  CAF_CHECK_EQUAL(status(pa).birthday_attempts, 1u);
+  CAF_CHECK_EQUAL(status(pb).birthday_attempts, 1u);
+  CAF_CHECK_EQUAL(status(pa).birthday_sockets, 256u);
+  CAF_CHECK_EQUAL(status(pb).birthday_probes, 1024u);
+  for (int i = 0; i < 400; ++i) { // the next attempt after 30 s probes again
+    sched.advance_time(100ms);
+    sched.run();
+  }
+  CAF_CHECK_EQUAL(status(pb).birthday_attempts, 2u);
+}
+
 CAF_TEST(a birthday hit moves the link and releases the sockets) {
   auto up_cfg = cfg();
   up_cfg.relay_upgrade = 1s;

@@ -271,6 +271,35 @@ def cell_label(results):
     return " / ".join(finals)
 
 
+SHORT = {"direct": "D", "upnp": "U", "punched_udp": "P", "punched_tcp": "T", "relayed": "R"}
+
+
+def markdown_cell(runs):
+    """`R→P 5/5 1.7 s`: the path (first→final when a relayed link moved),
+    attempts connected, and the p50 time to the final path."""
+    ok = [r for r in runs if r["connected"]]
+    paths = []
+    for r in ok:
+        first, final = SHORT.get(r["first"], "?"), SHORT.get(r["final"], "?")
+        label = first if first == final else "%s→%s" % (first, final)
+        if label not in paths:
+            paths.append(label)
+    if not ok:
+        return "✗ 0/%d" % len(runs)
+    p50 = statistics.median(r["t_final"] for r in ok)
+    return "%s %d/%d %.2f s" % ("/".join(sorted(paths)), len(ok), len(runs), p50)
+
+
+def markdown_table(results, kinds):
+    head = "| A \\ B | " + " | ".join(kinds) + " |"
+    rows = [head, "|---" * (len(kinds) + 1) + "|"]
+    for ka in kinds:
+        cells = [markdown_cell(results["%s x %s" % (ka, kb)])
+                 if "%s x %s" % (ka, kb) in results else "" for kb in kinds]
+        rows.append("| **%s** | " % ka + " | ".join(cells) + " |")
+    return "\n".join(rows) + "\n"
+
+
 def case_matrix(lab, workdir, args):
     """Every ordered pair of host kinds (or --cells), --reps fresh attempts
     each, --delay-ms one-way delay into the public segment."""
@@ -306,6 +335,7 @@ def case_matrix(lab, workdir, args):
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1, default=str)
+    print("\n" + markdown_table(results, kinds))
     return results
 
 
@@ -319,9 +349,12 @@ def case_hard(lab, workdir, args):
               % (ka, kb, ", ".join("%s after %.2fs" % (r["first"], r["t_up"] or -1)
                                    for r in runs)))
         if (ka, kb) == ("dualstack", "dualstack"):
-            check(all(r["final"] == "direct" and r["endpoint"].startswith("udp://[2001:db8:")
-                      for r in runs), "two IPv6 firewalls: direct over IPv6 (%s)"
-                  % ", ".join(r["endpoint"] for r in runs))
+            # `direct` when A's dial won, `punched_udp` when B's reached A
+            # (an inbound link A's punching expected): IPv6 either way.
+            check(all(r["final"] in ("direct", "punched_udp")
+                      and r["endpoint"].startswith("udp://[2001:db8:") for r in runs),
+                  "two IPv6 firewalls: direct over IPv6 (%s)"
+                  % ", ".join("%s %s" % (r["final"], r["endpoint"]) for r in runs))
             continue
         if (ka, kb) == ("symrand", "symrand"):
             check(all(r["final"] == "relayed" for r in runs), "two random symmetric NATs: relayed")
@@ -337,7 +370,15 @@ def case_hard(lab, workdir, args):
                   "%s x %s: direct at once, no relay first (predicted ports)" % (ka, kb))
 
 
-CASES = {"probe": case_probe, "matrix": case_matrix, "hard": case_hard}
+def case_table(lab, workdir, args):
+    """Prints the markdown table of a matrix run's --json file (no lab)."""
+    with open(args.json) as f:
+        results = json.load(f)
+    kinds = [k for k in HOST_KINDS if any(k in key.split(" x ") for key in results)]
+    print(markdown_table(results, kinds))
+
+
+CASES = {"probe": case_probe, "matrix": case_matrix, "hard": case_hard, "table": case_table}
 
 
 def main():
@@ -355,6 +396,8 @@ def main():
     args = parser.parse_args()
     binary = os.path.abspath(args.node) if args.node else None
     args.binary = binary
+    if args.case == "table":
+        return case_table(None, None, args) or 0
     return run_case("crust-zoo-%s-" % args.case,
                     lambda lab, workdir: CASES[args.case](lab, workdir, args),
                     lab=True, binary=binary)

@@ -5,6 +5,7 @@ A scenario is parsed completely before anything runs; a bad file gets an
 error naming its line. Every step has a timeout; everything a run creates
 (processes, namespaces, temporary files) goes when it ends, pass or fail.
 """
+import ipaddress
 import json
 import os
 import re
@@ -51,7 +52,7 @@ class Step:
 
 # verb -> (min positional args, max positional args or None, allowed options)
 TOPOLOGY = {
-    "segment": (2, 2, set()),
+    "segment": (2, 3, set()),
     "router": (1, 1, {"wan", "lan", "nat", "ip", "upnp", "mapping", "filtering", "allocation",
                       "hairpin", "udp-timeout", "block-udp"}),
     "host": (1, 1, {"on", "ip", "ip2"}),
@@ -156,6 +157,14 @@ class Scenario:
                 raise ScenarioError("%s: unknown %s %r" % (where, kind, name))
         if s.verb == "segment":
             names["segment"].add(s.args[0])
+            if len(s.args) > 2:
+                try:
+                    net6 = ipaddress.ip_network(s.args[2])
+                except ValueError:
+                    net6 = None
+                if net6 is None or net6.version != 6:
+                    raise ScenarioError("%s: %r is not an IPv6 prefix (like 2001:db8:1::/64)"
+                                        % (where, s.args[2]))
         elif s.verb in ("router", "host", "stun"):
             if s.verb == "router":
                 for k in ("wan", "lan"):
@@ -292,7 +301,7 @@ class Runner:
         for s in self.sc.topology:
             lab = self.lab
             if s.verb == "segment":
-                lab.segment(s.args[0], s.args[1])
+                lab.segment(s.args[0], s.args[1], s.args[2] if len(s.args) > 2 else None)
             elif s.verb == "router":
                 o = s.opts
                 user = {k: o[k] for k in ("mapping", "filtering", "allocation") if k in o}
