@@ -47,10 +47,9 @@ struct nat_status {
   uint64_t upgrades_succeeded = 0;  ///< relayed links that moved to a path of their own
   uint64_t relay_circuits_open = 0; ///< circuits we relay now
   /// Birthday probing (NAT-TRAVERSAL.md "Hard NATs"): probes we sent as the
-  /// easy side, sockets we held as the hard side, and attempts of either
-  /// kind that ended in a direct link.
+  /// easy side.
   uint64_t birthday_probes = 0;
-  uint64_t birthday_sockets = 0;
+  uint64_t birthday_sockets = 0;   ///< sockets we held as the hard side
   uint64_t birthday_attempts = 0;  ///< upgrades that probed or held sockets
   uint64_t birthday_succeeded = 0; ///< ... and ended in a direct link
 };

@@ -66,7 +66,7 @@ struct nat_config {
   /// probes for the hard side's port within `birthday` (zero probes or
   /// sockets: no probing, and the link waits like any other).
   std::chrono::milliseconds birthday_delay{1000};
-  probe_budget birthday;
+  probe_budget birthday;  ///< how much one birthday-probing attempt may send
   /// One birthday attempt per peer this often, at most (a peer asking for
   /// upgrades over and over gets plain ones in between): what one peer can
   /// make us send is bounded per minute, not only per attempt.
