@@ -104,8 +104,19 @@ probe_role birthday_role(const connection_info& ours, const connection_info& the
   return probe_role::none;
 }
 
+/// The address families (bit 1: IPv4, bit 2: IPv6) of an info's endpoints.
+int families(const connection_info& x) {
+  int out = 0;
+  for (auto* list : {&x.local, &x.external})
+    for (auto& ep : *list)
+      out |= ep.address.find(':') == std::string::npos ? 1 : 2;
+  return out;
+}
+
 bool punching_hopeless(const connection_info& ours, const connection_info& theirs) {
   auto nat = [](const connection_info& x) { return x.nat != nat_class::none; };
+  if (families(ours) != 0 && families(theirs) != 0 && (families(ours) & families(theirs)) == 0)
+    return true; // IPv6 only against IPv4 only: nothing to punch
   if (forwarded(ours) || forwarded(theirs))
     return false;
   if (dependent(ours) && dependent(theirs))

@@ -50,7 +50,15 @@ void start_stun_round(puncher_pointer self) {
     return;
   st.probes.clear();
   auto now = self->clock().now();
+  auto v6 = [](const std::string& a) { return a.find(':') != std::string::npos; };
+  auto ours = reachable_endpoints(st.listening);
   for (auto& server : st.cfg.stun_servers) {
+    // Only servers of a family we have an address of (an IPv6-only host
+    // would wait out every retransmission to an IPv4 server).
+    if (!ours.empty() && std::none_of(ours.begin(), ours.end(), [&](const endpoint& ep) {
+          return v6(ep.address) == v6(server.address);
+        }))
+      continue;
     auto target = server;
     target.proto = protocol::udp;
     st.probes.emplace_back(target, now, st.cfg.stun_rto, st.cfg.stun_tries);

@@ -278,6 +278,12 @@ CAF_TEST(ipv6 candidates get a head start) {
   CAF_CHECK_EQUAL(p.later.size(), 2u); // the punched mapping, the LAN address
   // Every candidate is punched at once (it opens our NAT or firewall).
   CAF_CHECK_EQUAL(p.punch.size(), 3u);
+  // IPv6 only against IPv4 only: punching is hopeless, the relay at once.
+  connection_info v6only{pid(3), {udp("2001:db8:3::2", 3)}, {}, nat_class::unknown};
+  connection_info v4only{pid(4), {udp("10.4.0.2", 4)}, {udp("203.0.113.4", 4)},
+                         nat_class::endpoint_independent};
+  CAF_CHECK(punching_hopeless(v6only, v4only) && relay_at_once(v4only, v6only));
+  CAF_CHECK(!punching_hopeless(v6only, b));
   // Only one side with IPv6: nothing waits.
   a.local.pop_back();
   p = plan_traversal(a, b);

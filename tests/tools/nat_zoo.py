@@ -150,15 +150,24 @@ HOST_KINDS = {
     # IPv4 behind a cone NAT, IPv6 global behind a stateful firewall (no NAT;
     # unsolicited inbound dropped); the node listens on both (::).
     "dualstack": dict(nat="cone"),
+    # No IPv4 at all: a global IPv6 address behind a stateful firewall; it
+    # meets the rendezvous node over IPv6, and IPv4-only peers through it.
+    "ipv6only": dict(nat="cone"),
 }
+V6_KINDS = ("dualstack", "ipv6only")
+# bootstrap-target=1: a node stops bootstrapping once it has the rendezvous
+# node, so it never dials a peer from the rendezvous node's bootstrap list
+# (over IPv6 two such dials meet through both firewalls before any
+# traversal): every link the matrix counts is connect_via's.
 MATRIX_COMMON = ["--peer-timeout=20s", "--keepalive-interval=5s", "--bootstrap-cache=none",
+                 "--bootstrap-target=1",
                  "--no-gossip", "--log-level=debug", "--beacon=off",
                  "--stun-servers=[\"udp://%s:3478\",\"udp://%s:3478\"]" % STUN_IPS]
 # The short CI subset: the cells where only the new traversal gets through
 # directly, and the one that must stay relayed without a probing storm.
 HARD_CELLS = [("portrestricted", "symrand"), ("symrand", "restricted"),
               ("symseq", "portrestricted"), ("symseq", "symseq"), ("symrand", "symrand"),
-              ("dualstack", "dualstack")]
+              ("dualstack", "dualstack"), ("ipv6only", "dualstack")]
 
 
 class ZooWorld:
@@ -167,7 +176,8 @@ class ZooWorld:
 
     def __init__(self, lab, kinds, delay_ms=0):
         self.lab = lab
-        dual = "dualstack" in kinds
+        dual = any(k in kinds for k in V6_KINDS)
+        self.rv_dual = "ipv6only" in kinds  # then the rendezvous node listens on both
         lab.segment("public", "203.0.113.0/24", "2001:db8:ffff::/64" if dual else None)
         stun = lab.host("stun", "public", ip=STUN_IPS[0], extra_ips=[STUN_IPS[1]])
         lab.stun_server(stun)
@@ -190,7 +200,7 @@ class ZooWorld:
                 else:
                     lan = "%s%d" % (kind[:6], i)
                     lab.segment(lan, "10.%d.0.0/24" % (100 + n),
-                                "2001:db8:%d::/64" % n if kind == "dualstack" else None)
+                                "2001:db8:%d::/64" % n if kind in V6_KINDS else None)
                     if kind == "cgnat":
                         lab.router("r" + lan, "cgn", lan, **HOST_KINDS[kind])
                     else:
@@ -199,16 +209,25 @@ class ZooWorld:
                         shaped.append(lab.router("r" + lan, "public", lan,
                                                  wan_ip="203.0.113.%d" % (150 + n),
                                                  stun=stun, **HOST_KINDS[kind]))
-                    h = lab.host("h" + lan, lan)
+                    h = lab.host("h" + lan, lan, ipv4=kind != "ipv6only")
                 hs.append(h)
             self.hosts[kind] = hs
         if delay_ms:
             for h in shaped:
                 lab.shape(h, delay_ms=delay_ms, inbound=True)
 
+    def contact(self, rv, host):
+        """The rendezvous node's endpoint as `host` reaches it."""
+        if not host.ips:
+            return "tcp://[%s]:5000" % self.rv_host.ip6
+        return "tcp://%s:5000" % self.rv_host.ip
+
     def node(self, swarm, name, host, args=()):
-        # Dual-stack hosts behind a router listen on both families.
-        listen = "::" if host.ip6 is not None and host.segment.router else host.ip
+        # Dual-stack hosts behind a router listen on both families (and the
+        # rendezvous node when IPv6-only hosts need it).
+        both = host.ip6 is not None and (host.segment.router or
+                                         (host is self.rv_host and self.rv_dual))
+        listen = "::" if both else host.ip
         return swarm.add(name, args=["--listen-address=%s" % listen] + MATRIX_COMMON
                          + list(args), prefix=host.prefix())
 
@@ -217,13 +236,15 @@ def zoo_attempt(swarm, w, rv, ka, kb, rep, settle):
     """One attempt with fresh nodes (fresh ports: no NAT state reused): a
     asks rv to introduce it to b. Returns what happened: the first path and
     when, and the path it ended on within `settle` s (relayed links upgrade)."""
-    extra = ["--contacts=[\"%s\"]" % rv.endpoint]
-    a = w.node(swarm, "a-%s-%s-%d" % (ka, kb, rep), w.hosts[ka][0], extra)
-    b = w.node(swarm, "b-%s-%s-%d" % (ka, kb, rep), w.hosts[kb][1], extra)
-    for n in (a, b):
+    ha, hb = w.hosts[ka][0], w.hosts[kb][1]
+    a = w.node(swarm, "a-%s-%s-%d" % (ka, kb, rep), ha,
+               ["--contacts=[\"%s\"]" % w.contact(rv, ha)])
+    b = w.node(swarm, "b-%s-%s-%d" % (ka, kb, rep), hb,
+               ["--contacts=[\"%s\"]" % w.contact(rv, hb)])
+    for n, h in ((a, ha), (b, hb)):
         n.wait_for("connection_up", peer=rv.peer, timeout=15)
-        # STUN answered (or cannot: UDP blocked) before the attempt.
-        deadline = time.monotonic() + 5
+        # STUN answered (or cannot: UDP blocked; no IPv4) before the attempt.
+        deadline = time.monotonic() + (5 if h.ips else 0)
         while time.monotonic() < deadline:
             st = n.request({"cmd": "nat"}, "nat")
             if st["nat"] != "unknown":
@@ -237,7 +258,8 @@ def zoo_attempt(swarm, w, rv, ka, kb, rep, settle):
     a.command({"cmd": "connect_via", "peer": b.peer, "through": rv.peer})
     deadline = t0 + 15
     while time.monotonic() < deadline:
-        ups = [e for e in a.events if e.get("event") == "connection_up" and e["peer"] == b.peer]
+        ups = [e for e in a.events if e.get("event") == "connection_up" and e["peer"] == b.peer
+               and e["_t"] >= t0]
         if ups:
             out.update(connected=True, first=ups[0]["path"], final=ups[0]["path"],
                        t_up=ups[0]["_t"] - t0, t_final=ups[0]["_t"] - t0,
@@ -348,13 +370,13 @@ def case_hard(lab, workdir, args):
         check(all(r["connected"] for r in runs), "%s x %s: connected (%s)"
               % (ka, kb, ", ".join("%s after %.2fs" % (r["first"], r["t_up"] or -1)
                                    for r in runs)))
-        if (ka, kb) == ("dualstack", "dualstack"):
+        if (ka, kb) in (("dualstack", "dualstack"), ("ipv6only", "dualstack")):
             # `direct` when A's dial won, `punched_udp` when B's reached A
             # (an inbound link A's punching expected): IPv6 either way.
             check(all(r["final"] in ("direct", "punched_udp")
                       and r["endpoint"].startswith("udp://[2001:db8:") for r in runs),
-                  "two IPv6 firewalls: direct over IPv6 (%s)"
-                  % ", ".join("%s %s" % (r["final"], r["endpoint"]) for r in runs))
+                  "%s x %s, two IPv6 firewalls: direct over IPv6 (%s)" % (ka, kb,
+                  ", ".join("%s %s" % (r["final"], r["endpoint"]) for r in runs)))
             continue
         if (ka, kb) == ("symrand", "symrand"):
             check(all(r["final"] == "relayed" for r in runs), "two random symmetric NATs: relayed")

@@ -69,7 +69,8 @@ class Host:
 
     @property
     def ip(self):
-        return str(self.ips[0])
+        """Its (first) IPv4 address; an IPv6-only host's IPv6 address."""
+        return str(self.ips[0]) if self.ips else str(self.ip6)
 
     def run(self, *cmd, check=True, **kw):
         return self.lab.run("ip", "netns", "exec", self.ns, *cmd, check=check, **kw)
@@ -343,21 +344,24 @@ class Lab:
         r.run("nft", "delete", "rule", "inet", "filter", "forward", "handle", handles[0])
         r.block_udp = False
 
-    def host(self, name, segment, ip=None, extra_ips=()):
+    def host(self, name, segment, ip=None, extra_ips=(), ipv4=True):
+        """ipv4=False: an IPv6-only host (on a dual-stack segment)."""
         if name in self.hosts:
             raise LabError("host %s defined twice" % name)
         seg = self._get_segment(segment)
+        if not ipv4 and not seg.net6:
+            raise LabError("host %s: IPv6 only needs a dual-stack segment" % name)
         h = Host(self, name)
         self._add_ns(h.ns)
         self._veth(seg, h.ns, "eth0")
         h.segment = seg
-        for want in [ip] + list(extra_ips):
+        for want in ([ip] + list(extra_ips) if ipv4 else []):
             if want is None and h.ips:
                 continue
             addr = seg.allocate(want)
             h.ips.append(addr)
             h.run("ip", "addr", "add", "%s/%d" % (addr, seg.net.prefixlen), "dev", "eth0")
-        if seg.router:
+        if seg.router and ipv4:
             h.run("ip", "route", "add", "default", "via", str(seg.router.lan_ip))
         if seg.net6:
             h.ip6 = seg.allocate6()
@@ -485,6 +489,10 @@ deny 0-65535 0.0.0.0/0 0-65535
             self.wait_log(name, "ready")
             host.run("iptables", "-t", "mangle", "-A", chain, flag, ifname, "-j",
                      "NFQUEUE", "--queue-num", str(queue))
+            if host.ip6 is not None or getattr(host, "wan6", None) is not None:
+                # Dual stack: IPv6 goes through the same queue, same delay.
+                host.run("ip6tables", "-t", "mangle", "-A", chain, flag, ifname, "-j",
+                         "NFQUEUE", "--queue-num", str(queue))
 
     def wait_log(self, name, text, timeout=10):
         path = os.path.join(self.workdir, name + ".log")
