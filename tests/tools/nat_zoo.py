@@ -72,8 +72,41 @@ def result(p, name):
     return json.loads(out.strip().splitlines()[-1])
 
 
+# A UDP socket on [::]:PORT that optionally sends one datagram to DEST first,
+# then prints where the first datagram it hears within SECONDS came from.
+UDP6 = """import json, socket, sys
+port, seconds, dest = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3:]
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.bind(("::", port))
+print("ready", flush=True)
+if dest:
+    s.sendto(b"hello", (dest[0], int(dest[1])))
+s.settimeout(seconds)
+try:
+    data, src = s.recvfrom(100)
+    if not dest:
+        s.sendto(b"reply", src)
+    print(json.dumps({"from": src[0]}))
+except socket.timeout:
+    print(json.dumps({"from": None}))
+"""
+
+
+def udp6(host, port, seconds, dest=()):
+    p = subprocess.Popen(host.prefix() + [sys.executable, "-c", UDP6, str(port), str(seconds)]
+                         + [str(d) for d in dest], stdout=subprocess.PIPE, text=True)
+    p.stdout.readline()  # ready
+    return p
+
+
+def heard(p):
+    out = json.loads(p.stdout.readline())["from"]
+    p.wait(timeout=10)
+    return out
+
+
 def case_probe(lab, workdir, args):
-    lab.segment("public", "203.0.113.0/24")
+    lab.segment("public", "203.0.113.0/24", "2001:db8:ffff::/64")
     stun = lab.host("stun", "public", ip=STUN_IPS[0], extra_ips=[STUN_IPS[1]])
     lab.stun_server(stun)
     own = lab.host("own", "public", ip=OWN_IPS[0], extra_ips=[OWN_IPS[1]])
@@ -96,6 +129,11 @@ def case_probe(lab, workdir, args):
     lab.segment("home", "10.80.0.0/24")
     lab.router("rhome", "cgn", "home", nat="user", mapping="eim", filtering="eif")
     hosts["home_behind_cgnat"] = lab.host("hhome", "home")
+    # The IPv6 knob: a dual-stack LAN whose router routes IPv6 without NAT
+    # behind a stateful firewall.
+    lab.segment("v6fw", "10.91.0.0/24", "2001:db8:91::/64")
+    lab.router("rv6fw", "public", "v6fw", nat="cone", wan_ip="203.0.113.42")
+    v6host = lab.host("hv6fw", "v6fw")
     # The timeout knob: a user NAT that forgets a UDP mapping after 3 s.
     lab.segment("short", "10.90.0.0/24")
     lab.router("rshort", "public", "short", nat="user", wan_ip="203.0.113.41", udp_timeout=3)
@@ -128,6 +166,19 @@ def case_probe(lab, workdir, args):
         p.wait(timeout=10)
         check((heard is not None) == want, "%s: the stranger's datagram to %s %s"
               % (name, mapping, "arrived from " + heard if heard else "was dropped"))
+    step("IPv6 behind a stateful firewall: no NAT, unsolicited inbound dropped, replies let in")
+    listener = udp6(v6host, 40000, 1.5)
+    udp6(stranger, 40001, 0.1, (v6host.ip6, 40000)).wait(timeout=10)
+    got_from = heard(listener)
+    check(got_from is None, "a stranger's datagram to [%s]:40000 was dropped (%s)"
+          % (v6host.ip6, got_from))
+    answerer = udp6(stranger, 40002, 3)
+    asker = udp6(v6host, 40003, 3, (stranger.ip6, 40002))
+    seen_by_stranger, back = heard(answerer), heard(asker)
+    check(seen_by_stranger == str(v6host.ip6),
+          "the host's own datagram reached the stranger from its own address %s (no NAT)"
+          % seen_by_stranger)
+    check(back == str(stranger.ip6), "the stranger's reply came back in (%s)" % back)
     got = result(timeout_probe, "short timeout")
     alive = got.get("mapping_alive_after", {})
     check(alive.get("1") is True and alive.get("5") is False,
