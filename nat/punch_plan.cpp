@@ -125,11 +125,6 @@ bool punching_hopeless(const connection_info& ours, const connection_info& their
   return one_hard && birthday_role(ours, theirs) == probe_role::none;
 }
 
-namespace {
-
-/// Both behind one NAT (the same external address), on different LANs
-/// (no local address in common): a carrier-grade NAT, say, which may or may
-/// not hairpin.
 bool same_nat_apart(const connection_info& ours, const connection_info& theirs) {
   auto ext = [](const connection_info& x) -> std::string {
     for (auto& ep : x.external)
@@ -147,13 +142,9 @@ bool same_nat_apart(const connection_info& ours, const connection_info& theirs) 
   return true;
 }
 
-} // namespace
-
 bool relay_at_once(const connection_info& ours, const connection_info& theirs) {
   if (punching_hopeless(ours, theirs) || lockstep(ours, theirs))
     return true; // lock-step needs an exact prediction: likely enough to try, not to wait for
-  if (same_nat_apart(ours, theirs))
-    return true; // through its hairpin if it has one, else only the relay
   if (birthday_role(ours, theirs) == probe_role::none)
     return false;
   auto& hard = dependent(ours) ? ours : theirs;

@@ -82,10 +82,17 @@ bool punching_hopeless(const connection_info& ours, const connection_info& their
 /// punching window: punching is hopeless, or only birthday probing (over
 /// the relayed link, PROTOCOL.md §9.7) can find the symmetric side's port,
 /// or both sides are sequential allocators (each predicts the other's next
-/// port exactly, or the punch misses), or both sit behind one NAT on
-/// different LANs (a carrier-grade NAT: only its hairpin, if it has one,
-/// leads from one to the other). Against one sequential allocator,
+/// port exactly, or the punch misses). Against one sequential allocator,
 /// punching tries the predicted ports first.
 bool relay_at_once(const connection_info& ours, const connection_info& theirs);
+
+/// Both behind one NAT (the same external address) on different LANs (no
+/// /24 in common): a carrier-grade NAT, say. Only its hairpin, if it has
+/// one, leads from one to the other — within milliseconds — so the
+/// initiator opens the relay after `hairpin_wait` rather than after the
+/// whole punching window.
+bool same_nat_apart(const connection_info& ours, const connection_info& theirs);
+
+constexpr std::chrono::milliseconds hairpin_wait{500};
 
 } // namespace crust

@@ -288,7 +288,9 @@ void begin_punching(puncher_pointer self, const peer_id& peer) {
   // The initiator turns to the rendezvous peer's relay when punching cannot
   // work, or has not worked by the end of punching.
   if (t.initiator && t.through && st.cfg.use_relay && !t.upgrade)
-    t.relay_at = relay_at_once(ours, *t.theirs) ? now : t.punch_until;
+    t.relay_at = relay_at_once(ours, *t.theirs)    ? now
+                 : same_nat_apart(ours, *t.theirs) ? now + hairpin_wait
+                                                   : t.punch_until;
   t.punch = plan.punch; // the targets for the rest of the punching window
   send_punches(self, t.punch); // our NAT opens towards them before we dial
   for (auto& d : plan.dials)

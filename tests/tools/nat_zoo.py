@@ -99,7 +99,7 @@ def udp6(host, port, seconds, dest=()):
     return p
 
 
-def heard(p):
+def first_heard(p):
     out = json.loads(p.stdout.readline())["from"]
     p.wait(timeout=10)
     return out
@@ -169,12 +169,12 @@ def case_probe(lab, workdir, args):
     step("IPv6 behind a stateful firewall: no NAT, unsolicited inbound dropped, replies let in")
     listener = udp6(v6host, 40000, 1.5)
     udp6(stranger, 40001, 0.1, (v6host.ip6, 40000)).wait(timeout=10)
-    got_from = heard(listener)
+    got_from = first_heard(listener)
     check(got_from is None, "a stranger's datagram to [%s]:40000 was dropped (%s)"
           % (v6host.ip6, got_from))
     answerer = udp6(stranger, 40002, 3)
     asker = udp6(v6host, 40003, 3, (stranger.ip6, 40002))
-    seen_by_stranger, back = heard(answerer), heard(asker)
+    seen_by_stranger, back = first_heard(answerer), first_heard(asker)
     check(seen_by_stranger == str(v6host.ip6),
           "the host's own datagram reached the stranger from its own address %s (no NAT)"
           % seen_by_stranger)
