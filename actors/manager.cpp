@@ -640,6 +640,37 @@ void collect_peers(manager_pointer self, std::function<void(std::vector<peer_inf
   }
 }
 
+/// A fresh UDP socket of `to`'s family on any port, for a connection (or a
+/// birthday probe) of its own; throws like `datagram_socket::open`.
+std::shared_ptr<datagram_socket> open_own_socket(manager_state& st,
+                                                 const boost::asio::ip::address& to) {
+  auto any = to.is_v4() ? boost::asio::ip::address(boost::asio::ip::address_v4::any())
+                        : boost::asio::ip::address(boost::asio::ip::address_v6::any());
+  return datagram_socket::open(st.runtime->context(), {any, 0}, {});
+}
+
+/// Datagrams a connection's own socket received, to that connection.
+void deliver_own(const caf::strong_actor_ptr& conn,
+                 std::vector<std::pair<bytes, datagram_socket::udp::endpoint>>& in) {
+  datagram_batch batch;
+  for (auto& d : in)
+    batch.data.push_back(std::move(d.first));
+  caf::anon_send(caf::actor_cast<connection_actor>(conn), std::move(batch));
+}
+
+/// A reliable-UDP dial to `remote` from `sock` rather than the node's
+/// socket; the socket lives as long as the connection.
+connection_actor dial_from_own_socket(manager_pointer self, connection_params params,
+                                      std::shared_ptr<datagram_socket> sock,
+                                      const endpoint& remote) {
+  params.udp_socket = sock;
+  params.mux = nullptr; // its datagrams come from its own socket, not the node's
+  auto conn = self->spawn<caf::linked>(udp_connection, std::move(params), direction::outbound,
+                                       remote, std::shared_ptr<rudp::initial_packet>{});
+  self->state.own_sockets.emplace(conn.id(), std::move(sock));
+  return conn;
+}
+
 /// Closes the sockets held for `peer` (birthday probing), but the one a
 /// link runs on (it moved to `own_sockets`).
 void release_held_sockets(manager_pointer self, const peer_id& peer) {
@@ -676,12 +707,10 @@ void hold_more(manager_pointer self, hold_sockets& x) {
   if (set.target != x.target)
     return; // one target per attempt
   caf::weak_actor_ptr weak_self = self->ctrl();
-  auto any = to_addr.is_v4() ? boost::asio::ip::address(boost::asio::ip::address_v4::any())
-                             : boost::asio::ip::address(boost::asio::ip::address_v6::any());
   for (uint32_t n = 0; n < x.count && st.held_total < manager_state::max_held; ++n) {
     manager_state::held_socket h;
     try {
-      h.socket = datagram_socket::open(st.runtime->context(), {any, 0}, {});
+      h.socket = open_own_socket(st, to_addr);
     } catch (const std::exception& e) {
       CRUST_LOG(st.log, info, &x.peer, "manager",
                 "birthday probing: no more sockets (" << e.what() << ")");
@@ -696,13 +725,8 @@ void hold_more(manager_pointer self, hold_sockets& x) {
         std::lock_guard<std::mutex> guard{route->mtx};
         conn = route->conn.lock();
       }
-      if (conn) {
-        datagram_batch batch;
-        for (auto& d : in)
-          batch.data.push_back(std::move(d.first));
-        caf::anon_send(caf::actor_cast<connection_actor>(conn), std::move(batch));
-        return;
-      }
+      if (conn)
+        return deliver_own(conn, in);
       for (auto& d : in) {
         if (d.second.address() != to_addr || route->reported.exchange(true))
           continue;
@@ -732,11 +756,7 @@ void on_held_hit(manager_pointer self, const held_hit& x) {
   auto h = std::move(i->second.sockets[x.index]);
   i->second.sockets[x.index] = {};
   release_held_sockets(self, x.peer); // the others
-  auto params = params_for(self);
-  params.udp_socket = h.socket;
-  params.mux = nullptr; // its datagrams come from its own socket
-  auto conn = self->spawn<caf::linked>(udp_connection, std::move(params), direction::outbound,
-                                       x.from, std::shared_ptr<rudp::initial_packet>{});
+  auto conn = dial_from_own_socket(self, params_for(self), h.socket, x.from);
   {
     std::lock_guard<std::mutex> guard{h.route->mtx};
     h.route->conn = conn->ctrl();
@@ -745,7 +765,6 @@ void on_held_hit(manager_pointer self, const held_hit& x) {
   c.expected = x.peer;
   c.own_path = path_kind::punched_udp;
   st.connections.emplace(conn.id(), std::move(c));
-  st.own_sockets.emplace(conn.id(), std::move(h.socket));
   ++st.counters.dials;
   CRUST_LOG(st.log, info, &x.peer, "manager",
             "birthday probing hit: dialling " << to_string(x.from) << " from socket " << x.index);
@@ -1441,27 +1460,16 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
           return refuse(ec::invalid_argument);
         std::shared_ptr<datagram_socket> sock;
         try {
-          auto any = to.is_v4() ? boost::asio::ip::address(boost::asio::ip::address_v4::any())
-                                : boost::asio::ip::address(boost::asio::ip::address_v6::any());
-          sock = datagram_socket::open(st.runtime->context(), {any, 0}, {});
+          sock = open_own_socket(st, to);
         } catch (const std::exception&) {
           return refuse(ec::io_error);
         }
-        params.udp_socket = sock;
-        params.mux = nullptr; // its datagrams come from its own socket, not the node's
-        conn = self->spawn<caf::linked>(udp_connection, std::move(params), direction::outbound,
-                                        x.target, std::shared_ptr<rudp::initial_packet>{});
+        conn = dial_from_own_socket(self, std::move(params), sock, x.target);
         caf::weak_actor_ptr weak = conn->ctrl();
         sock->start_batched([weak](std::vector<std::pair<bytes, datagram_socket::udp::endpoint>> in) {
-          auto strong = weak.lock();
-          if (!strong)
-            return;
-          datagram_batch batch;
-          for (auto& d : in)
-            batch.data.push_back(std::move(d.first));
-          caf::anon_send(caf::actor_cast<connection_actor>(strong), std::move(batch));
+          if (auto strong = weak.lock())
+            deliver_own(strong, in);
         });
-        st.own_sockets.emplace(conn.id(), std::move(sock));
       } else
         conn = self->spawn<caf::linked>(connection, std::move(params), direction::outbound,
                                         x.target, std::shared_ptr<byte_stream>{});

@@ -1,9 +1,9 @@
 #include "nat/punch_plan.hpp"
 
 #include "nat/birthday.hpp"
+#include "transport/address.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 namespace crust {
 
@@ -50,6 +50,15 @@ bool lockstep(const connection_info& ours, const connection_info& theirs) {
          && guess_allocation(theirs) == port_allocation::sequential;
 }
 
+/// The address families (bit 1: IPv4, bit 2: IPv6) of an info's endpoints.
+int families(const connection_info& x) {
+  int out = 0;
+  for (auto* list : {&x.local, &x.external})
+    for (auto& ep : *list)
+      out |= is_ipv6_address(ep.address) ? 2 : 1;
+  return out;
+}
+
 } // namespace
 
 std::optional<endpoint> predicted_tcp_mapping(const connection_info& x) {
@@ -73,18 +82,6 @@ std::optional<endpoint> predicted_tcp_mapping(const connection_info& x) {
   return std::nullopt;
 }
 
-bool global_ipv6(const std::string& address) {
-  auto lower = address;
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (lower.find(':') == std::string::npos || lower == "::1" || lower == "::")
-    return false;
-  if (lower.rfind("fe8", 0) == 0 || lower.rfind("fe9", 0) == 0 || lower.rfind("fea", 0) == 0
-      || lower.rfind("feb", 0) == 0)
-    return false; // fe80::/10
-  return lower.rfind("::ffff:", 0) != 0;
-}
-
 std::string to_string(probe_role x) {
   switch (x) {
     case probe_role::none: return "none";
@@ -102,15 +99,6 @@ probe_role birthday_role(const connection_info& ours, const connection_info& the
   if (knows_mapping(theirs) && !dependent_mappings(ours).empty())
     return probe_role::holder;
   return probe_role::none;
-}
-
-/// The address families (bit 1: IPv4, bit 2: IPv6) of an info's endpoints.
-int families(const connection_info& x) {
-  int out = 0;
-  for (auto* list : {&x.local, &x.external})
-    for (auto& ep : *list)
-      out |= ep.address.find(':') == std::string::npos ? 1 : 2;
-  return out;
 }
 
 bool punching_hopeless(const connection_info& ours, const connection_info& theirs) {
@@ -137,7 +125,7 @@ bool same_nat_apart(const connection_info& ours, const connection_info& theirs) 
     return false;
   for (auto& a : ours.local)
     for (auto& b : theirs.local)
-      if (a.address.find(':') == std::string::npos && subnet(a.address) == subnet(b.address))
+      if (!is_ipv6_address(a.address) && subnet(a.address) == subnet(b.address))
         return false; // one LAN (a /24 in common): its own addresses are the way
   return true;
 }
@@ -224,12 +212,12 @@ punch_plan plan_traversal(const connection_info& ours, const connection_info& th
   }
   auto v6 = [](const connection_info& x) {
     return std::any_of(x.local.begin(), x.local.end(), [](const endpoint& ep) {
-      return ep.proto == protocol::udp && global_ipv6(ep.address);
+      return ep.proto == protocol::udp && is_global_ipv6(ep.address);
     });
   };
   if (v6(ours) && v6(theirs)) {
     // Happy eyeballs: their global IPv6 addresses first, the rest later.
-    auto is_v6 = [](const punch_plan::dial& d) { return global_ipv6(d.remote.address); };
+    auto is_v6 = [](const punch_plan::dial& d) { return is_global_ipv6(d.remote.address); };
     std::vector<punch_plan::dial> first;
     for (auto& d : out.dials)
       (is_v6(d) ? first : out.later).push_back(d);

@@ -30,8 +30,6 @@ struct punch_plan {
 /// How long IPv6 candidates have to themselves before IPv4 ones are dialled.
 constexpr std::chrono::milliseconds ipv6_head_start{250};
 
-/// A global IPv6 address: neither link-local, loopback, nor IPv4-mapped.
-bool global_ipv6(const std::string& address);
 
 /// Both sides run the same plan against each other's info: each punches
 /// towards every UDP endpoint of the other and dials them; a public peer's

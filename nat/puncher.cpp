@@ -3,6 +3,7 @@
 #include "nat/relay_codec.hpp"
 #include "nat/rendezvous_codec.hpp"
 #include "nat/stun_message.hpp"
+#include "transport/address.hpp"
 #include "transport/local_interfaces.hpp"
 
 #include <sodium.h>
@@ -18,7 +19,8 @@ using clock = puncher_state::clock;
 constexpr auto tick_interval = std::chrono::milliseconds(20);
 
 void maybe_check(puncher_pointer self);
-void schedule_upgrade(puncher_pointer self, const peer_id& peer);
+void schedule_upgrade(puncher_pointer self, const peer_id& peer,
+                      std::optional<std::chrono::milliseconds> first = std::nullopt);
 
 /// An upgrade attempt needs no rendezvous retries and no relay stage: the
 /// punching window and time for the dials it started.
@@ -50,13 +52,12 @@ void start_stun_round(puncher_pointer self) {
     return;
   st.probes.clear();
   auto now = self->clock().now();
-  auto v6 = [](const std::string& a) { return a.find(':') != std::string::npos; };
   auto ours = reachable_endpoints(st.listening);
   for (auto& server : st.cfg.stun_servers) {
     // Only servers of a family we have an address of (an IPv6-only host
     // would wait out every retransmission to an IPv4 server).
     if (!ours.empty() && std::none_of(ours.begin(), ours.end(), [&](const endpoint& ep) {
-          return v6(ep.address) == v6(server.address);
+          return is_ipv6_address(ep.address) == is_ipv6_address(server.address);
         }))
       continue;
     auto target = server;
@@ -137,16 +138,29 @@ void fail(puncher_pointer self, const peer_id& peer, ec reason, const std::strin
   self->send(st.routing, traversal_failed{peer, reason, detail});
 }
 
+/// A punch (or birthday probe): a STUN Binding request, fresh transaction id.
+bytes punch_request() {
+  stun::build_options opts;
+  opts.software = "crust";
+  return stun::build_binding(stun::msg_class::request, stun::random_transaction_id(), opts);
+}
+
 /// STUN Binding requests to each target: they open our NAT towards them.
 void send_punches(puncher_pointer self, const std::vector<endpoint>& targets) {
   auto& st = self->state;
-  stun::build_options opts;
-  opts.software = "crust";
   for (auto& ep : targets) {
-    send_raw(self, ep, stun::build_binding(stun::msg_class::request,
-                                           stun::random_transaction_id(), opts));
+    send_raw(self, ep, punch_request());
     ++st.counters.punches_sent;
   }
+}
+
+/// Asks the node to dial each planned candidate (TCP punches only if on).
+void send_dials(puncher_pointer self, const peer_id& peer,
+                const std::vector<punch_plan::dial>& dials) {
+  auto& st = self->state;
+  for (auto& d : dials)
+    if (d.path != path_kind::punched_tcp || st.cfg.tcp_punch)
+      self->send(st.host, traversal_dial{d.remote, peer, d.path});
 }
 
 /// The relay refused our circuit to `x.target`. The circuit is asked for
@@ -238,12 +252,9 @@ void start_birthday(puncher_pointer self, const peer_id& peer, puncher_state::tr
 void birthday_step(puncher_pointer self, const peer_id& peer, puncher_state::traversal& t,
                    clock::time_point now) {
   auto& st = self->state;
-  stun::build_options opts;
-  opts.software = "crust";
   if (t.probing) {
     for (auto port : t.probing->due(now)) {
-      send_raw(self, endpoint{protocol::udp, t.probe_address, port},
-               stun::build_binding(stun::msg_class::request, stun::random_transaction_id(), opts));
+      send_raw(self, endpoint{protocol::udp, t.probe_address, port}, punch_request());
       ++st.counters.birthday_probes;
     }
   }
@@ -252,9 +263,7 @@ void birthday_step(puncher_pointer self, const peer_id& peer, puncher_state::tra
       t.held += static_cast<uint32_t>(n);
       st.counters.birthday_sockets += n;
       self->send(st.host, hold_sockets{peer, t.hold_target, static_cast<uint32_t>(n),
-                                       stun::build_binding(stun::msg_class::request,
-                                                           stun::random_transaction_id(),
-                                                           opts)});
+                                       punch_request()});
     }
   }
 }
@@ -293,9 +302,7 @@ void begin_punching(puncher_pointer self, const peer_id& peer) {
                                                    : t.punch_until;
   t.punch = plan.punch; // the targets for the rest of the punching window
   send_punches(self, t.punch); // our NAT opens towards them before we dial
-  for (auto& d : plan.dials)
-    if (d.path != path_kind::punched_tcp || st.cfg.tcp_punch)
-      self->send(st.host, traversal_dial{d.remote, peer, d.path});
+  send_dials(self, peer, plan.dials);
   t.later = plan.later;
   t.later_at = now + ipv6_head_start;
   maybe_relay(self, peer, t, now); // at once when punching cannot work
@@ -384,9 +391,7 @@ void tick(puncher_pointer self) {
     if (t.probing || t.holding)
       birthday_step(self, peer, t, now);
     if (!t.later.empty() && now >= t.later_at) {
-      for (auto& d : t.later)
-        if (d.path != path_kind::punched_tcp || st.cfg.tcp_punch)
-          self->send(st.host, traversal_dial{d.remote, peer, d.path});
+      send_dials(self, peer, t.later);
       t.later.clear();
     }
     maybe_relay(self, peer, t, now);
@@ -559,13 +564,16 @@ void on_rendezvous(puncher_pointer self, const service_in& x) {
 /// Arms the next upgrade attempt for a relayed link we opened, the wait
 /// counted from now (the link came up, or the last attempt ended) and
 /// doubled for the one after.
-void schedule_upgrade(puncher_pointer self, const peer_id& peer) {
+void schedule_upgrade(puncher_pointer self, const peer_id& peer,
+                      std::optional<std::chrono::milliseconds> first) {
   auto& st = self->state;
   auto i = st.relayed.find(peer);
   if (i == st.relayed.end() || !i->second.ours || st.cfg.relay_upgrade.count() <= 0)
     return;
   auto& link = i->second;
   link.generation = st.next_generation++;
+  if (first) // a wait of its own, the doubling waits after it unchanged
+    return self->delayed_send(self, *first, relay_upgrade_atom::value, peer, link.generation);
   self->delayed_send(self, link.wait, relay_upgrade_atom::value, peer, link.generation);
   link.wait = std::min(link.wait * 2, std::max(st.cfg.relay_upgrade_max, st.cfg.relay_upgrade));
 }
@@ -957,15 +965,11 @@ puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_i
         // A hard NAT on one side, an easy one on the other: birthday
         // probing may find a direct path, and the sooner the better.
         auto t = st.traversals.find(x.peer);
-        if (link.ours && t != st.traversals.end() && t->second.theirs
-            && birthday_enabled(st.cfg) && st.cfg.relay_upgrade.count() > 0
-            && birthday_role(current_info(st), *t->second.theirs) != probe_role::none) {
-          link.wait = st.cfg.birthday_delay;
-          schedule_upgrade(self, x.peer);
-          link.wait = st.cfg.relay_upgrade;
-        } else {
-          schedule_upgrade(self, x.peer);
-        }
+        bool probe = link.ours && t != st.traversals.end() && t->second.theirs
+                     && birthday_enabled(st.cfg)
+                     && birthday_role(current_info(st), *t->second.theirs) != probe_role::none;
+        schedule_upgrade(self, x.peer,
+                         probe ? std::optional{st.cfg.birthday_delay} : std::nullopt);
       } else if (st.relayed.erase(x.peer) > 0) {
         ++st.counters.upgrades_succeeded; // the node moved the link
       }

@@ -15,6 +15,15 @@ bool is_ip_address(std::string_view text) {
   return !err;
 }
 
+bool is_global_ipv6(std::string_view text) {
+  boost::system::error_code err;
+  auto addr = asio::ip::make_address(std::string(text), err);
+  if (err || !addr.is_v6())
+    return false;
+  auto v6 = addr.to_v6();
+  return !v6.is_link_local() && !v6.is_loopback() && !v6.is_unspecified() && !v6.is_v4_mapped();
+}
+
 std::optional<endpoint> parse_endpoint(std::string_view text) {
   endpoint result;
   if (text.rfind("tcp://", 0) == 0) {

@@ -16,6 +16,15 @@ std::optional<endpoint> parse_endpoint(std::string_view text);
 /// True when `text` is a numeric IPv4 or IPv6 address.
 bool is_ip_address(std::string_view text);
 
+/// True when a numeric address is IPv6 (its text has a colon).
+inline bool is_ipv6_address(std::string_view text) {
+  return text.find(':') != std::string_view::npos;
+}
+
+/// A global IPv6 address: IPv6 and neither link-local, loopback,
+/// unspecified nor IPv4-mapped.
+bool is_global_ipv6(std::string_view text);
+
 /// The endpoint of an Asio TCP endpoint; IPv4-mapped IPv6 addresses (from a
 /// dual-stack listener) come out as plain IPv4.
 endpoint from_asio(const boost::asio::ip::tcp::endpoint& ep);

@@ -15,6 +15,7 @@
 #include "nat/rendezvous_codec.hpp"
 #include "nat/stun_message.hpp"
 #include "nat/stun_transaction.hpp"
+#include "transport/address.hpp"
 
 #include <algorithm>
 #include <set>
@@ -271,13 +272,13 @@ CAF_TEST(birthday roles pair an easy nat with a hard one) {
 }
 
 CAF_TEST(ipv6 candidates get a head start) {
-  CAF_CHECK(global_ipv6("2001:db8:4::2"));
-  CAF_CHECK(global_ipv6("2001:DB8::1"));
-  CAF_CHECK(!global_ipv6("fe80::1"));
-  CAF_CHECK(!global_ipv6("FEBF::1"));
-  CAF_CHECK(!global_ipv6("::1"));
-  CAF_CHECK(!global_ipv6("::ffff:10.0.0.1"));
-  CAF_CHECK(!global_ipv6("10.0.0.1"));
+  CAF_CHECK(is_global_ipv6("2001:db8:4::2"));
+  CAF_CHECK(is_global_ipv6("2001:DB8::1"));
+  CAF_CHECK(!is_global_ipv6("fe80::1"));
+  CAF_CHECK(!is_global_ipv6("FEBF::1"));
+  CAF_CHECK(!is_global_ipv6("::1"));
+  CAF_CHECK(!is_global_ipv6("::ffff:10.0.0.1"));
+  CAF_CHECK(!is_global_ipv6("10.0.0.1"));
   // Dual stack on both sides: IPv4 NATs (cone) and global IPv6 addresses.
   connection_info a{pid(1), {udp("10.1.0.2", 1), udp("2001:db8:1::2", 1)},
                     {udp("203.0.113.1", 1)}, nat_class::endpoint_independent};
