@@ -21,7 +21,7 @@ expect() {
 }
 for tool in "$@"; do
   case $tool in
-    *.py|*/crust-scenario|*/crust-swarm) run=(python3 "$tool") ;;
+    *.py|*/crust-scenario|*/crust-swarm|*/crust-internet) run=(python3 "$tool") ;;
     *) run=("$tool") ;;
   esac
   expect "$(basename "$tool")" --help "usage\|options" "${run[@]}"

@@ -9,6 +9,7 @@ is moved into place.
 """
 import ipaddress
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -537,7 +538,43 @@ deny 0-65535 0.0.0.0/0 0-65535
         for ns in reversed(self.namespaces):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
         self.namespaces = []
+        self._restore_neighbour_limits()
         self.log.close()
+
+    NEIGH_KEYS = ["net.%s.neigh.default.gc_thresh%d" % (f, i)
+                  for f in ("ipv4", "ipv6") for i in (1, 2, 3)]
+
+    def raise_neighbour_limits(self, entries):
+        """The kernel's neighbour (ARP/NDP) table is one for all network
+        namespaces, limited by gc_thresh3 (1,024 by default) and set in the
+        root namespace only. A lab of many hosts on one segment fills it
+        ("neighbor table overflow" in dmesg) and then drops packets to
+        neighbours it cannot resolve. Raises the thresholds to fit `entries`;
+        teardown puts the old values back once no lab of ours is left."""
+        if getattr(self, "_neigh_saved", None):
+            return
+        saved = {}
+        for key in self.NEIGH_KEYS:
+            path = "/proc/sys/" + key.replace(".", "/")
+            with open(path) as f:
+                old = int(f.read())
+            want = entries * {"1": 1, "2": 2, "3": 4}[key[-1]] // 4
+            if old < want:
+                saved[key] = old
+                self.run("sysctl", "-qw", "%s=%d" % (key, want))
+        self._neigh_saved = saved
+
+    def _restore_neighbour_limits(self):
+        saved = getattr(self, "_neigh_saved", None)
+        if not saved:
+            return
+        self._neigh_saved = None
+        # Another lab (a parallel test) may still need them.
+        r = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
+        if any(re.match(r"cl[0-9a-f]{6}-", line) for line in r.stdout.splitlines()):
+            return
+        for key, old in saved.items():
+            subprocess.run(["sysctl", "-qw", "%s=%d" % (key, old)], capture_output=True)
 
     def __enter__(self):
         return self
