@@ -1,5 +1,7 @@
 #include "nat/observed_addresses.hpp"
 
+#include "transport/address.hpp"
+
 #include <algorithm>
 
 namespace crust {
@@ -21,6 +23,24 @@ std::optional<std::string> observed_addresses::trusted_address() const {
     if (++votes[r.seen.address] >= quorum_)
       return r.seen.address;
   return std::nullopt;
+}
+
+std::optional<std::string>
+observed_addresses::tcp_address(const std::vector<std::string>& local_addresses) const {
+  std::map<std::string, size_t> votes;
+  for (auto& [peer, r] : seen_)
+    if (r.seen.proto == protocol::tcp && !is_ipv6_address(r.seen.address))
+      ++votes[r.seen.address];
+  std::optional<std::string> out;
+  for (auto& [address, n] : votes)
+    if (n >= quorum_ || votes.size() == 1)
+      out = address;
+  if (!out && votes.size() > 1)
+    return std::nullopt; // disagreement without a quorum
+  if (out
+      && std::find(local_addresses.begin(), local_addresses.end(), *out) != local_addresses.end())
+    return std::nullopt;
+  return out;
 }
 
 std::optional<endpoint> observed_addresses::trusted_udp() const {

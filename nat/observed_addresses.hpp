@@ -31,6 +31,14 @@ public:
   /// The IP address at least `quorum` peers agree on.
   std::optional<std::string> trusted_address() const;
 
+  /// The IPv4 address our TCP links come from as peers see it: what
+  /// `quorum` of them agree on, else what every TCP observer says when none
+  /// disagrees (one is enough: it can only make us name a wrong address
+  /// in a guess the peer dials to test, see punch_plan's
+  /// `tcp_mapping_guess`). None when it is one of `local_addresses` (no
+  /// NAT) or observers disagree.
+  std::optional<std::string> tcp_address(const std::vector<std::string>& local_addresses) const;
+
   /// The UDP endpoint (of our node socket) at least `quorum` peers agree on.
   std::optional<endpoint> trusted_udp() const;
 

@@ -16,15 +16,18 @@ void add_unique(std::vector<T>& xs, const T& x) {
 }
 
 /// A NAT that maps per destination gives our SYNs a port the peer cannot
-/// predict.
+/// predict; so may one we know nothing of, unless we listed where it maps
+/// our listening port.
 bool tcp_punch_hopeless(const connection_info& ours) {
-  return ours.nat == nat_class::endpoint_dependent || ours.nat == nat_class::unknown;
+  return ours.nat == nat_class::endpoint_dependent
+         || (ours.nat == nat_class::unknown && !tcp_mapping_guess(ours));
 }
 
 /// A port its gateway forwards: dialable whatever the NAT.
 bool forwarded(const connection_info& x) {
+  auto guess = tcp_mapping_guess(x);
   for (auto& ep : x.external)
-    if (ep.proto == protocol::tcp)
+    if (ep.proto == protocol::tcp && ep != guess)
       return true;
   return false;
 }
@@ -61,7 +64,20 @@ int families(const connection_info& x) {
 
 } // namespace
 
+std::optional<endpoint> tcp_mapping_guess(const connection_info& x) {
+  if (x.nat != nat_class::unknown)
+    return std::nullopt;
+  for (auto& ext : x.external)
+    if (ext.proto == protocol::tcp)
+      for (auto& loc : x.local)
+        if (loc.proto == protocol::tcp && loc.port == ext.port)
+          return ext;
+  return std::nullopt;
+}
+
 std::optional<endpoint> predicted_tcp_mapping(const connection_info& x) {
+  if (auto guess = tcp_mapping_guess(x))
+    return guess;
   if (x.nat != nat_class::endpoint_independent)
     return std::nullopt;
   std::optional<uint16_t> tcp_port;
@@ -160,8 +176,9 @@ punch_plan plan_traversal(const connection_info& ours, const connection_info& th
   // A TCP endpoint among their external ones is a port their gateway
   // forwards (UPnP / NAT-PMP): dialled like a public peer's, and alone
   // (reliable UDP joins the dial on the same port if TCP is slow).
+  auto guess = tcp_mapping_guess(theirs);
   for (auto& ep : theirs.external)
-    if (ep.proto == protocol::tcp)
+    if (ep.proto == protocol::tcp && ep != guess)
       add_dial(ep, path_kind::upnp);
   if (!out.dials.empty())
     return out;

@@ -47,6 +47,16 @@ punch_plan plan_traversal(const connection_info& ours, const connection_info& th
 /// for TCP too (Linux masquerade, most home routers); the dial proves it.
 std::optional<endpoint> predicted_tcp_mapping(const connection_info& x);
 
+/// A node that knows no NAT class (no STUN server answered: UDP blocked)
+/// but learnt from its TCP links where peers see it lists that address with
+/// its listening port as an external TCP endpoint (PROTOCOL.md §9.4): where
+/// a NAT that keeps ports maps the listening port. Not a way in — the NAT
+/// filters unsolicited SYNs — but a target for TCP simultaneous open. This
+/// returns it: class unknown, an external TCP endpoint whose port is a
+/// local TCP port. (A port a gateway forwards at the same number is dialled
+/// the same way and answers whatever the dialler's NAT.)
+std::optional<endpoint> tcp_mapping_guess(const connection_info& x);
+
 /// Who does what in birthday probing (nat/birthday.hpp) between us and a
 /// peer.
 enum class probe_role : uint8_t {

@@ -898,6 +898,22 @@ connection_info current_info(const puncher_state& st) {
   };
   for (auto* list : {&info.local, &info.external})
     list->erase(std::remove_if(list->begin(), list->end(), useless), list->end());
+  // No STUN answer and no UDP mapping peers agree on (UDP blocked): the
+  // address our TCP links come from, with our listening port, is where a
+  // NAT that keeps ports maps that port — a target for TCP simultaneous
+  // open, not a way in (PROTOCOL.md §9.4; never dial-back checked).
+  if (info.nat == nat_class::unknown && info.external.size() < max_info_endpoints
+      && std::none_of(info.external.begin(), info.external.end(),
+                      [](const endpoint& ep) { return ep.proto == protocol::udp; }))
+    if (auto address = st.observed.tcp_address(st.local_addresses))
+      for (auto& ep : info.local)
+        if (ep.proto == protocol::tcp && !is_ipv6_address(ep.address)) {
+          endpoint guess{protocol::tcp, *address, ep.port};
+          if (std::find(info.external.begin(), info.external.end(), guess)
+              == info.external.end())
+            info.external.push_back(guess);
+          break;
+        }
   return info;
 }
 
@@ -957,7 +973,9 @@ puncher_impl::behavior_type puncher(puncher_pointer self, nat_config cfg, peer_i
             maybe_check(self); // the first node peer, once STUN is done
         }
       }
-      st.observed.add(x.peer, x.remote.address, x.observed);
+      // A relayed link's handshake sees the relay's side, not our NAT's.
+      if (x.path != path_kind::relayed)
+        st.observed.add(x.peer, x.remote.address, x.observed);
       if (x.path == path_kind::relayed) {
         auto& link = st.relayed[x.peer];
         link.ours = x.dir == direction::outbound;

@@ -163,6 +163,57 @@ CAF_TEST(traversal plan) {
   CAF_CHECK_EQUAL(p.dials.size(), 1u); // alone: no race against punched paths
 }
 
+CAF_TEST(a host without udp guesses its tcp mapping for simultaneous open) {
+  // UDP blocked, STUN unanswered: class unknown; peers saw its TCP links
+  // come from 203.0.113.8, so it lists its listening port there.
+  connection_info blocked{pid(1), {tcp("10.0.0.2", 4000), udp("10.0.0.2", 4001)},
+                          {tcp("203.0.113.8", 4000)}, nat_class::unknown};
+  CAF_CHECK_EQUAL(to_string(*tcp_mapping_guess(blocked)), "tcp://203.0.113.8:4000");
+  CAF_CHECK_EQUAL(to_string(*predicted_tcp_mapping(blocked)), "tcp://203.0.113.8:4000");
+  // Another port, or a known class: a port its gateway forwards, no guess.
+  connection_info fwd = blocked;
+  fwd.external = {tcp("203.0.113.8", 50000)};
+  CAF_CHECK(!tcp_mapping_guess(fwd));
+  connection_info known = blocked;
+  known.nat = nat_class::endpoint_independent;
+  CAF_CHECK(!tcp_mapping_guess(known));
+  // Against a cone: each dials the other's mapping of its listening port
+  // from its own (no plain dial of the guess as if it were forwarded).
+  connection_info cone{pid(3), {tcp("10.1.0.2", 3), udp("10.1.0.2", 3)},
+                       {udp("203.0.113.3", 3)}, nat_class::endpoint_independent};
+  auto tcp_dials = [](const punch_plan& p) {
+    std::vector<std::string> out;
+    for (auto& d : p.dials)
+      if (d.remote.proto == protocol::tcp)
+        out.push_back(to_string(d.remote) + " " + to_string(d.path));
+    return out;
+  };
+  CAF_CHECK_EQUAL(tcp_dials(plan_traversal(cone, blocked)),
+                  std::vector<std::string>{"tcp://203.0.113.8:4000 punched_tcp"});
+  CAF_CHECK_EQUAL(tcp_dials(plan_traversal(blocked, cone)),
+                  std::vector<std::string>{"tcp://203.0.113.3:3 punched_tcp"});
+  CAF_CHECK(!punching_hopeless(blocked, cone));
+  CAF_CHECK(!relay_at_once(blocked, cone));
+  // Two of them: both dial.
+  connection_info other{pid(4), {tcp("10.4.0.2", 5000), udp("10.4.0.2", 5001)},
+                        {tcp("203.0.113.9", 5000)}, nat_class::unknown};
+  CAF_CHECK_EQUAL(tcp_dials(plan_traversal(blocked, other)),
+                  std::vector<std::string>{"tcp://203.0.113.9:5000 punched_tcp"});
+  // Without the guess it knows nothing to aim at, and the cone's SYNs would
+  // meet a NAT nobody opened: no TCP punch either way, as before.
+  connection_info unknown = blocked;
+  unknown.external.clear();
+  CAF_CHECK(tcp_dials(plan_traversal(unknown, cone)).empty());
+  CAF_CHECK(tcp_dials(plan_traversal(cone, unknown)).empty());
+  // Against a symmetric NAT the guess changes nothing: hopeless, a relay at once.
+  connection_info sym{pid(5), {udp("10.2.0.2", 4)},
+                      {udp("203.0.113.5", 1000), udp("203.0.113.5", 31000)},
+                      nat_class::endpoint_dependent};
+  CAF_CHECK(punching_hopeless(sym, blocked));
+  CAF_CHECK(relay_at_once(blocked, sym));
+  CAF_CHECK(tcp_dials(plan_traversal(sym, blocked)).empty());
+}
+
 CAF_TEST(port allocation is judged from the mappings of a symmetric peer) {
   connection_info seq{pid(4), {udp("10.2.0.2", 4)},
                       {udp("203.0.113.4", 40000), udp("203.0.113.4", 40001)},
@@ -578,4 +629,23 @@ CAF_TEST(observed addresses count only when peers agree) {
   CAF_CHECK(!p.trusted_address());
   p.add(pid(4), "198.51.100.4", endpoint{}); // "did not say" is no vote
   CAF_CHECK_EQUAL(p.size(), 2u);
+}
+
+CAF_TEST(the address tcp links come from) {
+  observed_addresses o; // quorum 2
+  CAF_CHECK(!o.tcp_address({"10.0.0.2"}));
+  // One observer, nobody disagreeing: its word (for a guess it is enough).
+  o.add(pid(1), "203.0.113.50", tcp("203.0.113.7", 40001));
+  CAF_CHECK_EQUAL(o.tcp_address({"10.0.0.2"}).value_or(""), "203.0.113.7");
+  // Our own address: no NAT, nothing to guess.
+  CAF_CHECK(!o.tcp_address({"203.0.113.7"}));
+  // UDP and IPv6 reports do not count.
+  o.add(pid(2), "203.0.113.51", udp("203.0.113.99", 1));
+  o.add(pid(3), "2001:db8::1", tcp("2001:db8::2", 2));
+  CAF_CHECK_EQUAL(o.tcp_address({"10.0.0.2"}).value_or(""), "203.0.113.7");
+  // A disagreeing observer: no answer until a quorum forms.
+  o.add(pid(4), "203.0.113.52", tcp("192.0.2.66", 3));
+  CAF_CHECK(!o.tcp_address({"10.0.0.2"}));
+  o.add(pid(5), "203.0.113.53", tcp("203.0.113.7", 40002));
+  CAF_CHECK_EQUAL(o.tcp_address({"10.0.0.2"}).value_or(""), "203.0.113.7");
 }

@@ -218,7 +218,8 @@ MATRIX_COMMON = ["--peer-timeout=20s", "--keepalive-interval=5s", "--bootstrap-c
 # directly, and the one that must stay relayed without a probing storm.
 HARD_CELLS = [("portrestricted", "symrand"), ("symrand", "restricted"),
               ("symseq", "portrestricted"), ("symseq", "symseq"), ("symrand", "symrand"),
-              ("dualstack", "dualstack"), ("ipv6only", "dualstack")]
+              ("dualstack", "dualstack"), ("ipv6only", "dualstack"),
+              ("udpblocked", "portrestricted")]
 
 
 class ZooWorld:
@@ -440,6 +441,13 @@ def case_hard(lab, workdir, args):
             probes = sum(r["nat_a"]["birthday_probes"] + r["nat_a"]["birthday_sockets"]
                          for r in runs)
             check(probes == 0, "... and no birthday probing between them (%d)" % probes)
+            continue
+        if (ka, kb) == ("udpblocked", "portrestricted"):
+            # No UDP at all: TCP simultaneous open towards the mapping its
+            # TCP peers see (PROTOCOL.md §9.4), at once.
+            check(all(r["first"] == r["final"] == "punched_tcp" for r in runs),
+                  "%s x %s: punched TCP at once (%s)" % (ka, kb, ", ".join(
+                      "%s after %.2fs" % (r["final"], r["t_final"] or -1) for r in runs)))
             continue
         check(all(r["final"] == "punched_udp" for r in runs), "%s x %s: direct in the end (%s)"
               % (ka, kb, ", ".join("%s after %.2fs" % (r["final"], r["t_final"] or -1)
