@@ -250,6 +250,10 @@ bool drain_events(connection_pointer self) {
         hd.observed = *seen;
         hd.observed.proto = st.transport; // the handshake carries address and port only
       }
+      hd.duration_us = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now()
+                                                              - st.started)
+          .count());
       self->send(st.params.manager, std::move(hd));
     } else if (m) {
       if (!st.rejected) {

@@ -91,6 +91,9 @@ struct connection_state {
   uint64_t bytes_sent = 0;         ///< written to the socket
   uint64_t bytes_received = 0;     ///< read from the socket
   stream_session::time_point tick_at = stream_session::time_point::max();
+  /// When the link began (the dial, or the accepted socket): handshake
+  /// durations count from here.
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   bool has_session() const { return session.has_value() || rsession != nullptr; }
 

@@ -248,6 +248,7 @@ struct handshake_done {
   endpoint observed{}; ///< where the peer sees us (port 0: it did not say)
   bool role_swapped = false; ///< dialled, but the handshake's responder (simultaneous open)
   bool probe = false; ///< inbound: the peer's dial-back for our reachability check
+  uint64_t duration_us = 0; ///< from the socket's start to authentication
 };
 
 /// An admitted connection stopped accepting messages because the peer is

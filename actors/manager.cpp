@@ -18,9 +18,23 @@
 
 #include <sodium.h>
 
+#include <iterator>
+
 namespace crust {
 
 namespace {
+
+/// Files one handshake's duration into the stats' histogram.
+void observe_handshake(node_stats& s, uint64_t us) {
+  constexpr size_t n = std::size(handshake_bucket_bounds_us);
+  if (s.handshake_buckets.size() != n + 1)
+    s.handshake_buckets.assign(n + 1, 0);
+  size_t b = 0;
+  while (b < n && us > handshake_bucket_bounds_us[b])
+    ++b;
+  ++s.handshake_buckets[b];
+  s.handshake_sum_us += us;
+}
 
 /// Bytes of sends held (all peers) while replacement links are awaited.
 constexpr size_t max_held_bytes = 16 * 1024 * 1024;
@@ -1033,6 +1047,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
         return;
       }
       ++st.counters.handshakes; // links' handshakes (probes are not links)
+      observe_handshake(st.counters, x.duration_us);
       // The dial is done: a new `connect` to this endpoint dials again, and
       // the attempt that lost the race goes.
       endpoint dialled;

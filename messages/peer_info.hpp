@@ -79,8 +79,19 @@ struct node_stats {
   uint64_t links = 0;                 ///< link actors now (handshaking ones included)
   uint64_t half_open = 0;             ///< inbound handshakes under way now
   uint64_t half_open_peak = 0;        ///< the most inbound handshakes ever under way at once
+  /// Handshakes completed, by how long they took from the socket's start
+  /// (connected or accepted) to authentication: counts per bucket, each
+  /// bucket up to `handshake_bucket_bounds_us` (and one more above the
+  /// last), not cumulative; empty before the first.
+  std::vector<uint64_t> handshake_buckets;
+  uint64_t handshake_sum_us = 0;      ///< the durations' sum (microseconds)
   std::vector<peer_info> peers;       ///< one per connected peer
 };
+
+/// The upper bounds (microseconds) of `node_stats::handshake_buckets`.
+constexpr uint64_t handshake_bucket_bounds_us[] = {500,     1000,    2500,    5000,   10000,
+                                                   25000,   50000,   100000,  250000, 500000,
+                                                   1000000, 2500000, 5000000};
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_stats& x) {
@@ -88,7 +99,7 @@ typename Inspector::result_type inspect(Inspector& f, node_stats& x) {
            x.dials_failed, x.accepted, x.refused, x.handshakes, x.handshakes_failed, x.alerts,
            x.connections_closed, x.messages_sent, x.messages_received, x.bytes_sent,
            x.bytes_received, x.udp_retries, x.udp_refused, x.udp_half_open, x.links,
-           x.half_open, x.half_open_peak, x.peers);
+           x.half_open, x.half_open_peak, x.handshake_buckets, x.handshake_sum_us, x.peers);
 }
 
 } // namespace crust

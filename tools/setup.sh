@@ -22,6 +22,9 @@ packages=(
   coturn              # the lab's STUN server (started only inside lab namespaces)
   libnetfilter-queue-dev # netem-lite: link delay in the lab (no netem on this kernel)
   libzmq3-dev         # crust-bench compares crust with ZeroMQ CURVE
+  libcpp-httplib-dev  # crust-node's metrics-address (Prometheus metrics, status page)
+  prometheus          # tools.metrics: a real Prometheus scrapes a swarm (on loopback only)
+  chromium            # tools.status_page: the status page in a headless browser
   libjemalloc-dev     # crust-node and crust-bench allocate with jemalloc (tools/CMakeLists.txt)
   clang libclang-rt-14-dev  # the sanitizer build and libFuzzer targets (tools/sanitize.sh)
   dpkg-dev            # dpkg-shlibdeps for the .deb (CPack)
@@ -47,3 +50,9 @@ echo "setup: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts a system Prometheus on install (port 9090, scraping this
+# host); crust's tests run their own on a free loopback port: keep it off.
+if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null \
+   && [ -d /run/systemd/system ]; then
+  systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi

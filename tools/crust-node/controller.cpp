@@ -108,15 +108,46 @@ void run_policy(controller_pointer self) {
   }
 }
 
+/// Takes a snapshot of the node (stats, then NAT status when it has
+/// traversal) and publishes it on the board.
+void refresh_status(controller_pointer self) {
+  auto& st = self->state;
+  if (!st.board || !st.node || st.stopping)
+    return;
+  auto publish = [self](std::optional<nat_status> nat) {
+    auto& st = self->state;
+    st.snapshot.nat = std::move(nat);
+    observe_rtts(st.snapshot);
+    st.board->publish(render_status(st.snapshot));
+  };
+  self->request(st.node, std::chrono::seconds(2), stats_atom::value)
+    .then(
+      [self, publish](node_stats& s) {
+        self->state.snapshot.stats = std::move(s);
+        self->request(self->state.node, std::chrono::seconds(2), nat_atom::value)
+          .then([publish](nat_status& n) { publish(std::move(n)); },
+                [publish](caf::error&) { publish(std::nullopt); });
+      },
+      [](caf::error&) {}); // the next tick tries again
+}
+
 } // namespace
 
 controller_actor::behavior_type controller(controller_pointer self,
                                            std::function<void(const std::string&)> out,
-                                           std::optional<xor_policy> policy) {
+                                           std::optional<xor_policy> policy,
+                                           std::optional<status_config> status) {
   self->state.emit = std::move(out);
   self->state.policy = std::move(policy);
   if (self->state.policy)
     self->delayed_send(self, policy_interval, policy_tick_atom::value);
+  if (status && status->board) {
+    self->state.board = status->board;
+    self->state.snapshot.id = status->id;
+    self->state.snapshot.version = status->version;
+    self->state.board->publish(render_status(self->state.snapshot));
+    self->send(self, status_tick_atom::value);
+  }
   self->set_down_handler([self](const caf::down_msg& x) {
     if (self->state.node && x.source == self->state.node.address()) {
       emit(self, json{{"event", "stopped"}});
@@ -137,7 +168,11 @@ controller_actor::behavior_type controller(controller_pointer self,
     [self](path_changed& x) { emit(self, control::to_json(x)); },
     [self](message& x) { emit(self, control::to_json(x)); },
     [self](listening& x) { emit(self, control::to_json(x)); },
-    [self](alert& x) { emit(self, control::to_json(x)); },
+    [self](alert& x) {
+      if (self->state.board)
+        self->state.snapshot.alerts[x.kind] += x.count;
+      emit(self, control::to_json(x));
+    },
     [self](connect_failed& x) { emit(self, control::to_json(x)); },
     [self](send_failed& x) { emit(self, control::to_json(x)); },
     [self](peer_discovered& x) {
@@ -145,7 +180,10 @@ controller_actor::behavior_type controller(controller_pointer self,
         self->state.policy->learned(x.peer, x.endpoints);
       emit(self, control::to_json(x));
     },
-    [self](bootstrap_status& x) { emit(self, control::to_json(x)); },
+    [self](bootstrap_status& x) {
+      self->state.snapshot.bootstrap = x.state;
+      emit(self, control::to_json(x));
+    },
     [self](connection_info_prepared& x) { emit(self, control::to_json(x)); },
     [self](traversal_failed& x) { emit(self, control::to_json(x)); },
     [self](control_line& x) {
@@ -160,6 +198,11 @@ controller_actor::behavior_type controller(controller_pointer self,
       std::visit(dispatcher{self, cmd.id}, cmd.body);
     },
     [self](input_closed) { stop(self); },
+    [self](status_tick_atom) {
+      refresh_status(self);
+      if (!self->state.stopping)
+        self->delayed_send(self, status_interval, status_tick_atom::value);
+    },
     [self](policy_tick_atom) {
       run_policy(self);
       if (!self->state.stopping)

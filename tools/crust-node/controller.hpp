@@ -1,6 +1,7 @@
 #pragma once
 
 #include "messages/interfaces.hpp"
+#include "status_page.hpp"
 #include "xor_policy.hpp"
 
 #include <caf/replies_to.hpp>
@@ -37,6 +38,15 @@ typename Inspector::result_type inspect(Inspector& f, input_closed&) {
 }
 
 using policy_tick_atom = caf::atom_constant<caf::atom("ptick")>;
+using status_tick_atom = caf::atom_constant<caf::atom("stick")>;
+
+/// What the controller publishes for `metrics-address`: the board the HTTP
+/// listener reads, and the node's id and version for the documents.
+struct status_config {
+  std::shared_ptr<status_board> board;
+  peer_id id;
+  std::string version;
+};
 
 /// crust-node's routing layer: prints every event as a JSON line and turns
 /// command lines into messages for the node. By default it never decides on
@@ -47,7 +57,8 @@ using controller_actor = routing_actor::extend<
   caf::reacts_to<control_line>,
   caf::reacts_to<input_closed>,
   caf::reacts_to<node_actor>,
-  caf::reacts_to<policy_tick_atom>>;
+  caf::reacts_to<policy_tick_atom>,
+  caf::reacts_to<status_tick_atom>>;
 
 struct controller_state {
   node_actor node;
@@ -55,8 +66,15 @@ struct controller_state {
   bool stopping = false;
   std::optional<xor_policy> policy;
   size_t last_chosen_up = SIZE_MAX; ///< reported in a "routing" event when it changes
+  /// With `metrics-address`: where the snapshot goes, and the snapshot's
+  /// running parts (alerts by kind, bootstrap state, RTT histogram).
+  std::shared_ptr<status_board> board;
+  metrics_input snapshot;
   static inline const char* name = "crust.controller";
 };
+
+/// How often the status board is refreshed.
+constexpr auto status_interval = std::chrono::milliseconds(1000);
 
 /// How often a routing policy decides.
 constexpr auto policy_interval = std::chrono::milliseconds(1000);
@@ -67,6 +85,7 @@ using controller_pointer = controller_actor::stateful_pointer<controller_state>;
 /// node it is given has terminated.
 controller_actor::behavior_type controller(controller_pointer self,
                                            std::function<void(const std::string&)> emit,
-                                           std::optional<xor_policy> policy = std::nullopt);
+                                           std::optional<xor_policy> policy = std::nullopt,
+                                           std::optional<status_config> status = std::nullopt);
 
 } // namespace crust

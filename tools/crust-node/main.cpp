@@ -4,6 +4,7 @@
 #include "control_protocol.hpp"
 #include "controller.hpp"
 #include "node_options.hpp"
+#include "status_http.hpp"
 
 #include "actors/node.hpp"
 #include "transport/handshake_payload.hpp"
@@ -202,7 +203,26 @@ int main(int argc, char** argv) {
       std::random_device rd;
       policy.emplace(id.id(), pc, (static_cast<uint64_t>(rd()) << 32) ^ rd());
     }
-    auto ctrl = sys.spawn(crust::controller, emit, std::move(policy));
+    // metrics-address: the status board the controller refreshes and the
+    // HTTP listener serves (checked by to_node_config already).
+    std::optional<crust::status_config> status;
+    std::unique_ptr<crust::status_http> http;
+    if (!opts.metrics_address.empty()) {
+      auto [host, port] = *crust::parse_http_address(opts.metrics_address);
+      auto board = std::make_shared<crust::status_board>();
+      auto started = crust::status_http::start(host, port, board);
+      if (auto err = std::get_if<std::string>(&started)) {
+        std::cerr << "crust-node: metrics-address: " << *err << "\n";
+        return 1;
+      }
+      http = std::move(std::get<std::unique_ptr<crust::status_http>>(started));
+      status = crust::status_config{board, id.id(), CRUST_VERSION};
+      auto shown = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+      emit(nlohmann::json{{"event", "http_listening"},
+                          {"url", "http://" + shown + ":" + std::to_string(http->port()) + "/"}}
+             .dump());
+    }
+    auto ctrl = sys.spawn(crust::controller, emit, std::move(policy), std::move(status));
     emit(nlohmann::json{{"event", "started"},
                         {"peer", to_string(id.id())},
                         {"network", cfg.network},

@@ -115,12 +115,46 @@ node_options::node_options() {
     .add(alert_interval, "alert-interval", "alerts of one kind about one source at most this often")
     .add(log_level, "log-level", "off, error, warning, info, debug or trace (lines go to stderr)")
     .add(control, "control", "'stdio' (JSON lines on stdin/stdout) or 'none'")
+    .add(metrics_address, "metrics-address",
+         "serve Prometheus metrics (/metrics) and a read-only status page (/, /status.json) over "
+         "HTTP here: PORT (loopback) or ADDRESS:PORT; off when empty")
     .add(routing, "routing",
          "'none' (the controlling script decides which peers to keep) or 'xor' (keep the "
          "'keep' closest peers by XOR distance plus 'random-peers' random ones)")
     .add(keep, "keep", "with routing=xor: closest peers maintained")
     .add(random_peers, "random-peers", "with routing=xor: random peers maintained beside them")
     .add(version, "version", "print the version and protocol version, then exit");
+}
+
+std::optional<std::pair<std::string, uint16_t>> parse_http_address(const std::string& text) {
+  auto port_of = [](const std::string& x) -> std::optional<uint16_t> {
+    if (x.empty() || x.size() > 5 || !std::all_of(x.begin(), x.end(), ::isdigit))
+      return std::nullopt;
+    auto v = std::stoul(x);
+    if (v > 65535)
+      return std::nullopt;
+    return static_cast<uint16_t>(v);
+  };
+  if (auto p = port_of(text))
+    return std::make_pair(std::string{"127.0.0.1"}, *p);
+  std::string host, port;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return std::nullopt;
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos || text.find(':') != colon)
+      return std::nullopt;
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  auto p = port_of(port);
+  if (!p || !is_ip_address(host))
+    return std::nullopt;
+  return std::make_pair(host, *p);
 }
 
 std::optional<std::string> node_options::precheck_ini(const std::string& text) {
@@ -357,6 +391,9 @@ std::variant<node_config, std::vector<std::string>> node_options::to_node_config
                        + log_level + "'");
   if (control != "stdio" && control != "none")
     problems.push_back("control: must be 'stdio' or 'none'");
+  if (!metrics_address.empty() && !parse_http_address(metrics_address))
+    problems.push_back("metrics-address: want PORT, ADDRESS:PORT or [IPV6]:PORT, not '"
+                       + metrics_address + "'");
   if (routing != "none" && routing != "xor")
     problems.push_back("routing: must be 'none' or 'xor', not '" + routing + "'");
   if (keep < 1 || keep > 1024)

@@ -5,8 +5,10 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/timespan.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -91,6 +93,9 @@ public:
   std::string log_level = "warning";
   std::string control = "stdio";
   std::string routing = "none";
+  /// HTTP listener for Prometheus metrics and the status page: "" (off),
+  /// "PORT" (loopback), "ADDRESS:PORT" or "[IPV6]:PORT".
+  std::string metrics_address;
   int64_t keep = 8;
   int64_t random_peers = 2;
   bool version = false;
@@ -121,5 +126,10 @@ public:
   /// empty for "none".
   std::string bootstrap_cache_path() const;
 };
+
+/// `metrics-address`'s value as an address and a port: "PORT" means
+/// 127.0.0.1; "ADDRESS:PORT" and "[IPV6]:PORT" name the address (an IP
+/// literal). None when it is none of these. Port 0: any free port.
+std::optional<std::pair<std::string, uint16_t>> parse_http_address(const std::string& text);
 
 } // namespace crust
