@@ -43,6 +43,14 @@ admission_control::admission_control(limits_config cfg) : cfg_(std::move(cfg)) {
       allowed_.add(*e);
 }
 
+void admission_control::reconfigure(limits_config cfg) {
+  cfg_ = std::move(cfg);
+  allowed_ = address_blacklist{};
+  for (auto& text : cfg_.allow_only)
+    if (auto e = parse_address_or_subnet(text))
+      allowed_.add(*e);
+}
+
 admission_control::verdict admission_control::admit_inbound(const std::string& address,
                                                             size_t links, time_point now) {
   if (!cfg_.allow_only.empty() && !allowed_.blocks_address(address))

@@ -68,6 +68,11 @@ public:
   size_t tracked_addresses() const { return buckets_.size(); }
   const limits_config& config() const { return cfg_; }
 
+  /// New limits (a reload): what is under way stays counted, rate buckets
+  /// keep their tokens (capped by the new burst when next used), and the
+  /// whitelist is replaced whole. Call `check` first.
+  void reconfigure(limits_config cfg);
+
 private:
   bool take_token(const std::string& address, time_point now);
 

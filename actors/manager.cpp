@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include <iterator>
+#include <type_traits>
 
 namespace crust {
 
@@ -375,6 +376,46 @@ void tell_helpers(manager_pointer self, const Event& x) {
     self->send(st.gossiper, x);
   if (st.puncher)
     self->send(st.puncher, x);
+}
+
+/// A reload changed the beacon's settings: the old beacon goes, a new one
+/// (if any) announces where we listen.
+void restart_beacon(manager_pointer self) {
+  auto& st = self->state;
+  if (st.beacon) {
+    self->unlink_from(st.beacon);
+    self->send_exit(st.beacon, caf::exit_reason::user_shutdown);
+    st.beacon = nullptr;
+  }
+  if (st.cfg.discovery.beacon == beacon_mode::off || st.cfg.role == node_role::client)
+    return;
+  st.beacon = self->spawn<caf::linked>(beacon, st.runtime, st.cfg.discovery, st.cfg.network,
+                                       st.id, st.store, st.routing, st.log);
+  self->send(st.beacon, listening{st.listening});
+}
+
+/// A reload changed gossip's settings: the old gossip actor goes; a new one
+/// (if any) hears where we listen, every link up now, and the puncher's
+/// last reachability verdict, as if it had been there all along.
+void restart_gossip(manager_pointer self) {
+  auto& st = self->state;
+  if (st.gossiper) {
+    self->unlink_from(st.gossiper);
+    self->send_exit(st.gossiper, caf::exit_reason::user_shutdown);
+    st.gossiper = nullptr;
+  }
+  if (!st.cfg.discovery.gossip)
+    return;
+  discovery_host_actor host = self;
+  st.gossiper = self->spawn<caf::linked>(gossip, st.cfg.discovery, st.cfg.network, st.id, host,
+                                         st.store, st.routing, st.log);
+  self->send(st.gossiper, listening{st.listening});
+  for (auto& peer : st.table.connected())
+    if (auto link = st.table.active(peer))
+      self->send(st.gossiper, connection_up{peer, link->remote, link->dir, link->remote.proto,
+                                            link->role, link->path, {}, {}});
+  if (st.last_reachability)
+    self->send(st.gossiper, *st.last_reachability);
 }
 
 void start_discovery(manager_pointer self) {
@@ -955,6 +996,99 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
           [finish, base](caf::error&) mutable { finish(base); });
       return rp;
     },
+    [self](reconfigure& x) -> caf::result<std::vector<std::string>> {
+      // A reload (crust-node's SIGHUP): limits and the whitelist now (new
+      // links get the new receive budgets), the log level now, new
+      // contacts dialled now.
+      auto& st = self->state;
+      std::vector<std::string> changed;
+      auto lim = st.cfg.limits;
+      auto set = [&](auto& field, auto value, const char* name) {
+        using T = std::decay_t<decltype(field)>;
+        if (field != static_cast<T>(value)) {
+          field = static_cast<T>(value);
+          changed.emplace_back(name);
+        }
+      };
+      set(lim.max_connections, x.max_connections, "max-connections");
+      set(lim.max_half_open, x.max_half_open, "max-half-open");
+      set(lim.max_half_open_per_address, x.max_half_open_per_address,
+          "max-half-open-per-address");
+      set(lim.connection_rate, x.connection_rate, "connection-rate");
+      set(lim.connection_burst, x.connection_burst, "connection-burst");
+      set(lim.receive_rate, x.receive_rate, "receive-rate");
+      set(lim.receive_queue, x.receive_queue, "receive-queue");
+      if (lim.allow_only != x.allow_only) {
+        lim.allow_only = x.allow_only;
+        changed.emplace_back("allow-only");
+      }
+      auto current = st.log ? st.log->level() : st.cfg.log;
+      auto level = x.log_level.empty() ? std::optional<log_level>{current}
+                                       : parse_log_level(x.log_level);
+      auto mode = x.beacon.empty() ? std::optional<beacon_mode>{st.cfg.discovery.beacon}
+                                   : parse_beacon_mode(x.beacon);
+      if (auto why = admission_control::check(lim); why || !level || !mode) {
+        CRUST_LOG(st.log, warning, nullptr, "manager",
+                  "reconfigure refused: "
+                    << (why ? *why
+                            : !level ? "unknown log level " + x.log_level
+                                     : "unknown beacon mode " + x.beacon));
+        return to_caf_error(ec::invalid_argument);
+      }
+      if (!changed.empty()) {
+        st.admission.reconfigure(lim);
+        st.cfg.limits = lim;
+      }
+      if (*level != current) {
+        if (st.log)
+          st.log->set_level(*level);
+        st.cfg.log = *level;
+        changed.emplace_back("log-level");
+      }
+      // Beacon and gossip: restarted with their new settings.
+      auto d = st.cfg.discovery;
+      std::vector<std::string> beacon_changed, gossip_changed;
+      auto dset = [](auto& field, auto value, const char* name, std::vector<std::string>& out) {
+        using T = std::decay_t<decltype(field)>;
+        if (field != static_cast<T>(value)) {
+          field = static_cast<T>(value);
+          out.emplace_back(name);
+        }
+      };
+      if (!x.beacon.empty()) {
+        dset(d.beacon, *mode, "beacon", beacon_changed);
+        if (x.beacon_port != 0)
+          dset(d.beacon_port, x.beacon_port, "beacon-port", beacon_changed);
+        if (x.beacon_interval_ms != 0)
+          dset(d.beacon_interval, std::chrono::milliseconds(x.beacon_interval_ms),
+               "beacon-interval", beacon_changed);
+        dset(d.gossip, x.gossip, "no-gossip", gossip_changed);
+        if (x.gossip_interval_ms != 0)
+          dset(d.gossip_interval, std::chrono::milliseconds(x.gossip_interval_ms),
+               "gossip-interval", gossip_changed);
+        if (x.gossip_ttl != 0)
+          dset(d.gossip_ttl, x.gossip_ttl, "gossip-ttl", gossip_changed);
+        if (x.gossip_fanout != 0)
+          dset(d.gossip_fanout, x.gossip_fanout, "gossip-fanout", gossip_changed);
+      }
+      st.cfg.discovery = d;
+      if (!beacon_changed.empty())
+        restart_beacon(self);
+      if (!gossip_changed.empty())
+        restart_gossip(self);
+      changed.insert(changed.end(), beacon_changed.begin(), beacon_changed.end());
+      changed.insert(changed.end(), gossip_changed.begin(), gossip_changed.end());
+      bool new_contacts = false;
+      for (auto& ep : x.contacts)
+        if (std::find(st.cfg.contacts.begin(), st.cfg.contacts.end(), ep) == st.cfg.contacts.end()) {
+          new_contacts = true;
+          self->send(self, connect{ep});
+        }
+      if (new_contacts || x.contacts.size() != st.cfg.contacts.size())
+        changed.emplace_back("contacts");
+      st.cfg.contacts = x.contacts;
+      return changed;
+    },
     [self](info_atom) {
       auto& st = self->state;
       node_info info;
@@ -1448,6 +1582,7 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       self->send(self, service_out{x.through, service_id::relay, encode(open)});
     },
     [self](reachability_changed& x) {
+      self->state.last_reachability = x;
       if (self->state.gossiper)
         self->send(self->state.gossiper, std::move(x));
     },

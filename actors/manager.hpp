@@ -146,6 +146,9 @@ struct manager_state {
   bootstrap_store_actor store;
   gossip_actor gossiper;   ///< null when gossip is off
   beacon_actor beacon;     ///< null when the beacon is off
+  /// The puncher's last word on our unreachable endpoints: a gossip actor
+  /// restarted by a reload hears it again.
+  std::optional<reachability_changed> last_reachability;
   // NAT traversal (nat/): STUN, rendezvous, punching.
   nat_actor puncher;       ///< null when NAT traversal is off
   /// Inbound links expected from a traversal: how to label them, until when.

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,19 @@ inline std::string to_string(beacon_mode x) {
     case beacon_mode::both: return "both";
   }
   return "unknown";
+}
+
+/// "off", "ipv4", "ipv6" or "both"; none for anything else.
+inline std::optional<beacon_mode> parse_beacon_mode(const std::string& x) {
+  if (x == "off")
+    return beacon_mode::off;
+  if (x == "ipv4")
+    return beacon_mode::ipv4;
+  if (x == "ipv6")
+    return beacon_mode::ipv6;
+  if (x == "both")
+    return beacon_mode::both;
+  return std::nullopt;
 }
 
 } // namespace crust

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace crust {
 
@@ -53,6 +54,39 @@ struct blacklist_entry {
 struct blacklist {
   blacklist_entry entry;  ///< what to refuse
 };
+
+/// New values for the settings a running node takes without a restart
+/// (crust-node sends them on SIGHUP): its limits, its whitelist, its log
+/// level, contacts to dial, and its beacon and gossip (restarted with the
+/// new settings when they change). The node answers with the names of those
+/// that changed, as the options call them.
+struct reconfigure {
+  uint64_t max_connections = 0;           ///< `max-connections`
+  uint64_t max_half_open = 0;             ///< `max-half-open`
+  uint64_t max_half_open_per_address = 0; ///< `max-half-open-per-address`
+  double connection_rate = 0;             ///< `connection-rate` (per second and address)
+  uint64_t connection_burst = 0;          ///< `connection-burst`
+  uint64_t receive_rate = 0;              ///< `receive-rate` (bytes per second and peer)
+  uint64_t receive_queue = 0;             ///< `receive-queue` (bytes per peer)
+  std::vector<std::string> allow_only;    ///< `allow-only` (whitelist mode when not empty)
+  std::string log_level;                  ///< `log-level`
+  std::vector<endpoint> contacts;         ///< `contacts`: new ones are dialled at once
+  std::string beacon;                     ///< `beacon`: off, ipv4, ipv6 or both
+  uint16_t beacon_port = 0;               ///< `beacon-port`
+  uint64_t beacon_interval_ms = 0;        ///< `beacon-interval`
+  bool gossip = false;                    ///< not `no-gossip`
+  uint64_t gossip_interval_ms = 0;        ///< `gossip-interval`
+  uint8_t gossip_ttl = 0;                 ///< `gossip-ttl`
+  uint64_t gossip_fanout = 0;             ///< `gossip-fanout`
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, reconfigure& x) {
+  return f(caf::meta::type_name("reconfigure"), x.max_connections, x.max_half_open,
+           x.max_half_open_per_address, x.connection_rate, x.connection_burst, x.receive_rate,
+           x.receive_queue, x.allow_only, x.log_level, x.contacts, x.beacon, x.beacon_port,
+           x.beacon_interval_ms, x.gossip, x.gossip_interval_ms, x.gossip_ttl, x.gossip_fanout);
+}
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, connect& x) {

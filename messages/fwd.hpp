@@ -35,5 +35,6 @@ struct send;
 struct maintain;
 struct drop;
 struct blacklist;
+struct reconfigure;
 
 } // namespace crust

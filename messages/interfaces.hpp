@@ -63,7 +63,8 @@ using node_actor = caf::typed_actor<
   caf::replies_to<bootstrap_list_atom>::with<std::vector<bootstrap_entry>>,
   caf::replies_to<nat_atom>::with<nat_status>,
   caf::replies_to<is_connected_atom, peer_id>::with<bool>,
-  caf::replies_to<peer_address_atom, peer_id>::with<endpoint>>;
+  caf::replies_to<peer_address_atom, peer_id>::with<endpoint>,
+  caf::replies_to<reconfigure>::with<std::vector<std::string>>>;
 
 // -- discovery actors (discovery/), as the node's manager sees them ------------
 

@@ -10,6 +10,7 @@
 
 #include "messages/peer_id.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -37,14 +38,21 @@ public:
   /// `out` empty: lines go to stderr.
   logger(log_level level, const peer_id& node, sink out = {});
 
-  bool enabled(log_level x) const { return x != log_level::off && x <= level_; }  ///< true when lines of level `x` are written
+  bool enabled(log_level x) const {
+    return x != log_level::off && x <= level_.load(std::memory_order_relaxed);
+  }  ///< true when lines of level `x` are written
+
+  /// Changes the level (a reload); safe while other threads log.
+  void set_level(log_level x) const { level_.store(x, std::memory_order_relaxed); }
+
+  log_level level() const { return level_.load(std::memory_order_relaxed); } ///< the level now
 
   /// Writes one line; `peer` may be null when the line concerns no peer.
   void write(log_level x, const peer_id* peer, std::string_view component,
              const std::string& text) const;
 
 private:
-  log_level level_;
+  mutable std::atomic<log_level> level_; ///< changes on a reload, nothing else does
   std::string node_;
   sink out_;
 };

@@ -1,6 +1,6 @@
-// Fuzzes crust-node's own configuration checks: the ini pre-check (the whole
-// input as a file) and the validation of every option's value (the input
-// split into values). CAF's ini parser itself is not fuzzed here: Debian's
+// Fuzzes crust-node's own configuration checks: the ini pre-check and a
+// reload's key listing (the whole input as a file), the validation of every
+// option's value (the input split into values), metrics-address. CAF's ini parser itself is not fuzzed here: Debian's
 // CAF is built with g++ and a clang-built caller crashes inside its flag
 // handling (an ABI mismatch, see tools/sanitize.sh); instead the
 // multi_node.bad_input test replays this target's corpus through the real
@@ -51,7 +51,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   opts.connect_timeout = caf::timespan{num(16)};
   opts.keepalive_interval = caf::timespan{num(17)};
   opts.peer_timeout = caf::timespan{num(18)};
+  opts.metrics_address = part(19);
   (void) opts.to_node_config();
   (void) opts.bootstrap_cache_path();
+  // A reload's diff of two files, and metrics-address on its own.
+  (void) crust::ini_keys(text);
+  (void) crust::ini_keys(part(0) + "\n" + part(1));
+  (void) crust::parse_http_address(part(19));
   return 0;
 }

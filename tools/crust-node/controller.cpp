@@ -4,6 +4,8 @@
 
 #include <caf/event_based_actor.hpp>
 
+#include <cstdio>
+
 namespace crust {
 
 namespace {
@@ -198,6 +200,38 @@ controller_actor::behavior_type controller(controller_pointer self,
       std::visit(dispatcher{self, cmd.id}, cmd.body);
     },
     [self](input_closed) { stop(self); },
+    [self](reload_request& x) {
+      // Said on stderr too: as a service, that is the journal.
+      if (!x.plan || !self->state.node) {
+        auto why = x.plan ? std::string{"the node is not up yet"} : x.error;
+        std::fprintf(stderr, "crust-node: reload refused, the node keeps its settings: %s\n",
+                     why.c_str());
+        emit(self, json{{"event", "reload"}, {"ok", false}, {"error", why}});
+        return;
+      }
+      auto plan = x.plan;
+      self->request(self->state.node, std::chrono::seconds(5), plan->live)
+        .then(
+          [self, plan](std::vector<std::string>& applied) {
+            auto list = [](const std::vector<std::string>& xs) {
+              std::string out;
+              for (auto& x : xs)
+                out += (out.empty() ? "" : ", ") + x;
+              return out.empty() ? std::string{"nothing"} : out;
+            };
+            std::fprintf(stderr, "crust-node: reload: applied %s; needs a restart: %s\n",
+                         list(applied).c_str(), list(plan->restart).c_str());
+            emit(self, json{{"event", "reload"},
+                            {"ok", true},
+                            {"applied", applied},
+                            {"needs_restart", plan->restart}});
+          },
+          [self](caf::error& err) {
+            auto why = self->system().render(err);
+            std::fprintf(stderr, "crust-node: reload refused by the node: %s\n", why.c_str());
+            emit(self, json{{"event", "reload"}, {"ok", false}, {"error", why}});
+          });
+    },
     [self](status_tick_atom) {
       refresh_status(self);
       if (!self->state.stopping)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "messages/interfaces.hpp"
+#include "node_options.hpp"
 #include "status_page.hpp"
 #include "xor_policy.hpp"
 
@@ -26,6 +27,19 @@ struct control_line {
 
 /// The control channel ended (EOF or a signal): shut the node down.
 struct input_closed {};
+
+/// SIGHUP: the configuration file re-read — a plan for the node, or why it
+/// was refused (`plan` null; the node keeps its settings). The plan stays
+/// local (never serialized).
+struct reload_request {
+  std::shared_ptr<const reload_plan> plan;
+  std::string error;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, reload_request& x) {
+  return f(caf::meta::type_name("reload_request"), x.error);
+}
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, control_line& x) {
@@ -56,6 +70,7 @@ struct status_config {
 using controller_actor = routing_actor::extend<
   caf::reacts_to<control_line>,
   caf::reacts_to<input_closed>,
+  caf::reacts_to<reload_request>,
   caf::reacts_to<node_actor>,
   caf::reacts_to<policy_tick_atom>,
   caf::reacts_to<status_tick_atom>>;

@@ -46,6 +46,12 @@ constexpr size_t max_pending_input = 2 * 1024 * 1024;
 int signal_pipe[2] = {-1, -1};
 std::atomic<int> signals_seen{0};
 
+/// SIGHUP: re-read the configuration file (not a reason to stop).
+void on_hangup(int) {
+  char c = 'h';
+  [[maybe_unused]] auto n = write(signal_pipe[1], &c, 1);
+}
+
 void on_signal(int) {
   if (signals_seen.fetch_add(1) > 0)
     _exit(130); // a second Ctrl-C: stop now
@@ -63,6 +69,11 @@ void install_signal_handlers() {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  struct sigaction hup = {};
+  hup.sa_handler = on_hangup;
+  sigemptyset(&hup.sa_mask);
+  hup.sa_flags = SA_RESTART;
+  sigaction(SIGHUP, &hup, nullptr);
   signal(SIGPIPE, SIG_IGN);
 }
 
@@ -82,7 +93,8 @@ void ensure_parent_directory(const std::string& path) {
 /// Reads control lines from stdin (when `read_stdin`) and watches for
 /// signals, until `stop` is set. EOF or a signal ends the control channel.
 void read_input(crust::controller_actor ctrl, bool read_stdin, const std::atomic<bool>& stop,
-                const std::function<void(const std::string&)>& emit) {
+                const std::function<void(const std::string&)>& emit,
+                const std::function<void()>& reload) {
   std::string buffer;
   bool discarding = false;
   char chunk[65536];
@@ -94,8 +106,19 @@ void read_input(crust::controller_actor ctrl, bool read_stdin, const std::atomic
     if (poll(fds, 2, full ? 2 : 200) <= 0)
       continue;
     if (fds[0].revents & POLLIN) {
-      caf::anon_send(ctrl, crust::input_closed{});
-      return;
+      char signals[16];
+      auto got = read(signal_pipe[0], signals, sizeof(signals));
+      bool stopping = false;
+      for (ssize_t i = 0; i < got; ++i)
+        if (signals[i] == 'h')
+          reload();
+        else
+          stopping = true;
+      if (stopping) {
+        caf::anon_send(ctrl, crust::input_closed{});
+        return;
+      }
+      continue;
     }
     if (!(fds[1].revents & (POLLIN | POLLHUP)))
       continue;
@@ -134,6 +157,7 @@ void read_input(crust::controller_actor ctrl, bool read_stdin, const std::atomic
 } // namespace
 
 int main(int argc, char** argv) {
+  std::string running_ini; // the configuration file's text, for reloads
   if (auto path = crust::node_options::config_file(argc, argv); !path.empty()) {
     std::ifstream f{path, std::ios::binary};
     if (!f) {
@@ -141,6 +165,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     std::string text{std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+    running_ini = text;
     if (auto problem = crust::node_options::precheck_ini(text)) {
       std::cerr << "crust-node: " << path << ": " << *problem << "\n";
       return 2;
@@ -207,9 +232,16 @@ int main(int argc, char** argv) {
     // HTTP listener serves (checked by to_node_config already).
     std::optional<crust::status_config> status;
     std::unique_ptr<crust::status_http> http;
+    std::string http_url;
     if (!opts.metrics_address.empty()) {
       auto [host, port] = *crust::parse_http_address(opts.metrics_address);
       auto board = std::make_shared<crust::status_board>();
+      // Never an empty document: the node's id and zeros until the first
+      // snapshot, a second later.
+      crust::metrics_input first;
+      first.id = id.id();
+      first.version = CRUST_VERSION;
+      board->publish(crust::render_status(first));
       auto started = crust::status_http::start(host, port, board);
       if (auto err = std::get_if<std::string>(&started)) {
         std::cerr << "crust-node: metrics-address: " << *err << "\n";
@@ -218,9 +250,7 @@ int main(int argc, char** argv) {
       http = std::move(std::get<std::unique_ptr<crust::status_http>>(started));
       status = crust::status_config{board, id.id(), CRUST_VERSION};
       auto shown = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-      emit(nlohmann::json{{"event", "http_listening"},
-                          {"url", "http://" + shown + ":" + std::to_string(http->port()) + "/"}}
-             .dump());
+      http_url = "http://" + shown + ":" + std::to_string(http->port()) + "/";
     }
     auto ctrl = sys.spawn(crust::controller, emit, std::move(policy), std::move(status));
     emit(nlohmann::json{{"event", "started"},
@@ -230,6 +260,8 @@ int main(int argc, char** argv) {
                         {"version", CRUST_VERSION},
                         {"protocol_version", crust::protocol_version}}
            .dump());
+    if (http)
+      emit(nlohmann::json{{"event", "http_listening"}, {"url", http_url}}.dump());
     crust::node_actor node;
     try {
       node = crust::spawn_node(sys, cfg, id, ctrl);
@@ -240,8 +272,22 @@ int main(int argc, char** argv) {
     }
     caf::anon_send(ctrl, node);
     std::atomic<bool> stop{false};
+    // SIGHUP: re-read the configuration file on the reader's thread, hand
+    // the plan (or why not) to the controller.
+    std::function<void()> reload = [ctrl, argc, argv, &running_ini]() {
+      auto planned = crust::plan_reload(argc, argv, running_ini);
+      crust::reload_request req;
+      if (auto err = std::get_if<std::string>(&planned)) {
+        req.error = *err;
+      } else {
+        auto plan = std::make_shared<crust::reload_plan>(std::get<crust::reload_plan>(planned));
+        running_ini = plan->ini_text;
+        req.plan = std::move(plan);
+      }
+      caf::anon_send(ctrl, std::move(req));
+    };
     std::thread reader(read_input, ctrl, opts.control == "stdio", std::cref(stop),
-                       std::cref(emit));
+                       std::cref(emit), std::cref(reload));
     sys.await_all_actors_done();
     stop = true;
     reader.join();

@@ -9,6 +9,7 @@
 #include <caf/settings.hpp>
 
 #include <algorithm>
+#include <iterator>
 #include <cstdlib>
 
 namespace crust {
@@ -124,6 +125,126 @@ node_options::node_options() {
     .add(keep, "keep", "with routing=xor: closest peers maintained")
     .add(random_peers, "random-peers", "with routing=xor: random peers maintained beside them")
     .add(version, "version", "print the version and protocol version, then exit");
+}
+
+std::map<std::string, std::string> ini_keys(const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::string section = "global";
+  size_t at = 0;
+  while (at <= text.size()) {
+    auto nl = text.find('\n', at);
+    auto line = text.substr(at, nl == std::string::npos ? std::string::npos : nl - at);
+    at = nl == std::string::npos ? text.size() + 1 : nl + 1;
+    // Drop a comment (';' or '#' outside a string) and surrounding spaces.
+    bool in_string = false;
+    std::string kept;
+    for (size_t i = 0; i < line.size(); ++i) {
+      char c = line[i];
+      if (in_string) {
+        kept += c;
+        if (c == '\\' && i + 1 < line.size())
+          kept += line[++i];
+        else if (c == '"')
+          in_string = false;
+        continue;
+      }
+      if (c == ';' || c == '#')
+        break;
+      if (c == '"')
+        in_string = true;
+      if (c != ' ' && c != '\t' && c != '\r')
+        kept += c;
+    }
+    if (kept.empty())
+      continue;
+    if (kept.front() == '[' && kept.back() == ']') {
+      section = kept.substr(1, kept.size() - 2);
+      continue;
+    }
+    auto eq = kept.find('=');
+    if (eq == std::string::npos)
+      continue;
+    auto key = kept.substr(0, eq);
+    out[section == "global" ? key : section + "." + key] = kept.substr(eq + 1);
+  }
+  return out;
+}
+
+std::variant<std::string, reload_plan> plan_reload(int argc, char** argv,
+                                                   const std::string& running_ini) {
+  auto path = node_options::config_file(argc, argv);
+  if (path.empty())
+    return std::string{"no configuration file (crust-node.ini in the working directory, or "
+                       "--config-file)"};
+  std::ifstream f{path, std::ios::binary};
+  if (!f)
+    return "cannot read " + path;
+  std::string text{std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+  if (auto problem = node_options::precheck_ini(text))
+    return path + ": " + *problem;
+  node_options opts;
+  if (auto err = opts.parse(argc, argv, "crust-node.ini")) {
+    // CAF names the line and column only: quote the line too.
+    auto why = caf::actor_system_config::render(err);
+    auto at = why.find("\"line\" = ");
+    if (at != std::string::npos) {
+      auto n = std::strtoul(why.c_str() + at + 9, nullptr, 10);
+      std::string line;
+      size_t i = 0;
+      for (size_t k = 1; k < n && i != std::string::npos; ++k)
+        i = text.find('\n', i) == std::string::npos ? std::string::npos : text.find('\n', i) + 1;
+      if (i != std::string::npos)
+        line = text.substr(i, text.find('\n', i) - i);
+      if (!line.empty())
+        why += ", line " + std::to_string(n) + ": " + line;
+    }
+    return path + ": " + why;
+  }
+  if (auto unknown = opts.unknown_keys(); !unknown.empty())
+    return path + ": unknown configuration key '" + unknown.front() + "'";
+  auto converted = opts.to_node_config();
+  if (auto problems = std::get_if<std::vector<std::string>>(&converted))
+    return path + ": bad option " + problems->front();
+  auto& cfg = std::get<node_config>(converted);
+  reload_plan plan;
+  plan.ini_text = text;
+  plan.live.max_connections = cfg.limits.max_connections;
+  plan.live.max_half_open = cfg.limits.max_half_open;
+  plan.live.max_half_open_per_address = cfg.limits.max_half_open_per_address;
+  plan.live.connection_rate = cfg.limits.connection_rate;
+  plan.live.connection_burst = cfg.limits.connection_burst;
+  plan.live.receive_rate = cfg.limits.receive_rate;
+  plan.live.receive_queue = cfg.limits.receive_queue;
+  plan.live.allow_only = cfg.limits.allow_only;
+  plan.live.log_level = to_string(cfg.log);
+  plan.live.contacts = cfg.contacts;
+  plan.live.beacon = to_string(cfg.discovery.beacon);
+  plan.live.beacon_port = cfg.discovery.beacon_port;
+  plan.live.beacon_interval_ms = static_cast<uint64_t>(cfg.discovery.beacon_interval.count());
+  plan.live.gossip = cfg.discovery.gossip;
+  plan.live.gossip_interval_ms = static_cast<uint64_t>(cfg.discovery.gossip_interval.count());
+  plan.live.gossip_ttl = cfg.discovery.gossip_ttl;
+  plan.live.gossip_fanout = cfg.discovery.gossip_fanout;
+  static const char* live_keys[] = {"max-connections", "max-half-open",
+                                    "max-half-open-per-address", "connection-rate",
+                                    "connection-burst", "receive-rate", "receive-queue",
+                                    "allow-only", "log-level", "contacts", "beacon",
+                                    "beacon-port", "beacon-interval", "no-gossip",
+                                    "gossip-interval", "gossip-ttl", "gossip-fanout"};
+  auto before = ini_keys(running_ini);
+  auto after = ini_keys(text);
+  auto note = [&](const std::string& key) {
+    if (std::find(std::begin(live_keys), std::end(live_keys), key) == std::end(live_keys)
+        && std::find(plan.restart.begin(), plan.restart.end(), key) == plan.restart.end())
+      plan.restart.push_back(key);
+  };
+  for (auto& [k, v] : after)
+    if (auto i = before.find(k); i == before.end() || i->second != v)
+      note(k);
+  for (auto& [k, v] : before)
+    if (after.count(k) == 0)
+      note(k);
+  return plan;
 }
 
 std::optional<std::pair<std::string, uint16_t>> parse_http_address(const std::string& text) {

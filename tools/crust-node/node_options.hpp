@@ -1,11 +1,13 @@
 #pragma once
 
 #include "actors/node_config.hpp"
+#include "messages/commands.hpp"
 
 #include <caf/actor_system_config.hpp>
 #include <caf/timespan.hpp>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -126,6 +128,25 @@ public:
   /// empty for "none".
   std::string bootstrap_cache_path() const;
 };
+
+/// What a reload (SIGHUP) found in the configuration file: the settings the
+/// node takes live, and the changed ones that need a restart.
+struct reload_plan {
+  reconfigure live;                 ///< every live setting's new value
+  std::vector<std::string> restart; ///< changed options the running node keeps
+  std::string ini_text;             ///< the file as read
+};
+
+/// Re-reads the configuration file the node started with (`argc`/`argv`
+/// as at start: command-line options still win) and compares it with
+/// `running_ini`, the text it runs with. The file must pass every check a
+/// start makes, else the answer says why and nothing is applied.
+std::variant<std::string, reload_plan> plan_reload(int argc, char** argv,
+                                                   const std::string& running_ini);
+
+/// The keys an ini text sets, as "key" for [global] and "section.key"
+/// otherwise, with their values as written (comments and spaces dropped).
+std::map<std::string, std::string> ini_keys(const std::string& text);
 
 /// `metrics-address`'s value as an address and a port: "PORT" means
 /// 127.0.0.1; "ADDRESS:PORT" and "[IPV6]:PORT" name the address (an IP

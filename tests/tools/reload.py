@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""SIGHUP re-reads crust-node's configuration file (issue 28): what can
+change live is applied at once — the connection limit, the log level, new
+contacts dialled, gossip restarted with its new TTL — and the rest is named
+as needing a restart; a bad file is
+refused whole with a clear message and the node keeps its settings. Loopback
+only.
+
+Usage: reload.py --node CRUST-NODE"""
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools"))
+from crustlab import Swarm  # noqa: E402
+from crustlab.casetest import check, run_case, step  # noqa: E402
+
+BASE = '[global]\nbeacon="off"\nno-nat=true\nlog-level="info"\nmax-connections=%d\n'
+
+
+def body(workdir):
+    ini = os.path.join(workdir, "a.ini")
+    with open(ini, "w") as f:
+        f.write(BASE % 100)
+    with Swarm(NODE, workdir) as swarm:
+        b = swarm.add("b", args=["--no-nat"])
+        c = swarm.add("c", args=["--no-nat"])
+        a = swarm.add("a", args=["--config-file=" + ini])
+        step("a runs with max-connections=100, log-level info, no contacts")
+        with open(ini, "w") as f:
+            f.write(BASE % 1 + 'contacts=["%s"]\nnetwork="elsewhere"\n'
+                    % b.endpoint)
+            f.write('log-level="debug"\ngossip-ttl=2\n')
+        since = a.mark()
+        a.signal(signal.SIGHUP)
+        ev = a.wait_for("reload", timeout=10, since=since)
+        check(ev["ok"] and sorted(ev["applied"]) == ["contacts", "gossip-ttl", "log-level",
+                                                     "max-connections"]
+              and ev["needs_restart"] == ["network"],
+              "SIGHUP: applied %s, needs a restart %s" % (ev["applied"], ev["needs_restart"]))
+        a.wait_for("connection_up", peer=b.peer, timeout=10, since=since)
+        check(True, "the new contact was dialled at once")
+        time.sleep(0.3)
+        with open(a.err_path) as f:
+            err = f.read()
+        check("crust-node: reload: applied" in err and "needs a restart: network" in err,
+              "the log says what was applied and what needs a restart")
+        check(" DEBUG " in err.split("crust-node: reload: applied")[-1],
+              "debug lines follow at the new log level")
+        c.connect(a)
+        fail = c.wait_for("connect_failed", timeout=10)
+        check(fail["reason"] == "too_many_connections",
+              "the new limit (1 link) holds: c is refused (%s)" % fail["reason"])
+        step("a bad file: refused whole, the node keeps its settings")
+        with open(ini, "w") as f:
+            f.write(BASE % 100 + 'bogus-key=1\n')
+        since = a.mark()
+        a.signal(signal.SIGHUP)
+        ev = a.wait_for("reload", timeout=10, since=since)
+        check(not ev["ok"] and "bogus-key" in ev["error"],
+              "refused: %s" % ev["error"])
+        since_c = c.mark()
+        c.connect(a)
+        fail = c.wait_for("connect_failed", timeout=10, since=since_c)
+        check(fail["reason"] == "too_many_connections",
+              "still max-connections=1: c refused again")
+        with open(ini, "w") as f:
+            f.write(BASE % 100 + 'max-half-open=x\n')
+        since = a.mark()
+        a.signal(signal.SIGHUP)
+        ev = a.wait_for("reload", timeout=10, since=since)
+        check(not ev["ok"] and "max-half-open" in ev["error"], "refused: %s" % ev["error"])
+        check(a.alive() and a.peers() and a.peers()[0]["peer"] == b.peer,
+              "a is still running with its link to b")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] != "--node":
+        sys.exit(__doc__.split("\n\n")[-1])
+    NODE = os.path.abspath(sys.argv[2])
+    sys.exit(run_case("crust-reload-", body))
