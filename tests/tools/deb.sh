@@ -11,7 +11,8 @@ echo "- built $(basename "$deb")"
 contents=$(dpkg-deb -c "$deb")
 for f in ./usr/bin/crust-node ./usr/include/crust/actors/node.hpp \
          ./usr/include/crust/messages/interfaces.hpp ./usr/lib/pkgconfig/crust.pc \
-         ./usr/lib/cmake/crust/crustConfig.cmake; do
+         ./usr/lib/cmake/crust/crustConfig.cmake ./usr/lib/systemd/system/crust-node.service \
+         ./usr/share/doc/crust/crust-node.ini.example ./usr/share/doc/crust/crust-node.json; do
   grep -q " $f\$" <<< "$contents" || { echo "missing from the package: $f"; exit 1; }
   echo "  ok: holds $f"
 done
