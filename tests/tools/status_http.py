@@ -190,6 +190,15 @@ def case_bounds(workdir):
         check(codes.count(429) > 0 and codes.count(200) >= 50,
               "200 requests at once: %d answered, %d told 429" % (codes.count(200),
                                                                  codes.count(429)))
+        # The identity file's seed (its last line, hex) appears in no document.
+        with open(a.key_path) as f:
+            seed = f.read().split()[-1].lower()
+        time.sleep(2.1)  # the burst above emptied the bucket
+        answers = [get(url + p) for p in ("metrics", "status.json", "")]
+        docs = [body.lower() for status, body, _ in answers if status == 200]
+        check(len(docs) == 3 and len(seed) >= 64
+              and all(seed not in d and seed[:32] not in d for d in docs),
+              "the private key's seed appears in none of /metrics, /status.json, /")
         b = swarm.add("b", args=["--beacon=off", "--bootstrap-cache=none", "--no-nat"])
         b.peers()
         check(b.count("http_listening") == 0, "no listener without metrics-address")

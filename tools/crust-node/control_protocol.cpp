@@ -388,8 +388,6 @@ json to_json(const send_failed& x) {
           {"reason", to_string(x.reason)}, {"size", x.payload.size()}};
 }
 
-namespace {
-
 json peer_array(const std::vector<peer_info>& xs) {
   json peers = json::array();
   for (auto& x : xs)
@@ -409,8 +407,6 @@ json peer_array(const std::vector<peer_info>& xs) {
                      {"observed", x.observed.port == 0 ? std::string() : to_string(x.observed)}});
   return peers;
 }
-
-} // namespace
 
 json to_json(const std::vector<peer_info>& xs) {
   return {{"event", "peers"}, {"peers", peer_array(xs)}};

@@ -67,6 +67,8 @@ nlohmann::json to_json(const alert& x);
 nlohmann::json to_json(const connect_failed& x);
 nlohmann::json to_json(const send_failed& x);
 nlohmann::json to_json(const std::vector<peer_info>& x);
+/// The peer table as the `peers` and `stats` answers (and /status.json) show it.
+nlohmann::json peer_array(const std::vector<peer_info>& xs);
 nlohmann::json to_json(const node_info& x);
 nlohmann::json to_json(const node_stats& x);
 nlohmann::json to_json(const peer_discovered& x);

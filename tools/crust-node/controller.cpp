@@ -213,6 +213,10 @@ controller_actor::behavior_type controller(controller_pointer self,
       self->request(self->state.node, std::chrono::seconds(5), plan->live)
         .then(
           [self, plan](std::vector<std::string>& applied) {
+            for (auto& e : plan->blacklist_added)
+              self->send(self->state.node, blacklist{e});
+            if (!plan->blacklist_added.empty())
+              applied.emplace_back("blacklist");
             auto list = [](const std::vector<std::string>& xs) {
               std::string out;
               for (auto& x : xs)

@@ -270,18 +270,22 @@ int main(int argc, char** argv) {
       caf::anon_send_exit(ctrl, caf::exit_reason::user_shutdown);
       return 1;
     }
+    for (auto& e : opts.blacklist_entries())
+      caf::anon_send(node, crust::blacklist{e});
     caf::anon_send(ctrl, node);
     std::atomic<bool> stop{false};
     // SIGHUP: re-read the configuration file on the reader's thread, hand
     // the plan (or why not) to the controller.
-    std::function<void()> reload = [ctrl, argc, argv, &running_ini]() {
-      auto planned = crust::plan_reload(argc, argv, running_ini);
+    auto running_blacklist = opts.blacklist;
+    std::function<void()> reload = [ctrl, argc, argv, &running_ini, &running_blacklist]() {
+      auto planned = crust::plan_reload(argc, argv, running_ini, running_blacklist);
       crust::reload_request req;
       if (auto err = std::get_if<std::string>(&planned)) {
         req.error = *err;
       } else {
         auto plan = std::make_shared<crust::reload_plan>(std::get<crust::reload_plan>(planned));
         running_ini = plan->ini_text;
+        running_blacklist = plan->blacklist;
         req.plan = std::move(plan);
       }
       caf::anon_send(ctrl, std::move(req));

@@ -4,6 +4,7 @@
 
 #include "actors/admission.hpp"
 #include "transport/address.hpp"
+#include "transport/hex.hpp"
 
 #include <caf/config_option_adder.hpp>
 #include <caf/settings.hpp>
@@ -116,6 +117,9 @@ node_options::node_options() {
     .add(alert_interval, "alert-interval", "alerts of one kind about one source at most this often")
     .add(log_level, "log-level", "off, error, warning, info, debug or trace (lines go to stderr)")
     .add(control, "control", "'stdio' (JSON lines on stdin/stdout) or 'none'")
+    .add(blacklist, "blacklist",
+         "refuse these for the session, as the blacklist command does: peer ids, addresses or "
+         "subnets, e.g. [\"198.51.100.0/24\"]")
     .add(metrics_address, "metrics-address",
          "serve Prometheus metrics (/metrics) and a read-only status page (/, /status.json) over "
          "HTTP here: PORT (loopback) or ADDRESS:PORT; off when empty")
@@ -170,8 +174,28 @@ std::map<std::string, std::string> ini_keys(const std::string& text) {
   return out;
 }
 
-std::variant<std::string, reload_plan> plan_reload(int argc, char** argv,
-                                                   const std::string& running_ini) {
+std::optional<blacklist_entry> parse_blacklist_entry(const std::string& text) {
+  if (text.size() == 2 * peer_id::size)
+    if (auto id = peer_id_from_hex(text)) {
+      blacklist_entry e;
+      e.kind = blacklist_kind::peer;
+      e.peer = *id;
+      return e;
+    }
+  return parse_address_or_subnet(text);
+}
+
+std::vector<blacklist_entry> node_options::blacklist_entries() const {
+  std::vector<blacklist_entry> out;
+  for (auto& text : blacklist)
+    if (auto e = parse_blacklist_entry(text))
+      out.push_back(*e);
+  return out;
+}
+
+std::variant<std::string, reload_plan>
+plan_reload(int argc, char** argv, const std::string& running_ini,
+            const std::vector<std::string>& running_blacklist) {
   auto path = node_options::config_file(argc, argv);
   if (path.empty())
     return std::string{"no configuration file (crust-node.ini in the working directory, or "
@@ -225,12 +249,25 @@ std::variant<std::string, reload_plan> plan_reload(int argc, char** argv,
   plan.live.gossip_interval_ms = static_cast<uint64_t>(cfg.discovery.gossip_interval.count());
   plan.live.gossip_ttl = cfg.discovery.gossip_ttl;
   plan.live.gossip_fanout = cfg.discovery.gossip_fanout;
+  // Blacklist entries last for the session: new ones are added now, one
+  // taken out of the file stays until a restart.
+  plan.blacklist = opts.blacklist;
+  for (auto& text : opts.blacklist)
+    if (std::find(running_blacklist.begin(), running_blacklist.end(), text)
+        == running_blacklist.end())
+      if (auto e = parse_blacklist_entry(text))
+        plan.blacklist_added.push_back(*e);
   static const char* live_keys[] = {"max-connections", "max-half-open",
                                     "max-half-open-per-address", "connection-rate",
                                     "connection-burst", "receive-rate", "receive-queue",
                                     "allow-only", "log-level", "contacts", "beacon",
                                     "beacon-port", "beacon-interval", "no-gossip",
                                     "gossip-interval", "gossip-ttl", "gossip-fanout"};
+  bool removed = std::any_of(running_blacklist.begin(), running_blacklist.end(),
+                             [&](const std::string& x) {
+                               return std::find(opts.blacklist.begin(), opts.blacklist.end(), x)
+                                      == opts.blacklist.end();
+                             });
   auto before = ini_keys(running_ini);
   auto after = ini_keys(text);
   auto note = [&](const std::string& key) {
@@ -239,11 +276,13 @@ std::variant<std::string, reload_plan> plan_reload(int argc, char** argv,
       plan.restart.push_back(key);
   };
   for (auto& [k, v] : after)
-    if (auto i = before.find(k); i == before.end() || i->second != v)
+    if (k != "blacklist" && (before.count(k) == 0 || before.at(k) != v))
       note(k);
   for (auto& [k, v] : before)
-    if (after.count(k) == 0)
+    if (k != "blacklist" && after.count(k) == 0)
       note(k);
+  if (removed)
+    plan.restart.push_back("blacklist (an entry taken out)");
   return plan;
 }
 
@@ -512,6 +551,9 @@ std::variant<node_config, std::vector<std::string>> node_options::to_node_config
                        + log_level + "'");
   if (control != "stdio" && control != "none")
     problems.push_back("control: must be 'stdio' or 'none'");
+  for (auto& entry : blacklist)
+    if (!parse_blacklist_entry(entry))
+      problems.push_back("blacklist: not a peer id, address or subnet: '" + entry + "'");
   if (!metrics_address.empty() && !parse_http_address(metrics_address))
     problems.push_back("metrics-address: want PORT, ADDRESS:PORT or [IPV6]:PORT, not '"
                        + metrics_address + "'");

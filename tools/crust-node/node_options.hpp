@@ -98,6 +98,12 @@ public:
   /// HTTP listener for Prometheus metrics and the status page: "" (off),
   /// "PORT" (loopback), "ADDRESS:PORT" or "[IPV6]:PORT".
   std::string metrics_address;
+  /// Refused for this session, like the `blacklist` command: peer ids (64
+  /// hex digits), addresses or subnets ("198.51.100.0/24").
+  std::vector<std::string> blacklist;
+
+  /// `blacklist`, parsed (to_node_config reports a bad entry).
+  std::vector<blacklist_entry> blacklist_entries() const;
   int64_t keep = 8;
   int64_t random_peers = 2;
   bool version = false;
@@ -133,6 +139,8 @@ public:
 /// node takes live, and the changed ones that need a restart.
 struct reload_plan {
   reconfigure live;                 ///< every live setting's new value
+  std::vector<blacklist_entry> blacklist_added; ///< new `blacklist` entries
+  std::vector<std::string> blacklist;           ///< the whole new list, as written
   std::vector<std::string> restart; ///< changed options the running node keeps
   std::string ini_text;             ///< the file as read
 };
@@ -141,8 +149,12 @@ struct reload_plan {
 /// as at start: command-line options still win) and compares it with
 /// `running_ini`, the text it runs with. The file must pass every check a
 /// start makes, else the answer says why and nothing is applied.
-std::variant<std::string, reload_plan> plan_reload(int argc, char** argv,
-                                                   const std::string& running_ini);
+std::variant<std::string, reload_plan>
+plan_reload(int argc, char** argv, const std::string& running_ini,
+            const std::vector<std::string>& running_blacklist);
+
+/// One `blacklist` entry: a peer id (64 hex digits), an address or a subnet.
+std::optional<blacklist_entry> parse_blacklist_entry(const std::string& text);
 
 /// The keys an ini text sets, as "key" for [global] and "section.key"
 /// otherwise, with their values as written (comments and spaces dropped).

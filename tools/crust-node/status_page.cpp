@@ -1,5 +1,7 @@
 #include "status_page.hpp"
 
+#include "control_protocol.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -48,19 +50,6 @@ std::string bytes_text(uint64_t n) {
 
 std::string status_json(const metrics_input& in) {
   auto& s = in.stats;
-  json peers = json::array();
-  for (auto& p : s.peers)
-    peers.push_back({{"peer", to_string(p.peer)},
-                     {"endpoint", to_string(p.remote)},
-                     {"direction", to_string(p.dir)},
-                     {"transport", to_string(p.transport)},
-                     {"path", to_string(p.path)},
-                     {"maintained", p.maintained},
-                     {"rtt_us", p.rtt_us},
-                     {"bytes_sent", p.bytes_sent},
-                     {"bytes_received", p.bytes_received},
-                     {"messages_sent", p.messages_sent},
-                     {"messages_received", p.messages_received}});
   json out{{"peer", to_string(in.id)},
            {"version", in.version},
            {"connections", s.connections},
@@ -69,7 +58,7 @@ std::string status_json(const metrics_input& in) {
            {"handshakes_failed", s.handshakes_failed},
            {"dials", s.dials},
            {"dials_failed", s.dials_failed},
-           {"peers", std::move(peers)}};
+           {"peers", control::peer_array(s.peers)}};
   if (in.nat) {
     json ext = json::array();
     for (auto& ep : in.nat->external)
