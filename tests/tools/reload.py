@@ -6,7 +6,11 @@ as needing a restart; a bad file is
 refused whole with a clear message and the node keeps its settings. Loopback
 only.
 
-Usage: reload.py --node CRUST-NODE"""
+  beacon (root): two hosts on one LAN (namespaces this test creates); a
+  node started with its beacon off hears a beaconing neighbour only after
+  a reload turns its beacon on — the beacon actor restarted live.
+
+Usage: reload.py --node CRUST-NODE [beacon]"""
 import os
 import signal
 import sys
@@ -101,8 +105,35 @@ def body(workdir):
               "a is still running with its link to b")
 
 
+def beacon_case(lab, workdir):
+    lab.segment("lan", "10.91.0.0/24")
+    h1, h2 = lab.host("h1", "lan"), lab.host("h2", "lan")
+    ini = os.path.join(workdir, "a.ini")
+    with open(ini, "w") as f:
+        f.write('[global]\nbeacon="off"\nbeacon-interval=1s\nno-nat=true\n')
+    with Swarm(NODE, workdir) as swarm:
+        b = swarm.add("b", args=["--listen-address=%s" % h2.ip, "--no-nat", "--beacon=ipv4",
+                                 "--beacon-interval=1s"], prefix=h2.prefix())
+        a = swarm.add("a", args=["--config-file=" + ini, "--listen-address=%s" % h1.ip],
+                      prefix=h1.prefix())
+        time.sleep(3)
+        heard = [e for e in a.events if e.get("event") == "peer_discovered"
+                 and e.get("source") == "beacon"]
+        check(not heard, "beacon off: a hears no beacon in 3 s (b beacons every second)")
+        with open(ini, "w") as f:
+            f.write('[global]\nbeacon="ipv4"\nbeacon-interval=1s\nno-nat=true\n')
+        since = a.mark()
+        a.signal(signal.SIGHUP)
+        ev = a.wait_for("reload", timeout=10, since=since)
+        check(ev["ok"] and ev["applied"] == ["beacon"], "SIGHUP: applied %s" % ev["applied"])
+        e = a.wait_for("peer_discovered", peer=b.peer, source="beacon", timeout=10, since=since)
+        check(e is not None, "the restarted beacon hears b")
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] != "--node":
+    if len(sys.argv) not in (3, 4) or sys.argv[1] != "--node":
         sys.exit(__doc__.split("\n\n")[-1])
     NODE = os.path.abspath(sys.argv[2])
+    if len(sys.argv) == 4 and sys.argv[3] == "beacon":
+        sys.exit(run_case("crust-reload-beacon-", beacon_case, lab=True, binary=NODE))
     sys.exit(run_case("crust-reload-", body))

@@ -49,7 +49,9 @@ class Node:
         # must stay quiet).
         if not any(a.startswith("--bootstrap-cache=") for a in self.args):
             cmd.append("--bootstrap-cache=" + self.cache_path)
-        if not any(a.startswith("--beacon=") for a in self.args):
+        # A node given a config file takes its beacon from there (a reload
+        # may change it; the file must say "off" outside a lab namespace).
+        if not any(a.startswith(("--beacon=", "--config-file=")) for a in self.args):
             cmd.append("--beacon=off")
         if self._reader:
             # A restart: the previous process's reader must be done before the
