@@ -3,6 +3,7 @@
 #include "actors/acceptor.hpp"
 #include "actors/connection.hpp"
 #include "actors/error.hpp"
+#include "actors/metrics.hpp"
 #include "actors/udp_mux.hpp"
 #include "transport/address.hpp"
 #include "discovery/beacon.hpp"
@@ -19,7 +20,6 @@
 #include <sodium.h>
 
 #include <iterator>
-#include <type_traits>
 
 namespace crust {
 
@@ -27,13 +27,7 @@ namespace {
 
 /// Files one handshake's duration into the stats' histogram.
 void observe_handshake(node_stats& s, uint64_t us) {
-  constexpr size_t n = std::size(handshake_bucket_bounds_us);
-  if (s.handshake_buckets.size() != n + 1)
-    s.handshake_buckets.assign(n + 1, 0);
-  size_t b = 0;
-  while (b < n && us > handshake_bucket_bounds_us[b])
-    ++b;
-  ++s.handshake_buckets[b];
+  observe(s.handshake_buckets, handshake_bucket_bounds_us, us);
   s.handshake_sum_us += us;
 }
 
@@ -378,15 +372,30 @@ void tell_helpers(manager_pointer self, const Event& x) {
     self->send(st.puncher, x);
 }
 
+/// Ends a helper actor we are linked to, without its exit ending us.
+template <class Handle>
+void stop_linked(manager_pointer self, Handle& h) {
+  self->unlink_from(h);
+  self->send_exit(h, caf::exit_reason::user_shutdown);
+  h = nullptr;
+}
+
+/// Sets `field` to `value` and files `name` in `changed` when they differ
+/// (a reload's bookkeeping).
+template <class T, class U>
+void update(T& field, const U& value, const char* name, std::vector<std::string>& changed) {
+  if (field != static_cast<T>(value)) {
+    field = static_cast<T>(value);
+    changed.emplace_back(name);
+  }
+}
+
 /// A reload changed the beacon's settings: the old beacon goes, a new one
 /// (if any) announces where we listen.
 void restart_beacon(manager_pointer self) {
   auto& st = self->state;
-  if (st.beacon) {
-    self->unlink_from(st.beacon);
-    self->send_exit(st.beacon, caf::exit_reason::user_shutdown);
-    st.beacon = nullptr;
-  }
+  if (st.beacon)
+    stop_linked(self, st.beacon);
   if (st.cfg.discovery.beacon == beacon_mode::off || st.cfg.role == node_role::client)
     return;
   st.beacon = self->spawn<caf::linked>(beacon, st.runtime, st.cfg.discovery, st.cfg.network,
@@ -399,11 +408,8 @@ void restart_beacon(manager_pointer self) {
 /// last reachability verdict, as if it had been there all along.
 void restart_gossip(manager_pointer self) {
   auto& st = self->state;
-  if (st.gossiper) {
-    self->unlink_from(st.gossiper);
-    self->send_exit(st.gossiper, caf::exit_reason::user_shutdown);
-    st.gossiper = nullptr;
-  }
+  if (st.gossiper)
+    stop_linked(self, st.gossiper);
   if (!st.cfg.discovery.gossip)
     return;
   discovery_host_actor host = self;
@@ -636,9 +642,7 @@ void stop_listening(manager_pointer self) {
   auto& st = self->state;
   if (!st.acceptor)
     return;
-  self->unlink_from(st.acceptor);
-  self->send_exit(st.acceptor, caf::exit_reason::user_shutdown);
-  st.acceptor = nullptr;
+  stop_linked(self, st.acceptor);
   st.listening.clear();
   if (st.gossiper)
     self->send(st.gossiper, listening{});
@@ -1003,12 +1007,8 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       auto& st = self->state;
       std::vector<std::string> changed;
       auto lim = st.cfg.limits;
-      auto set = [&](auto& field, auto value, const char* name) {
-        using T = std::decay_t<decltype(field)>;
-        if (field != static_cast<T>(value)) {
-          field = static_cast<T>(value);
-          changed.emplace_back(name);
-        }
+      auto set = [&](auto& field, const auto& value, const char* name) {
+        update(field, value, name, changed);
       };
       set(lim.max_connections, x.max_connections, "max-connections");
       set(lim.max_half_open, x.max_half_open, "max-half-open");
@@ -1048,28 +1048,21 @@ manager_actor::behavior_type manager(manager_pointer self, std::shared_ptr<io_ru
       // Beacon and gossip: restarted with their new settings.
       auto d = st.cfg.discovery;
       std::vector<std::string> beacon_changed, gossip_changed;
-      auto dset = [](auto& field, auto value, const char* name, std::vector<std::string>& out) {
-        using T = std::decay_t<decltype(field)>;
-        if (field != static_cast<T>(value)) {
-          field = static_cast<T>(value);
-          out.emplace_back(name);
-        }
-      };
       if (!x.beacon.empty()) {
-        dset(d.beacon, *mode, "beacon", beacon_changed);
+        update(d.beacon, *mode, "beacon", beacon_changed);
         if (x.beacon_port != 0)
-          dset(d.beacon_port, x.beacon_port, "beacon-port", beacon_changed);
+          update(d.beacon_port, x.beacon_port, "beacon-port", beacon_changed);
         if (x.beacon_interval_ms != 0)
-          dset(d.beacon_interval, std::chrono::milliseconds(x.beacon_interval_ms),
+          update(d.beacon_interval, std::chrono::milliseconds(x.beacon_interval_ms),
                "beacon-interval", beacon_changed);
-        dset(d.gossip, x.gossip, "no-gossip", gossip_changed);
+        update(d.gossip, x.gossip, "no-gossip", gossip_changed);
         if (x.gossip_interval_ms != 0)
-          dset(d.gossip_interval, std::chrono::milliseconds(x.gossip_interval_ms),
+          update(d.gossip_interval, std::chrono::milliseconds(x.gossip_interval_ms),
                "gossip-interval", gossip_changed);
         if (x.gossip_ttl != 0)
-          dset(d.gossip_ttl, x.gossip_ttl, "gossip-ttl", gossip_changed);
+          update(d.gossip_ttl, x.gossip_ttl, "gossip-ttl", gossip_changed);
         if (x.gossip_fanout != 0)
-          dset(d.gossip_fanout, x.gossip_fanout, "gossip-fanout", gossip_changed);
+          update(d.gossip_fanout, x.gossip_fanout, "gossip-fanout", gossip_changed);
       }
       st.cfg.discovery = d;
       if (!beacon_changed.empty())

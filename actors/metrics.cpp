@@ -80,16 +80,13 @@ const char* type_name(metric_type t) {
 } // namespace
 
 void observe_rtts(metrics_input& in) {
-  constexpr size_t n = std::size(rtt_bucket_bounds_us);
-  if (in.rtt_buckets.size() != n + 1)
-    in.rtt_buckets.assign(n + 1, 0);
+  // No peers yet: the histogram still has its buckets (all zero).
+  if (in.rtt_buckets.empty())
+    in.rtt_buckets.assign(std::size(rtt_bucket_bounds_us) + 1, 0);
   for (auto& p : in.stats.peers) {
     if (p.rtt_us == 0)
       continue;
-    size_t b = 0;
-    while (b < n && p.rtt_us > rtt_bucket_bounds_us[b])
-      ++b;
-    ++in.rtt_buckets[b];
+    observe(in.rtt_buckets, rtt_bucket_bounds_us, p.rtt_us);
     in.rtt_sum_us += p.rtt_us;
   }
 }

@@ -58,6 +58,18 @@ constexpr uint64_t rtt_bucket_bounds_us[] = {100,    250,    500,    1000,    25
                                              5000,   10000,  25000,  50000,   100000,
                                              250000, 500000, 1000000, 2500000};
 
+/// Counts `value` into `buckets` (per bucket, not cumulative; one more
+/// than `bounds` for what lies above the last), sizing them on first use.
+template <size_t N>
+void observe(std::vector<uint64_t>& buckets, const uint64_t (&bounds)[N], uint64_t value) {
+  if (buckets.size() != N + 1)
+    buckets.assign(N + 1, 0);
+  size_t b = 0;
+  while (b < N && value > bounds[b])
+    ++b;
+  ++buckets[b];
+}
+
 /// Adds each connected peer's last round trip to the RTT histogram.
 void observe_rtts(metrics_input& in);
 
